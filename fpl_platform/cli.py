@@ -1,0 +1,169 @@
+"""`fpl-platform`: the command line for people (demo, publish, build-data)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from fpl_platform.lib import paths
+
+
+def prepare_home() -> Path:
+    """Create FPL_PLATFORM_HOME and a DAGSTER_HOME inside it holding the repo's dagster.yaml."""
+    home = paths.platform_home()
+    home.mkdir(parents=True, exist_ok=True)
+    dagster_home = paths.dagster_home()
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    source = paths.REPO_ROOT / "dagster.yaml"
+    if source.exists() and (not config.exists() or config.read_bytes() != source.read_bytes()):
+        shutil.copyfile(source, config)
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    return home
+
+
+# console logs at INFO: the event stream at DEBUG drowns the summary people read
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def materialise_all(instance, *, seasons: list[str] | None = None) -> list:
+    """Materialise every asset: the season-partitioned ones in one single-run backfill, then the rest."""
+    import dagster as dg
+
+    from fpl_platform.definitions import defs
+    from fpl_platform.lib.seasons import ALL_SEASONS
+
+    seasons = seasons or ALL_SEASONS
+    graph = defs.resolve_asset_graph()
+    assets = list(defs.assets or [])
+    checks = list(defs.asset_checks or [])
+    resources = defs.resources or {}
+    partitioned = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None]
+    unpartitioned = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None]
+    results = []
+    results.append(
+        dg.materialize(
+            [*assets, *checks],
+            selection=dg.AssetSelection.assets(*partitioned),
+            resources=resources,
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": seasons[0],
+                "dagster/asset_partition_range_end": seasons[-1],
+                "fpl_platform/trigger": "cli",
+            },
+            raise_on_error=True,
+            run_config=QUIET,
+        )
+    )
+    results.append(
+        dg.materialize(
+            [*assets, *checks],
+            selection=dg.AssetSelection.assets(*unpartitioned),
+            resources=resources,
+            instance=instance,
+            tags={"fpl_platform/trigger": "cli"},
+            raise_on_error=True,
+            run_config=QUIET,
+        )
+    )
+    return results
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    prepare_home()
+    import dagster as dg
+
+    from fpl_platform.resources import Warehouse
+
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        materialise_all(instance)
+    warehouse = Warehouse()
+    counts = warehouse.publish(note="make demo")
+    elapsed = time.perf_counter() - started
+    print()
+    print(f"fpl_platform demo finished in {elapsed:.1f}s")
+    print(f"  warehouse:     {warehouse.file}")
+    print(f"  analyst copy:  {warehouse.analytics_file}  (open read-only: duckdb -readonly {warehouse.analytics_file})")
+    print(f"  dagster home:  {paths.dagster_home()}")
+    print("  rows:")
+    for table, rows in sorted(counts.items()):
+        print(f"    {table:<28} {rows:>8,}")
+    if not os.environ.get("FPL_PLATFORM_FOOTBALL_DATA"):
+        print("  raw.match_odds was skipped: set FPL_PLATFORM_FOOTBALL_DATA to a football-data.co.uk URL or directory to load odds.")
+    print()
+    print("Open the Dagster UI with `make ui` (http://127.0.0.1:3000).")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    prepare_home()
+    command = [
+        str(Path(sys.executable).with_name("dagster")),
+        "dev",
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+        "-w",
+        str(paths.REPO_ROOT / "workspace.yaml"),
+    ]
+    print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}; starting {' '.join(command)}", flush=True)
+    os.execv(command[0], command)
+    return 0  # pragma: no cover - execv does not return
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from fpl_platform.resources import Warehouse
+
+    warehouse = Warehouse()
+    counts = warehouse.publish(note="fpl-platform publish")
+    print(f"published {warehouse.analytics_file}: {len(counts)} tables, {sum(counts.values()):,} rows")
+    return 0
+
+
+def cmd_build_data(args: argparse.Namespace) -> int:
+    from fpl_platform.lib.bundle_builder import WHEEL_NAME, build_all
+
+    wheel = Path(args.wheel) if args.wheel else None
+    if wheel is None:
+        import subprocess
+        import tempfile
+
+        target = Path(tempfile.mkdtemp())
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "airsenal==1.17.0", "-d", str(target)], check=True
+        )
+        wheel = target / WHEEL_NAME
+    counts = build_all(wheel, Path(args.out))
+    for name, rows in counts.items():
+        print(f"{name:<20} {rows:>8,}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fpl-platform", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="materialise every asset on the bundled data and publish the analyst copy").set_defaults(
+        func=cmd_demo
+    )
+    ui = sub.add_parser("ui", help="run `dagster dev` (webserver + daemon) against the platform's instance")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    sub.add_parser("publish", help="publish analytics.duckdb from the warehouse").set_defaults(func=cmd_publish)
+    build = sub.add_parser("build-data", help="rebuild data/ from the airsenal==1.17.0 wheel")
+    build.add_argument("--wheel", help="path to airsenal-1.17.0-py3-none-any.whl (downloaded with pip when omitted)")
+    build.add_argument("--out", default=str(paths.REPO_ROOT / "data"), help="output directory (default: data/)")
+    build.set_defaults(func=cmd_build_data)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,156 @@
+"""Ingestion: raw matches, player gameweeks, fixtures, teams and (optional) football-data odds."""
+
+
+import pandas as pd
+
+import dagster as dg
+from fpl_platform.defs.ingestion.partitions import season_partitions
+from fpl_platform.lib import football_data, schemas, teams
+from fpl_platform.resources import FootballData, FplSource, Warehouse
+
+INGESTION = {"group_name": "ingestion", "kinds": {"duckdb"}, "pool": "duckdb"}
+SEASONAL = {"partitions_def": season_partitions, "backfill_policy": dg.BackfillPolicy.single_run()}
+
+
+def _preview(frame: pd.DataFrame, columns: list[str], rows: int = 5) -> dg.MetadataValue:
+    return dg.MetadataValue.md(frame[columns].head(rows).to_markdown(index=False) if len(frame) else "_no rows_")
+
+
+def _per_season(frame: pd.DataFrame) -> dict[str, int]:
+    return frame.groupby("season").size().to_dict() if len(frame) else {}
+
+
+@dg.asset(key=["raw", "matches"], **INGESTION, **SEASONAL)
+def raw_matches(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
+    """One row per Premier League match with its result, for the selected seasons."""
+    seasons = context.partition_keys
+    source = fpl_source.source()
+    frame = pd.concat([source.matches(season) for season in seasons], ignore_index=True)
+    warehouse.write(schemas.MATCHES, frame, partitions=seasons, source="raw.matches")
+    context.log.info(f"raw.matches: {len(frame)} rows for {len(seasons)} season(s)")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "rows_per_season": _per_season(frame),
+            "goals_per_match": float((frame["home_goals"] + frame["away_goals"]).mean()) if len(frame) else 0.0,
+            "source": ", ".join(sorted(frame["source"].unique())) if len(frame) else "none",
+            "preview": _preview(frame, ["match_id", "gameweek", "kickoff", "home_team", "away_team", "home_goals", "away_goals"]),
+        }
+    )
+
+
+@dg.asset(key=["raw", "player_gameweeks"], deps=[["raw", "matches"]], **INGESTION, **SEASONAL)
+def raw_player_gameweeks(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource
+) -> dg.MaterializeResult:
+    """One row per player per fixture: FPL points, minutes and statistics, typed, with stable player ids."""
+    seasons = context.partition_keys
+    source = fpl_source.source()
+    frames = [source.player_gameweeks(season) for season in seasons]
+    frames = [f for f in frames if len(f)]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=schemas.PLAYER_GAMEWEEKS.column_names)
+    warehouse.write(schemas.PLAYER_GAMEWEEKS, frame, partitions=seasons, source="raw.player_gameweeks")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "rows_per_season": _per_season(frame),
+            "players": int(frame["player_id"].nunique()) if len(frame) else 0,
+            "share_with_fpl_code": float(frame["player_code"].notna().mean()) if len(frame) else 0.0,
+            "preview": _preview(frame, ["player_name", "season", "gameweek", "team", "opponent", "minutes", "points"]),
+        }
+    )
+
+
+@dg.asset(key=["raw", "fixtures"], **INGESTION)
+def raw_fixtures(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
+    """FPL fixtures, played and scheduled, with FPL difficulty ratings."""
+    frame = fpl_source.source().fixtures()
+    warehouse.write(schemas.FIXTURES, frame, source="raw.fixtures")
+    upcoming = frame[~frame["finished"]]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "rows_per_season": _per_season(frame),
+            "unplayed_fixtures": len(upcoming),
+            "preview": _preview(frame.sort_values("kickoff", ascending=False), ["match_id", "gameweek", "kickoff", "finished"]),
+        }
+    )
+
+
+@dg.asset(key=["raw", "teams"], deps=[["raw", "matches"], ["raw", "fixtures"]], **INGESTION)
+def raw_teams(warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
+    """The canonical team table: every team with every alias seen in any source."""
+    seen = _aliases_seen(fpl_source)
+    seasons = warehouse.read(
+        "SELECT team, list(DISTINCT season ORDER BY season) AS seasons FROM ("
+        " SELECT home_team AS team, season FROM raw.matches UNION ALL SELECT away_team, season FROM raw.matches"
+        + (" UNION ALL SELECT home_team, season FROM raw.fixtures" if warehouse.exists("raw.fixtures") else "")
+        + ") GROUP BY team"
+    )
+    season_map = dict(zip(seasons["team"], seasons["seasons"], strict=True))
+    frame = pd.DataFrame(teams.team_table())
+    frame["seen_in"] = [sorted(s for s, names in seen.items() if alias in names) for alias in frame["alias"]]
+    frame["seasons"] = [list(season_map.get(team, [])) for team in frame["team"]]
+    warehouse.write(schemas.TEAMS, frame, source="raw.teams")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "teams": int(frame["team"].nunique()),
+            "teams_with_matches": int(sum(1 for s in season_map.values() if len(s))),
+            "preview": _preview(frame.groupby("team", as_index=False)["alias"].agg(", ".join), ["team", "alias"], rows=8),
+        }
+    )
+
+
+def _aliases_seen(fpl_source: FplSource) -> dict[str, set[str]]:
+    """Team spellings per bundled source file, for raw.teams.seen_in."""
+    from fpl_platform.lib import bundled
+
+    data_dir = fpl_source.source().data_dir
+    matches = bundled.read(data_dir, "matches")
+    fpl_teams = bundled.read(data_dir, "fpl_teams")
+    return {
+        "bundled results": set(matches["home_team"]) | set(matches["away_team"]),
+        "FPL teams": set(fpl_teams["full_name"]) | set(fpl_teams["code"]),
+    }
+
+
+@dg.asset(key=["raw", "match_odds"], output_required=False, **INGESTION, **SEASONAL)
+def raw_match_odds(context: dg.AssetExecutionContext, warehouse: Warehouse, football_data_source: FootballData):
+    """football-data.co.uk results, shots and 1X2 odds per season (optional: FPL_PLATFORM_FOOTBALL_DATA)."""
+    base = football_data_source.base
+    if not base:
+        context.log.warning(
+            "raw/match_odds skipped: FPL_PLATFORM_FOOTBALL_DATA is not set. Point it at a football-data.co.uk base URL "
+            "(e.g. https://www.football-data.co.uk/mmz4281) or a directory laid out as <yyzz>/E0.csv to load odds."
+        )
+        return
+    frames, missing, sources = [], [], []
+    for season in context.partition_keys:
+        fetched = football_data.fetch_season(
+            base, season, retries=football_data_source.retries, backoff_seconds=football_data_source.backoff_seconds
+        )
+        if fetched is None:
+            missing.append(season)
+            continue
+        content, location = fetched
+        frames.append(football_data.parse_season(content, season, location))
+        sources.append(location)
+    if not frames:
+        context.log.warning(f"raw/match_odds skipped: {base} has no E0.csv for {missing}")
+        return
+    frame = pd.concat(frames, ignore_index=True)
+    loaded = sorted(frame["season"].unique())
+    warehouse.write(schemas.MATCH_ODDS, frame, partitions=loaded, source="raw.match_odds")
+    if missing:
+        context.log.warning(f"raw/match_odds: no file for {missing} under {base}; those partitions keep their previous rows")
+    keys = sorted({entry["key"] for entries in frame["odds"] for entry in entries})
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "rows_per_season": _per_season(frame),
+            "files": "\n".join(sources),
+            "odds_columns": ", ".join(keys),
+            "preview": _preview(frame, ["match_id", "match_date", "home_goals", "away_goals", "result"]),
+        }
+    )

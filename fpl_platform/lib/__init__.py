@@ -1,0 +1,1 @@
+"""Pure football, data and statistics logic: no Dagster imports here."""

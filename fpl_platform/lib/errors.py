@@ -1,0 +1,27 @@
+"""Errors raised when input data is not what the platform expects."""
+
+from __future__ import annotations
+
+
+class DataValidationError(ValueError):
+    """Input data failed validation; the message names the file, row and field."""
+
+    def __init__(self, source: str, problem: str, *, row: int | None = None, field: str | None = None):
+        self.source = source
+        self.row = row
+        self.field = field
+        self.problem = problem
+        where = [f"file {source!r}"]
+        if row is not None:
+            where.append(f"row {row}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        super().__init__(f"{', '.join(where)}: {problem}")
+
+
+class UnknownTeamError(DataValidationError):
+    """A team name that the canonical team table does not know."""
+
+
+class SourceUnavailableError(RuntimeError):
+    """A live source could not be reached after retries."""

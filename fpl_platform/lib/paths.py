@@ -1,0 +1,33 @@
+"""Where generated state lives: everything under FPL_PLATFORM_HOME (default `.fpl_platform/` in the repo)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def platform_home() -> Path:
+    """FPL_PLATFORM_HOME, or `.fpl_platform/` beside pyproject.toml."""
+    return Path(os.environ.get("FPL_PLATFORM_HOME") or REPO_ROOT / ".fpl_platform").resolve()
+
+
+def warehouse_path() -> Path:
+    """The DuckDB warehouse pipelines write."""
+    return Path(os.environ.get("FPL_PLATFORM_WAREHOUSE") or platform_home() / "warehouse.duckdb")
+
+
+def analytics_path() -> Path:
+    """The analyst copy, published atomically after successful runs."""
+    return Path(os.environ.get("FPL_PLATFORM_ANALYTICS") or platform_home() / "analytics.duckdb")
+
+
+def data_dir() -> Path:
+    """The bundled snapshot (Parquet built from the airsenal wheel)."""
+    return Path(os.environ.get("FPL_PLATFORM_DATA_DIR") or REPO_ROOT / "data")
+
+
+def dagster_home() -> Path:
+    """DAGSTER_HOME if set, else `<FPL_PLATFORM_HOME>/dagster`."""
+    return Path(os.environ.get("DAGSTER_HOME") or platform_home() / "dagster")

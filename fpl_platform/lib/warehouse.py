@@ -1,0 +1,224 @@
+"""DuckDB warehouse access: transactional table writes, lock-aware connects, the analyst copy.
+
+DuckDB allows one writing process per file and, while it writes, no reading process either. Every
+operation here opens a short-lived connection, retries while another process holds the file lock
+(jittered exponential backoff), and gives up with an error that names the table it was working on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from fpl_platform.lib.errors import DataValidationError
+from fpl_platform.lib.schemas import SCHEMAS, TableSchema
+
+
+class WarehouseLockedError(RuntimeError):
+    """The warehouse file stayed locked by another process for longer than the timeout."""
+
+
+def _is_lock_error(error: Exception) -> bool:
+    text = str(error).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+@contextlib.contextmanager
+def connect(
+    path: str | os.PathLike,
+    *,
+    read_only: bool = False,
+    timeout_seconds: float = 120.0,
+    purpose: str = "the warehouse",
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to `path`, retried with jittered backoff while another process holds the lock."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_seconds
+    delay = 0.05
+    while True:
+        try:
+            connection = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if not _is_lock_error(error) or time.monotonic() >= deadline:
+                if _is_lock_error(error):
+                    raise WarehouseLockedError(
+                        f"gave up on {purpose} after {timeout_seconds:.0f}s: {path} is locked by another process ({error})"
+                    ) from error
+                raise
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 2.0)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def ensure_table(connection: duckdb.DuckDBPyConnection, table: TableSchema) -> None:
+    """Create the table (and its schema) if missing; add columns a newer schema introduced."""
+    schema = table.name.split(".")[0]
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    connection.execute(table.ddl())
+    existing = {
+        row[0]
+        for row in connection.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            table.name.split("."),
+        ).fetchall()
+    }
+    for column in table.columns:
+        if column.name not in existing:
+            connection.execute(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {column.type}')
+
+
+def validate_frame(table: TableSchema, frame: pd.DataFrame, source: str) -> None:
+    """Columns, NULLs and key uniqueness of a frame about to be written; errors name the row and field."""
+    missing = [c for c in table.column_names if c not in frame.columns]
+    if missing:
+        raise DataValidationError(source, f"table {table.name} needs columns {missing} that the data lacks")
+    for column in table.columns:
+        if column.nullable:
+            continue
+        nulls = frame[column.name].isna()
+        if nulls.any():
+            position = int(nulls.to_numpy().nonzero()[0][0])
+            raise DataValidationError(
+                source, f"{column.name} is empty but {table.name} requires a value", row=_row_of(frame, position), field=column.name
+            )
+    if table.key:
+        duplicated = frame.duplicated(list(table.key), keep=False)
+        if duplicated.any():
+            rows = [_row_of(frame, p) for p in duplicated.to_numpy().nonzero()[0][:2]]
+            key = frame.loc[duplicated, list(table.key)].iloc[0].tolist()
+            raise DataValidationError(
+                source, f"duplicate {'/'.join(table.key)} {key} (rows {rows[0]} and {rows[1]})", row=rows[0], field=table.key[0]
+            )
+
+
+def _row_of(frame: pd.DataFrame, position: int) -> int:
+    """The row number in the source file when the frame carries one (`_source_row`), else the position."""
+    if "_source_row" in frame.columns:
+        return int(frame["_source_row"].iat[position])
+    return int(position)
+
+
+def write_table(
+    path: str | os.PathLike,
+    table: TableSchema,
+    frame: pd.DataFrame,
+    *,
+    partition_values: Sequence[str] | None = None,
+    source: str = "data",
+    timeout_seconds: float = 120.0,
+) -> int:
+    """Replace the table (or the given partitions of it) with `frame` in one transaction.
+
+    On any error the transaction rolls back and the previous content stays intact.
+    """
+    validate_frame(table, frame, source)
+    if partition_values is not None:
+        outside = set(frame[table.partition_column].unique()) - set(partition_values)
+        if outside:
+            raise DataValidationError(source, f"rows for partitions {sorted(outside)} outside {list(partition_values)}")
+    data = frame[table.column_names]
+    select = ", ".join(
+        f'map_from_entries("{c.name}") AS "{c.name}"' if c.type.startswith("MAP") else f'"{c.name}"'
+        for c in table.columns
+    )
+    with connect(path, timeout_seconds=timeout_seconds, purpose=f"writing {table.name}") as connection:
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            ensure_table(connection, table)
+            if partition_values is None:
+                connection.execute(f"DELETE FROM {table.name}")
+            else:
+                connection.execute(
+                    f"DELETE FROM {table.name} WHERE {table.partition_column} IN (SELECT unnest(?::VARCHAR[]))",
+                    [list(partition_values)],
+                )
+            connection.register("incoming_frame", data)
+            connection.execute(f"INSERT INTO {table.name} BY NAME SELECT {select} FROM incoming_frame")
+            connection.unregister("incoming_frame")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    return len(data)
+
+
+def read_sql(
+    path: str | os.PathLike, sql: str, params: Sequence | None = None, *, timeout_seconds: float = 120.0
+) -> pd.DataFrame:
+    """Run a query and return a DataFrame; an absent warehouse file reads as an error naming it."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"warehouse {path} does not exist yet: materialise the ingestion assets first")
+    with connect(path, read_only=True, timeout_seconds=timeout_seconds, purpose=f"reading ({sql[:60]})") as connection:
+        return connection.execute(sql, params or []).df()
+
+
+def table_exists(path: str | os.PathLike, qualified_name: str) -> bool:
+    """Whether the table exists in the warehouse."""
+    if not Path(path).exists():
+        return False
+    schema, name = qualified_name.split(".")
+    found = read_sql(
+        path, "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
+    )
+    return bool(found["n"].iat[0])
+
+
+def publish_copy(source: str | os.PathLike, target: str | os.PathLike, *, note: str = "", timeout_seconds: float = 120.0) -> dict:
+    """Copy every table of `source` into a new file and atomically rename it over `target`.
+
+    Analysts open `target` read-only; a session that has it open keeps reading the old version,
+    the next connection sees the new one. The pipeline never reads `target`.
+    """
+    source, target = Path(source), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    Path(f"{temporary}.wal").unlink(missing_ok=True)
+    deadline = time.monotonic() + timeout_seconds
+    delay = 0.05
+    while True:
+        try:
+            counts = _copy_database(source, temporary, note)
+            break
+        except duckdb.IOException as error:
+            temporary.unlink(missing_ok=True)
+            if not _is_lock_error(error) or time.monotonic() >= deadline:
+                raise WarehouseLockedError(f"could not publish {target}: {source} stayed locked ({error})") from error
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 2.0)
+    os.replace(temporary, target)
+    return counts
+
+
+def _copy_database(source: Path, temporary: Path, note: str) -> dict:
+    connection = duckdb.connect(str(temporary))
+    try:
+        connection.execute(f"ATTACH '{source}' AS warehouse_source (READ_ONLY)")
+        connection.execute(f"COPY FROM DATABASE warehouse_source TO {connection.execute('SELECT current_database()').fetchone()[0]}")
+        tables = connection.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema IN (SELECT unnest(?::VARCHAR[]))",
+            [list(SCHEMAS)],
+        ).fetchall()
+        counts = {name: connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for (name,) in tables}
+        connection.execute("DETACH warehouse_source")
+        connection.execute(
+            "CREATE OR REPLACE TABLE main.published AS SELECT now() AS published_at, ? AS note", [note]
+        )
+        connection.execute("CHECKPOINT")
+    finally:
+        connection.close()
+    return counts

@@ -1,0 +1,88 @@
+"""ConfigurableResources: the DuckDB warehouse, the FPL data source and the football-data.co.uk source.
+
+Unset fields fall back to the environment (FPL_PLATFORM_HOME, FPL_PLATFORM_SOURCE, ...) so the same
+Definitions work in `make demo`, `dagster dev` and tests that pass explicit paths.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from fpl_platform.lib import paths
+from fpl_platform.lib import warehouse as duck
+from fpl_platform.lib.fpl_api import DEFAULT_BASE
+from fpl_platform.lib.schemas import TableSchema
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB warehouse: one transaction per table write, lock-aware connects, the analyst copy."""
+
+    path: str = ""
+    analytics_path: str = ""
+    lock_timeout_seconds: float = 120.0
+
+    @property
+    def file(self) -> Path:
+        return Path(self.path) if self.path else paths.warehouse_path()
+
+    @property
+    def analytics_file(self) -> Path:
+        return Path(self.analytics_path) if self.analytics_path else paths.analytics_path()
+
+    def read(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
+        """Run a read-only query."""
+        return duck.read_sql(self.file, sql, params, timeout_seconds=self.lock_timeout_seconds)
+
+    def exists(self, table: str) -> bool:
+        """Whether `schema.table` exists."""
+        return duck.table_exists(self.file, table)
+
+    def write(self, table: TableSchema, frame: pd.DataFrame, *, partitions: Sequence[str] | None = None, source: str = "data") -> int:
+        """Replace the table, or the given partitions of it, in one transaction."""
+        return duck.write_table(
+            self.file, table, frame, partition_values=partitions, source=source, timeout_seconds=self.lock_timeout_seconds
+        )
+
+    def publish(self, note: str = "") -> dict:
+        """Publish the analyst copy atomically; returns row counts per table."""
+        return duck.publish_copy(self.file, self.analytics_file, note=note, timeout_seconds=self.lock_timeout_seconds)
+
+
+class FplSource(dg.ConfigurableResource):
+    """Where FPL matches, fixtures and player gameweeks come from: 'bundled' snapshot or 'live' FPL API."""
+
+    mode: str = ""
+    data_dir: str = ""
+    api_base: str = ""
+    retries: int = 4
+    backoff_seconds: float = 0.5
+
+    def source(self):
+        """The source object for this run (bundled, or live for the current season)."""
+        from fpl_platform.lib.sources import BundledSource, LiveSource
+
+        mode = self.mode or os.environ.get("FPL_PLATFORM_SOURCE", "bundled")
+        data_dir = self.data_dir or str(paths.data_dir())
+        if mode == "bundled":
+            return BundledSource(data_dir)
+        if mode == "live":
+            base = self.api_base or os.environ.get("FPL_PLATFORM_FPL_API") or DEFAULT_BASE
+            return LiveSource(data_dir, base, retries=self.retries, backoff_seconds=self.backoff_seconds)
+        raise ValueError(f"FPL_PLATFORM_SOURCE is {mode!r}; expected 'bundled' or 'live'")
+
+
+class FootballData(dg.ConfigurableResource):
+    """football-data.co.uk season CSVs: a base URL or a local directory laid out as `<yyzz>/E0.csv`."""
+
+    location: str = ""
+    retries: int = 4
+    backoff_seconds: float = 0.5
+
+    @property
+    def base(self) -> str:
+        return self.location or os.environ.get("FPL_PLATFORM_FOOTBALL_DATA", "")
