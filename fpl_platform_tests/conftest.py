@@ -1,0 +1,100 @@
+"""Shared fixtures: every test gets its own warehouse, analyst copy and Dagster instance."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import dagster as dg
+from fpl_platform.lib import paths
+from fpl_platform.resources import FootballData, FplSource, Warehouse
+
+REPO = paths.REPO_ROOT
+BUNDLED = REPO / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch) -> Path:
+    """Point FPL_PLATFORM_HOME (and everything under it) at a temporary directory."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("FPL_PLATFORM_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    for name in ("FPL_PLATFORM_WAREHOUSE", "FPL_PLATFORM_ANALYTICS", "FPL_PLATFORM_SOURCE", "FPL_PLATFORM_FOOTBALL_DATA"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def warehouse(isolated_home) -> Warehouse:
+    return Warehouse(
+        path=str(isolated_home / "warehouse.duckdb"),
+        analytics_path=str(isolated_home / "analytics.duckdb"),
+        lock_timeout_seconds=20,
+    )
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    """A private copy of the bundled snapshot that a test may damage."""
+    target = tmp_path / "data"
+    shutil.copytree(BUNDLED, target, ignore=shutil.ignore_patterns("*.md"))
+    return target
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def resources_for(warehouse: Warehouse, data_dir: Path | str = BUNDLED, **kwargs) -> dict:
+    return {
+        "warehouse": warehouse,
+        "fpl_source": FplSource(data_dir=str(data_dir), **kwargs.pop("fpl", {})),
+        "football_data_source": FootballData(**kwargs.pop("football_data", {})),
+    }
+
+
+def materialise(
+    selection: list[str],
+    resources: dict,
+    instance,
+    *,
+    seasons: tuple[str, str] | None = None,
+    raise_on_error: bool = True,
+) -> dg.ExecuteInProcessResult:
+    """Materialise assets (and their checks) from the real Definitions against a test instance."""
+    from fpl_platform.definitions import defs
+
+    tags = {}
+    if seasons:
+        tags = {"dagster/asset_partition_range_start": seasons[0], "dagster/asset_partition_range_end": seasons[1]}
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        selection=dg.AssetSelection.from_coercible(selection),
+        resources=resources,
+        instance=instance,
+        tags=tags,
+        raise_on_error=raise_on_error,
+    )
+
+
+def table(warehouse: Warehouse, sql: str) -> pd.DataFrame:
+    return warehouse.read(sql)
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The user-code error text of the first failed step."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            texts = []
+            while error is not None:
+                texts.append(error.message)
+                error = error.cause
+            return "\n".join(texts)
+    return ""

@@ -1,0 +1,75 @@
+"""The code location loads, has the expected graph, and stays light to import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+from fpl_platform.definitions import defs
+from fpl_platform_tests.conftest import REPO
+
+EXPECTED_DEPS = {
+    "raw/matches": set(),
+    "raw/player_gameweeks": {"raw/matches"},
+    "raw/fixtures": set(),
+    "raw/teams": {"raw/matches", "raw/fixtures"},
+    "raw/match_odds": set(),
+}
+
+
+def test_asset_graph_snapshot():
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == set(EXPECTED_DEPS)
+    for key, parents in EXPECTED_DEPS.items():
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        assert {p.to_user_string() for p in node.parent_keys} == parents, key
+
+
+def test_every_asset_is_documented_grouped_pooled_and_named_after_its_table():
+    from fpl_platform.lib.schemas import ALL_TABLES
+
+    tables = {t.name for t in ALL_TABLES}
+    for assets_def in defs.assets:
+        for spec in assets_def.specs:
+            assert spec.description, spec.key
+            assert spec.group_name == "ingestion"
+            assert "duckdb" in spec.kinds
+            assert ".".join(spec.key.path) in tables
+        assert assets_def.op.pool == "duckdb"
+    for check in defs.asset_checks:
+        assert check.op.pool == "duckdb"
+
+
+def test_season_partitions_cover_2014_15_to_2026_27():
+    graph = defs.resolve_asset_graph()
+    keys = graph.get(dg.AssetKey(["raw", "matches"])).partitions_def.get_partition_keys()
+    assert keys[0] == "2014-15" and keys[-1] == "2026-27" and len(keys) == 13
+
+
+def test_blocking_checks_guard_matches():
+    specs = [spec for check in defs.asset_checks for spec in check.check_specs]
+    blocking = {s.name for s in specs if s.blocking}
+    assert {"unique_match_per_season_home_away", "team_names_resolve", "no_duplicate_player_per_fixture"} <= blocking
+    assert "minutes_between_0_and_90_plus" not in blocking
+
+
+def test_code_location_import_does_not_load_heavy_libraries():
+    code = (
+        "import sys, fpl_platform.definitions; "
+        "print(','.join(m for m in ('mlflow', 'evidently', 'xgboost', 'sklearn', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == ""
+
+
+def test_dagster_definitions_validate(isolated_home):
+    from fpl_platform.cli import prepare_home
+
+    prepare_home()  # DAGSTER_HOME under the temporary home, holding the repo's dagster.yaml
+    dagster = Path(sys.executable).with_name("dagster")  # the venv's dagster CLI
+    command = [str(dagster), "definitions", "validate", "-m", "fpl_platform.definitions"]
+    out = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stdout + out.stderr
