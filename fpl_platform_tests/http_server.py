@@ -1,0 +1,87 @@
+"""A real local HTTP server for tests: serves files or recorded JSON responses, can fail on purpose."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+class Recorder:
+    """What the server saw and how it should misbehave."""
+
+    def __init__(self, fail_first: int = 0, fail_status: int = 503):
+        self.requests: list[str] = []
+        self.fail_first = fail_first
+        self.fail_status = fail_status
+        self.lock = threading.Lock()
+        self.url = ""
+
+    def should_fail(self) -> bool:
+        with self.lock:
+            if self.fail_first > 0:
+                self.fail_first -= 1
+                return True
+            return False
+
+
+@contextlib.contextmanager
+def _serve(lookup, recorder: Recorder) -> Iterator[Recorder]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server API
+            with recorder.lock:
+                recorder.requests.append(self.path)
+            if recorder.should_fail():
+                self.send_response(recorder.fail_status)
+                self.end_headers()
+                return
+            found = lookup(self.path)
+            if found is None:
+                self.send_response(404)
+                self.end_headers()
+                return
+            body, content_type = found
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def serve_files(root: Path, *, fail_first: int = 0) -> contextlib.AbstractContextManager[Recorder]:
+    """Serve files under `root` (e.g. a football-data.co.uk tree)."""
+
+    def lookup(path: str):
+        file = (root / path.lstrip("/")).resolve()
+        if root.resolve() not in file.parents or not file.is_file():
+            return None
+        return file.read_bytes(), "text/csv"
+
+    return _serve(lookup, Recorder(fail_first))
+
+
+def serve_json(responses: dict[str, object], *, prefix: str = "/api", fail_first: int = 0) -> contextlib.AbstractContextManager[Recorder]:
+    """Serve recorded JSON responses keyed by path below `prefix` ('bootstrap-static/', ...)."""
+    encoded = {f"{prefix}/{k}": json.dumps(v).encode() for k, v in responses.items()}
+
+    def lookup(path: str):
+        body = encoded.get(path)
+        return None if body is None else (body, "application/json")
+
+    return _serve(lookup, Recorder(fail_first))

@@ -1,0 +1,130 @@
+"""The warehouse: one transaction per write, partition-scoped replaces, lock retries, clear errors."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import duckdb
+import pandas as pd
+import pytest
+
+from fpl_platform.lib import schemas
+from fpl_platform.lib import warehouse as duck
+from fpl_platform.lib.errors import DataValidationError
+
+TABLE = schemas.TableSchema(
+    name="raw.example",
+    doc="test table",
+    key=("id",),
+    partition_column="season",
+    columns=(
+        schemas.Column("id", "VARCHAR", "id"),
+        schemas.Column("season", "VARCHAR", "season"),
+        schemas.Column("goals", "SMALLINT", "goals"),
+    ),
+)
+
+
+def frame(season: str, n: int, goals=1) -> pd.DataFrame:
+    return pd.DataFrame({"id": [f"{season}-{i}" for i in range(n)], "season": season, "goals": goals})
+
+
+def rows(path) -> list:
+    return duck.read_sql(path, "SELECT season, count(*) AS n FROM raw.example GROUP BY season ORDER BY season").values.tolist()
+
+
+def test_partition_write_replaces_only_its_partition(tmp_path):
+    path = tmp_path / "w.duckdb"
+    duck.write_table(path, TABLE, frame("2024-25", 3), partition_values=["2024-25"])
+    duck.write_table(path, TABLE, frame("2025-26", 2), partition_values=["2025-26"])
+    duck.write_table(path, TABLE, frame("2024-25", 5), partition_values=["2024-25"])
+    assert rows(path) == [["2024-25", 5], ["2025-26", 2]]
+
+
+def test_failed_insert_leaves_the_previous_content(tmp_path):
+    path = tmp_path / "w.duckdb"
+    duck.write_table(path, TABLE, frame("2024-25", 3), partition_values=["2024-25"])
+    bad = frame("2024-25", 4, goals=[1, 2, 3, 99999])  # overflows SMALLINT inside the transaction, after the DELETE
+    with pytest.raises(duckdb.Error):
+        duck.write_table(path, TABLE, bad, partition_values=["2024-25"])
+    assert rows(path) == [["2024-25", 3]]
+
+
+def test_validation_names_the_row_and_field_before_touching_the_file(tmp_path):
+    path = tmp_path / "w.duckdb"
+    duck.write_table(path, TABLE, frame("2024-25", 3), partition_values=["2024-25"])
+    missing = frame("2024-25", 3).assign(goals=[1, None, 2])
+    with pytest.raises(DataValidationError) as error:
+        duck.write_table(path, TABLE, missing, partition_values=["2024-25"], source="input.csv")
+    assert (error.value.row, error.value.field) == (1, "goals")
+    duplicate = pd.concat([frame("2024-25", 2), frame("2024-25", 1)])
+    with pytest.raises(DataValidationError, match="duplicate id"):
+        duck.write_table(path, TABLE, duplicate, partition_values=["2024-25"])
+    with pytest.raises(DataValidationError, match="outside"):
+        duck.write_table(path, TABLE, frame("2023-24", 1), partition_values=["2024-25"])
+    assert rows(path) == [["2024-25", 3]]
+
+
+def test_new_schema_columns_are_added_to_existing_tables(tmp_path):
+    path = tmp_path / "w.duckdb"
+    duck.write_table(path, TABLE, frame("2024-25", 1), partition_values=["2024-25"])
+    wider = schemas.TableSchema(
+        name=TABLE.name, doc="", key=TABLE.key, partition_column="season",
+        columns=(*TABLE.columns, schemas.Column("shots", "SMALLINT", "shots", nullable=True)),
+    )  # fmt: skip
+    duck.write_table(path, wider, frame("2025-26", 1).assign(shots=4), partition_values=["2025-26"])
+    stored = duck.read_sql(path, "SELECT season, shots FROM raw.example ORDER BY season")
+    assert stored["shots"].isna().tolist() == [True, False]
+
+
+def _hold_lock(path: str, seconds: float, ready) -> None:
+    connection = duckdb.connect(path)
+    connection.execute("CREATE TABLE IF NOT EXISTS main.holder (x INT)")
+    ready.set()
+    time.sleep(seconds)
+    connection.close()
+
+
+def test_writes_wait_for_another_process_holding_the_lock(tmp_path):
+    path = tmp_path / "w.duckdb"
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(path), 1.5, ready))
+    holder.start()
+    assert ready.wait(20)
+    started = time.monotonic()
+    duck.write_table(path, TABLE, frame("2024-25", 2), partition_values=["2024-25"], timeout_seconds=30)
+    waited = time.monotonic() - started
+    holder.join()
+    assert rows(path) == [["2024-25", 2]]
+    assert waited > 0.2  # it really had to wait for the other process
+
+
+def test_lock_timeout_names_the_table(tmp_path):
+    path = tmp_path / "w.duckdb"
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(path), 2, ready))
+    holder.start()
+    assert ready.wait(20)
+    try:
+        with pytest.raises(duck.WarehouseLockedError, match=r"writing raw\.example"):
+            duck.write_table(path, TABLE, frame("2024-25", 2), partition_values=["2024-25"], timeout_seconds=0.5)
+    finally:
+        holder.join()
+
+
+def test_publish_copy_is_complete_and_atomic(tmp_path):
+    path, target = tmp_path / "w.duckdb", tmp_path / "a.duckdb"
+    duck.write_table(path, TABLE, frame("2024-25", 3), partition_values=["2024-25"])
+    counts = duck.publish_copy(path, target, note="first")
+    assert counts == {"raw.example": 3}
+    reader = duckdb.connect(str(target), read_only=True)  # an analyst session stays open across a publish
+    duck.write_table(path, TABLE, frame("2025-26", 2), partition_values=["2025-26"])
+    duck.publish_copy(path, target, note="second")
+    assert reader.execute("SELECT count(*) FROM raw.example").fetchone()[0] == 3  # old snapshot, still readable
+    reader.close()
+    fresh = duckdb.connect(str(target), read_only=True)
+    assert fresh.execute("SELECT count(*) FROM raw.example").fetchone()[0] == 5
+    assert fresh.execute("SELECT note FROM main.published").fetchone()[0] == "second"
+    fresh.close()
+    assert not list(tmp_path.glob(".a.duckdb.*"))
