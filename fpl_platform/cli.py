@@ -95,7 +95,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for table, rows in sorted(counts.items()):
         print(f"    {table:<28} {rows:>8,}")
     if not os.environ.get("FPL_PLATFORM_FOOTBALL_DATA"):
-        print("  raw.match_odds was skipped: set FPL_PLATFORM_FOOTBALL_DATA to a football-data.co.uk URL or directory to load odds.")
+        print(
+            "  raw.match_odds was skipped: set FPL_PLATFORM_FOOTBALL_DATA to a football-data.co.uk URL or directory to load odds."
+        )
     print()
     print("Open the Dagster UI with `make ui` (http://127.0.0.1:3000).")
     return 0
@@ -136,9 +138,7 @@ def cmd_build_data(args: argparse.Namespace) -> int:
         import tempfile
 
         target = Path(tempfile.mkdtemp())
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "airsenal==1.17.0", "-d", str(target)], check=True
-        )
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "airsenal==1.17.0", "-d", str(target)], check=True)
         wheel = target / WHEEL_NAME
     counts = build_all(wheel, Path(args.out))
     for name, rows in counts.items():

@@ -42,7 +42,9 @@ class Warehouse(dg.ConfigurableResource):
         """Whether `schema.table` exists."""
         return duck.table_exists(self.file, table)
 
-    def write(self, table: TableSchema, frame: pd.DataFrame, *, partitions: Sequence[str] | None = None, source: str = "data") -> int:
+    def write(
+        self, table: TableSchema, frame: pd.DataFrame, *, partitions: Sequence[str] | None = None, source: str = "data"
+    ) -> int:
         """Replace the table, or the given partitions of it, in one transaction."""
         return duck.write_table(
             self.file, table, frame, partition_values=partitions, source=source, timeout_seconds=self.lock_timeout_seconds

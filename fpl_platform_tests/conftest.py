@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 
-import dagster as dg
 from fpl_platform.lib import paths
 from fpl_platform.resources import FootballData, FplSource, Warehouse
 

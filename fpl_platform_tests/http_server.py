@@ -31,7 +31,7 @@ class Recorder:
 @contextlib.contextmanager
 def _serve(lookup, recorder: Recorder) -> Iterator[Recorder]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the http.server API
+        def do_GET(self):
             with recorder.lock:
                 recorder.requests.append(self.path)
             if recorder.should_fail():
@@ -76,7 +76,9 @@ def serve_files(root: Path, *, fail_first: int = 0) -> contextlib.AbstractContex
     return _serve(lookup, Recorder(fail_first))
 
 
-def serve_json(responses: dict[str, object], *, prefix: str = "/api", fail_first: int = 0) -> contextlib.AbstractContextManager[Recorder]:
+def serve_json(
+    responses: dict[str, object], *, prefix: str = "/api", fail_first: int = 0
+) -> contextlib.AbstractContextManager[Recorder]:
     """Serve recorded JSON responses keyed by path below `prefix` ('bootstrap-static/', ...)."""
     encoded = {f"{prefix}/{k}": json.dumps(v).encode() for k, v in responses.items()}
 

@@ -49,7 +49,9 @@ def test_2014_15_gameweeks_are_derived_and_2016_17_kickoff_times_recovered(match
 
 
 def test_rearranged_2015_16_match_takes_the_fpl_gameweek(matches):
-    row = matches[(matches["season"] == "2015-16") & (matches["home_team"] == "West Ham United") & (matches["away_team"] == "Swansea City")]
+    row = matches[
+        (matches["season"] == "2015-16") & (matches["home_team"] == "West Ham United") & (matches["away_team"] == "Swansea City")
+    ]
     assert row["gameweek"].iat[0] == 37  # the results file says 17 (its original round)
 
 
@@ -59,7 +61,9 @@ def test_player_rows(players):
     assert raya[["player_name", "team_name", "opponent_name", "was_home", "points", "saves", "price"]].values.tolist() == [
         ["David Raya Martín", "Arsenal", "Manchester United", False, 10, 7, 5.5]
     ]
-    cresswell = players[(players["season"] == "2015-16") & (players["source_key"] == "Aaron Cresswell") & (players["gameweek"] == 1)]
+    cresswell = players[
+        (players["season"] == "2015-16") & (players["source_key"] == "Aaron Cresswell") & (players["gameweek"] == 1)
+    ]
     # 2015-16's source puts BPS in the field called bonus
     assert cresswell["bps"].iat[0] == 22 and pd.isna(cresswell["bonus"].iat[0])
     assert cresswell["team_name"].iat[0] == "West Ham United" and cresswell["opponent_name"].iat[0] == "Arsenal"

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+
 from fpl_platform.definitions import defs
 from fpl_platform_tests.conftest import REPO
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import pandas as pd
 
-import dagster as dg
 from fpl_platform_tests.conftest import failure_message, materialise, resources_for, table
 
 

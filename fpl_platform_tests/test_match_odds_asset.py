@@ -36,20 +36,28 @@ def odds_resources(warehouse, location, retries=3):
 def test_loads_a_season_from_a_directory(warehouse, instance, odds_dir):
     result = materialise(["raw/match_odds"], odds_resources(warehouse, odds_dir), instance, seasons=("2024-25", "2024-25"))
     assert result.success
-    stored = table(warehouse, "SELECT match_id, odds['PSCH'] AS psch, odds['B365CH'] AS b365ch FROM raw.match_odds ORDER BY match_id")
+    stored = table(
+        warehouse, "SELECT match_id, odds['PSCH'] AS psch, odds['B365CH'] AS b365ch FROM raw.match_odds ORDER BY match_id"
+    )
     assert len(stored) == 4
     forest = stored.set_index("match_id").loc["2024-25:NFO-BOU"]
     assert forest["psch"] == 2.4 and pd.isna(forest["b365ch"])
 
 
 BAD_FILES = {
-    "missing column": (season_file([",".join(r.split(",")[:6] + r.split(",")[7:]) for r in ROWS_2425], HEADER_2425.replace("FTAG,", "")), "FTAG"),
-    "non-numeric goals": (season_file([ROWS_2425[0].replace(",Fulham,1,0,", ",Fulham,one,0,"), *ROWS_2425[1:]]), "row 2, field 'FTHG'"),
+    "missing column": (
+        season_file([",".join(r.split(",")[:6] + r.split(",")[7:]) for r in ROWS_2425], HEADER_2425.replace("FTAG,", "")),
+        "FTAG",
+    ),
+    "non-numeric goals": (
+        season_file([ROWS_2425[0].replace(",Fulham,1,0,", ",Fulham,one,0,"), *ROWS_2425[1:]]),
+        "row 2, field 'FTHG'",
+    ),
     "unknown team": (season_file([ROWS_2425[0].replace("Fulham", "Fulham Reserves"), *ROWS_2425[1:]]), "Fulham Reserves"),
     "duplicated match": (season_file([*ROWS_2425, ROWS_2425[1]]), "duplicated match"),
     "wrong delimiter": (season_file([r.replace(",", ";") for r in ROWS_2425], HEADER_2425.replace(",", ";")), "delimiter"),
     "empty file": (b"", "empty"),
-    "not UTF-8": (season_file().replace("Hooper".encode(), b"H\xf6oper"), "not UTF-8"),
+    "not UTF-8": (season_file().replace(b"Hooper", b"H\xf6oper"), "not UTF-8"),
 }
 
 
@@ -80,7 +88,11 @@ def test_unreachable_url_fails_clearly_and_keeps_rows(warehouse, instance, odds_
     materialise(["raw/match_odds"], odds_resources(warehouse, odds_dir), instance, seasons=("2024-25", "2024-25"))
     with serve_files(odds_dir, fail_first=100) as server:
         result = materialise(
-            ["raw/match_odds"], odds_resources(warehouse, server.url), instance, seasons=("2024-25", "2024-25"), raise_on_error=False
+            ["raw/match_odds"],
+            odds_resources(warehouse, server.url),
+            instance,
+            seasons=("2024-25", "2024-25"),
+            raise_on_error=False,
         )
     assert not result.success
     assert "could not fetch" in failure_message(result) and "nothing was written" in failure_message(result)

@@ -64,6 +64,6 @@ def test_season_helpers():
     with pytest.raises(ValueError, match="YYYY-YY"):
         seasons.start_year("2025-27")
     start, end = seasons.season_window("2019-20")
-    assert start <= dt.datetime(2020, 7, 26, tzinfo=dt.timezone.utc) < end  # the Covid-delayed finish
+    assert start <= dt.datetime(2020, 7, 26, tzinfo=dt.UTC) < end  # the Covid-delayed finish
     assert seasons.season_of(dt.datetime(2020, 7, 26)) == "2019-20"
     assert seasons.season_of(dt.datetime(2020, 9, 12)) == "2020-21"

@@ -32,7 +32,19 @@ FIXTURE_SEASONS = RESULT_SEASONS[5:]
 TEAM_LIST_SEASONS = [*RESULT_SEASONS[1:], "2627"]
 FIFA_SEASONS = [*RESULT_SEASONS[3:], "2627"]
 # element_type 5 is the 2024-25 "assistant manager" chip
-POSITIONS = {1: "GK", 2: "DEF", 3: "MID", 4: "FWD", 5: "AM", "GKP": "GK", "AM": "AM", "GK": "GK", "DEF": "DEF", "MID": "MID", "FWD": "FWD"}
+POSITIONS = {
+    1: "GK",
+    2: "DEF",
+    3: "MID",
+    4: "FWD",
+    5: "AM",
+    "GKP": "GK",
+    "AM": "AM",
+    "GK": "GK",
+    "DEF": "DEF",
+    "MID": "MID",
+    "FWD": "FWD",
+}
 
 # statistics columns of a player-gameweek row, with their type after parsing
 INT_STATS = [
@@ -160,9 +172,7 @@ def _team_codes(wheel: WheelData) -> pd.DataFrame:
     frames = [wheel.csv(f"teams_{code}.csv", dtype=str) for code in TEAM_LIST_SEASONS]
     teams = pd.concat(frames, ignore_index=True)
     teams["season"] = teams["season"].map(from_short_code)
-    return teams.rename(columns={"name": "code", "team_id": "fpl_team_id"})[
-        ["season", "fpl_team_id", "code", "full_name"]
-    ]
+    return teams.rename(columns={"name": "code", "team_id": "fpl_team_id"})[["season", "fpl_team_id", "code", "full_name"]]
 
 
 def _recover_kickoff_times(matches: pd.DataFrame, wheel: WheelData) -> pd.DataFrame:
@@ -354,7 +364,9 @@ def _attach_matches(frame: pd.DataFrame, matches: pd.DataFrame, team_codes: pd.D
     resolved = pd.DataFrame(resolved, index=frame.index)
     frame = pd.concat([frame, resolved], axis=1)
     frame["was_home"] = frame["was_home_resolved"]
-    frame["kickoff"] = frame["kickoff"].fillna(frame["match_kickoff"]) if frame["kickoff"].notna().any() else frame["match_kickoff"]
+    frame["kickoff"] = (
+        frame["kickoff"].fillna(frame["match_kickoff"]) if frame["kickoff"].notna().any() else frame["match_kickoff"]
+    )
     return frame
 
 
@@ -362,9 +374,7 @@ def _attach_player_codes(frame, season, elements, by_name, by_season_name, code_
     """The FPL `code` (stable across seasons) for each row where the data allows it."""
     season_elements = elements[elements["season"] == season]
     by_opta = {f"p{c}": c for c in season_elements["player_code"]}
-    names_by_code = {
-        r.player_code: f"{r.first_name} {r.second_name}" for r in elements.itertuples()
-    }
+    names_by_code = {r.player_code: f"{r.first_name} {r.second_name}" for r in elements.itertuples()}
     cache = {}
     codes, names = [], []
     for row in frame.itertuples():
@@ -499,7 +509,9 @@ def build_fifa_ratings(wheel: WheelData) -> pd.DataFrame:
         frame = wheel.csv(f"fifa_team_ratings_{code}.csv")
         frame.columns = [c.strip() for c in frame.columns]
         frame.insert(0, "season", from_short_code(code))
-        frames.append(frame.rename(columns={"team_name": "team", "defn": "defence", "mid": "midfield", "att": "attack", "ovr": "overall"}))
+        frames.append(
+            frame.rename(columns={"team_name": "team", "defn": "defence", "mid": "midfield", "att": "attack", "ovr": "overall"})
+        )
     return pd.concat(frames, ignore_index=True)
 
 

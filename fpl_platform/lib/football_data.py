@@ -83,10 +83,9 @@ def parse_season(content: bytes, season: str, source: str) -> pd.DataFrame:
     for number, values in enumerate(rows[1:], start=2):
         if not any(v.strip() for v in values):
             continue  # trailing all-empty rows (",,,,")
-        if len(values) != len(header) and len(values) > 1:
-            # football-data files pad short rows; extra cells mean a broken line
-            if len(values) > len(header):
-                raise DataValidationError(source, f"has {len(values)} cells, the header has {len(header)}", row=number)
+        if len(values) > len(header):
+            # short rows happen (trailing empty cells dropped); extra cells mean a broken line
+            raise DataValidationError(source, f"has {len(values)} cells, the header has {len(header)}", row=number)
         record = dict(zip(header, values, strict=False))
         if not record.get("HomeTeam", "").strip():
             continue
@@ -99,7 +98,9 @@ def parse_season(content: bytes, season: str, source: str) -> pd.DataFrame:
         raw[column] = raw[column].str.strip()
     raw = teams.canonicalise_columns(raw, ["HomeTeam", "AwayTeam"], source, row_offset=0)
     # canonicalise_columns reports positions; map them back to file lines through _source_row
-    out = pd.DataFrame({"season": season, "home_team": raw["HomeTeam"], "away_team": raw["AwayTeam"], "_source_row": raw["_source_row"]})
+    out = pd.DataFrame(
+        {"season": season, "home_team": raw["HomeTeam"], "away_team": raw["AwayTeam"], "_source_row": raw["_source_row"]}
+    )
     out["match_date"] = _parse_dates(raw, source)
     out["kickoff_time"] = raw["Time"].where(raw["Time"].str.strip() != "", None) if "Time" in raw else None
     out["home_goals"] = integer_column(raw, "FTHG", source, minimum=0)
@@ -110,7 +111,10 @@ def parse_season(content: bytes, season: str, source: str) -> pd.DataFrame:
         if bad.any():
             position = int(bad.to_numpy().nonzero()[0][0])
             raise DataValidationError(
-                source, f"FTR is {raw['FTR'].iat[position]!r}, expected H, D or A", row=int(raw["_source_row"].iat[position]), field="FTR"
+                source,
+                f"FTR is {raw['FTR'].iat[position]!r}, expected H, D or A",
+                row=int(raw["_source_row"].iat[position]),
+                field="FTR",
             )
     else:
         out["result"] = (out["home_goals"] - out["away_goals"]).map(lambda d: "H" if d > 0 else ("A" if d < 0 else "D"))

@@ -126,7 +126,9 @@ def fixtures_frame(raw: list[dict], team_names: dict[int, str], season: str, sou
         try:
             home, away = team_names[int(f["team_h"])], team_names[int(f["team_a"])]
         except KeyError as error:
-            raise DataValidationError(source, f"team id {error.args[0]} is not in bootstrap-static teams", row=number, field="team_h/team_a") from None
+            raise DataValidationError(
+                source, f"team id {error.args[0]} is not in bootstrap-static teams", row=number, field="team_h/team_a"
+            ) from None
         rows.append(
             {
                 "season": season,
@@ -190,18 +192,22 @@ def recorded_responses(data_dir, season: str) -> dict[str, object]:
     events = bundled.read(data_dir, "fpl_events", season)
     fixtures = bundled.read(data_dir, "fixtures", season)
     players = bundled.read(data_dir, "player_gameweeks", season)
-    team_ids = {teams.canonical_name(n, "bundled"): int(i) for i, n in zip(fpl_teams["fpl_team_id"], fpl_teams["full_name"], strict=True)}
+    team_ids = {
+        teams.canonical_name(n, "bundled"): int(i) for i, n in zip(fpl_teams["fpl_team_id"], fpl_teams["full_name"], strict=True)
+    }
     position_ids = {v: k for k, v in POSITIONS.items()}
     responses: dict[str, object] = {
         "bootstrap-static/": {
             "events": [
-                {"id": int(e.gameweek), "name": e.name, "deadline_time": e.deadline.strftime("%Y-%m-%dT%H:%M:%SZ"), "finished": bool(e.finished)}
+                {
+                    "id": int(e.gameweek),
+                    "name": e.name,
+                    "deadline_time": e.deadline.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "finished": bool(e.finished),
+                }
                 for e in events.itertuples()
             ],
-            "teams": [
-                {"id": int(t.fpl_team_id), "name": t.full_name, "short_name": t.code}
-                for t in fpl_teams.itertuples()
-            ],
+            "teams": [{"id": int(t.fpl_team_id), "name": t.full_name, "short_name": t.code} for t in fpl_teams.itertuples()],
             "elements": [
                 {
                     "id": int(e.element_id),

@@ -33,7 +33,9 @@ def integer_column(frame: pd.DataFrame, column: str, source: str, *, minimum: in
         bad |= values > maximum
     if bad.any():
         position = int(bad.to_numpy().nonzero()[0][0])
-        expected = "an integer" + (f" >= {minimum}" if minimum is not None else "") + (f" <= {maximum}" if maximum is not None else "")
+        expected = (
+            "an integer" + (f" >= {minimum}" if minimum is not None else "") + (f" <= {maximum}" if maximum is not None else "")
+        )
         raise DataValidationError(
             source,
             f"{column} is {frame[column].iat[position]!r}, expected {expected}",
@@ -69,7 +71,9 @@ def check_unique_matches(frame: pd.DataFrame, source: str) -> None:
         position = int(duplicated.to_numpy().nonzero()[0][0])
         row = frame.iloc[position]
         first = frame[
-            (frame["season"] == row["season"]) & (frame["home_team"] == row["home_team"]) & (frame["away_team"] == row["away_team"])
+            (frame["season"] == row["season"])
+            & (frame["home_team"] == row["home_team"])
+            & (frame["away_team"] == row["away_team"])
         ]
         raise DataValidationError(
             source,
@@ -102,7 +106,10 @@ def normalise_matches(frame: pd.DataFrame, source: str, label: str) -> pd.DataFr
     if same.any():
         position = int(same.to_numpy().nonzero()[0][0])
         raise DataValidationError(
-            source, f"home and away team are both {out['home_team'].iat[position]!r}", row=_source_row(out, position), field="away_team"
+            source,
+            f"home and away team are both {out['home_team'].iat[position]!r}",
+            row=_source_row(out, position),
+            field="away_team",
         )
     check_unique_matches(out, source)
     check_kickoffs_in_season(out, source)
@@ -150,7 +157,9 @@ def normalise_fixtures(frame: pd.DataFrame, source: str, label: str) -> pd.DataF
         negative = out[column].notna() & (out[column] < 0)
         if negative.any():
             position = int(negative.to_numpy().nonzero()[0][0])
-            raise DataValidationError(source, f"{column} is {out[column].iat[position]}, expected >= 0", row=position, field=column)
+            raise DataValidationError(
+                source, f"{column} is {out[column].iat[position]}, expected >= 0", row=position, field=column
+            )
     out.insert(2, "match_id", match_ids(out))
     out["source"] = label
     return out

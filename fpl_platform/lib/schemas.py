@@ -52,7 +52,11 @@ MATCHES = TableSchema(
         _c("season", "VARCHAR", "Season, e.g. '2025-26' (the partition key)."),
         _c("gameweek", "SMALLINT", "FPL gameweek 1-38 in which the match was played."),
         _c("kickoff", "TIMESTAMPTZ", "Kickoff in UTC."),
-        _c("kickoff_has_time", "BOOLEAN", "False where the source gives the date only (2014-15, 2015-16): kickoff is midnight UTC."),
+        _c(
+            "kickoff_has_time",
+            "BOOLEAN",
+            "False where the source gives the date only (2014-15, 2015-16): kickoff is midnight UTC.",
+        ),
         _c("home_team", "VARCHAR", "Home team, canonical name (see raw.teams)."),
         _c("away_team", "VARCHAR", "Away team, canonical name."),
         _c("home_goals", "SMALLINT", "Full-time home goals."),
@@ -73,8 +77,17 @@ PLAYER_GAMEWEEKS = TableSchema(
         _c("gameweek", "SMALLINT", "FPL gameweek 1-38."),
         _c("match_id", "VARCHAR", "The match (raw.matches.match_id)."),
         _c("kickoff", "TIMESTAMPTZ", "Kickoff of the match in UTC."),
-        _c("player_id", "VARCHAR", "Stable player id: 'fpl:<FPL code>' when the FPL code is known (same across seasons), else 'name:<name>'."),
-        _c("player_code", "BIGINT", "FPL player code (stable across seasons); NULL where it cannot be recovered (some 2015-16/2016-17 players).", True),
+        _c(
+            "player_id",
+            "VARCHAR",
+            "Stable player id: 'fpl:<FPL code>' when the FPL code is known (same across seasons), else 'name:<name>'.",
+        ),
+        _c(
+            "player_code",
+            "BIGINT",
+            "FPL player code (stable across seasons); NULL where it cannot be recovered (some 2015-16/2016-17 players).",
+            True,
+        ),
         _c("player_name", "VARCHAR", "Player name as FPL spells it."),
         _c("position", "VARCHAR", "FPL position: GK, DEF, MID, FWD (AM = 2024-25 assistant manager).", True),
         _c("team", "VARCHAR", "The player's team in this match, canonical name."),
@@ -149,8 +162,10 @@ FIXTURES = TableSchema(
         _c("finished", "BOOLEAN", "True once the result is final."),
         _c("source", "VARCHAR", "'bundled:fixtures' or 'fpl-api'."),
     ),
-    example_sql="SELECT gameweek, home_team, away_team, kickoff FROM raw.fixtures\n"
-    "WHERE season = '2025-26' AND NOT finished ORDER BY kickoff LIMIT 10;",
+    example_sql="-- the newest season's latest (or next, in live mode) fixtures\n"
+    "SELECT gameweek, home_team, away_team, kickoff, finished, home_difficulty, away_difficulty\n"
+    "FROM raw.fixtures WHERE season = (SELECT max(season) FROM raw.fixtures)\n"
+    "ORDER BY finished, kickoff DESC LIMIT 10;",
 )
 
 MATCH_ODDS = TableSchema(
@@ -172,7 +187,11 @@ MATCH_ODDS = TableSchema(
         _c("away_shots", "SMALLINT", "AS.", True),
         _c("home_shots_on_target", "SMALLINT", "HST.", True),
         _c("away_shots_on_target", "SMALLINT", "AST.", True),
-        _c("odds", "MAP(VARCHAR, DOUBLE)", "Every 1X2 decimal price in the file keyed by its column (B365H, PSCH, AvgCA, BbAvD, ...)."),
+        _c(
+            "odds",
+            "MAP(VARCHAR, DOUBLE)",
+            "Every 1X2 decimal price in the file keyed by its column (B365H, PSCH, AvgCA, BbAvD, ...).",
+        ),
         _c("source", "VARCHAR", "The file or URL read."),
     ),
     example_sql="SELECT match_id, odds['PSCH'] AS pinnacle_close_home, odds['AvgCH'] AS avg_close_home\n"
@@ -201,11 +220,12 @@ def tables_markdown() -> str:
     for table in ALL_TABLES:
         out.append(f"### `{table.name}`\n\n{table.doc}")
         if table.key:
-            out.append(f"Key: `{', '.join(table.key)}`." + (f" Partitioned by `{table.partition_column}`." if table.partition_column else ""))
+            out.append(
+                f"Key: `{', '.join(table.key)}`."
+                + (f" Partitioned by `{table.partition_column}`." if table.partition_column else "")
+            )
         out.append("| column | type | meaning |\n|---|---|---|")
-        out[-1] += "".join(
-            f"\n| `{c.name}` | {c.type}{'' if c.nullable else ' NOT NULL'} | {c.doc} |" for c in table.columns
-        )
+        out[-1] += "".join(f"\n| `{c.name}` | {c.type}{'' if c.nullable else ' NOT NULL'} | {c.doc} |" for c in table.columns)
         out.extend(table.notes)
         if table.example_sql:
             out.append(f"```sql\n{table.example_sql}\n```")

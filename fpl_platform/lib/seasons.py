@@ -50,8 +50,8 @@ def season_window(season: str) -> tuple[dt.datetime, dt.datetime]:
     """
     year = start_year(season)
     return (
-        dt.datetime(year, 7, 1, tzinfo=dt.timezone.utc),
-        dt.datetime(year + 1, 8, 1, tzinfo=dt.timezone.utc),
+        dt.datetime(year, 7, 1, tzinfo=dt.UTC),
+        dt.datetime(year + 1, 8, 1, tzinfo=dt.UTC),
     )
 
 

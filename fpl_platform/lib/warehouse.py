@@ -92,7 +92,10 @@ def validate_frame(table: TableSchema, frame: pd.DataFrame, source: str) -> None
         if nulls.any():
             position = int(nulls.to_numpy().nonzero()[0][0])
             raise DataValidationError(
-                source, f"{column.name} is empty but {table.name} requires a value", row=_row_of(frame, position), field=column.name
+                source,
+                f"{column.name} is empty but {table.name} requires a value",
+                row=_row_of(frame, position),
+                field=column.name,
             )
     if table.key:
         duplicated = frame.duplicated(list(table.key), keep=False)
@@ -131,8 +134,7 @@ def write_table(
             raise DataValidationError(source, f"rows for partitions {sorted(outside)} outside {list(partition_values)}")
     data = frame[table.column_names]
     select = ", ".join(
-        f'map_from_entries("{c.name}") AS "{c.name}"' if c.type.startswith("MAP") else f'"{c.name}"'
-        for c in table.columns
+        f'map_from_entries("{c.name}") AS "{c.name}"' if c.type.startswith("MAP") else f'"{c.name}"' for c in table.columns
     )
     with connect(path, timeout_seconds=timeout_seconds, purpose=f"writing {table.name}") as connection:
         connection.execute("BEGIN TRANSACTION")
@@ -207,7 +209,9 @@ def _copy_database(source: Path, temporary: Path, note: str) -> dict:
     connection = duckdb.connect(str(temporary))
     try:
         connection.execute(f"ATTACH '{source}' AS warehouse_source (READ_ONLY)")
-        connection.execute(f"COPY FROM DATABASE warehouse_source TO {connection.execute('SELECT current_database()').fetchone()[0]}")
+        connection.execute(
+            f"COPY FROM DATABASE warehouse_source TO {connection.execute('SELECT current_database()').fetchone()[0]}"
+        )
         tables = connection.execute(
             "SELECT table_schema || '.' || table_name FROM information_schema.tables "
             "WHERE table_catalog = current_database() AND table_schema IN (SELECT unnest(?::VARCHAR[]))",
@@ -215,9 +219,7 @@ def _copy_database(source: Path, temporary: Path, note: str) -> dict:
         ).fetchall()
         counts = {name: connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for (name,) in tables}
         connection.execute("DETACH warehouse_source")
-        connection.execute(
-            "CREATE OR REPLACE TABLE main.published AS SELECT now() AS published_at, ? AS note", [note]
-        )
+        connection.execute("CREATE OR REPLACE TABLE main.published AS SELECT now() AS published_at, ? AS note", [note])
         connection.execute("CHECKPOINT")
     finally:
         connection.close()

@@ -1,7 +1,7 @@
 """The analyst copy: analytics.duckdb, published atomically after runs that changed tables."""
 
-
 import dagster as dg
+
 from fpl_platform.resources import Warehouse
 
 

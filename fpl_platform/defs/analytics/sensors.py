@@ -1,7 +1,7 @@
 """Publish the analyst copy after every successful run that materialised something."""
 
-
 import dagster as dg
+
 from fpl_platform.defs.analytics.jobs import publish_analytics_job
 
 

@@ -1,6 +1,7 @@
 """Ingestion domain: raw.* tables from the bundled snapshot, the FPL API and football-data.co.uk."""
 
 import dagster as dg
+
 from fpl_platform.defs.ingestion import assets, checks
 
 defs = dg.Definitions(

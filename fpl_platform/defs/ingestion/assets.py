@@ -1,9 +1,8 @@
 """Ingestion: raw matches, player gameweeks, fixtures, teams and (optional) football-data odds."""
 
-
+import dagster as dg
 import pandas as pd
 
-import dagster as dg
 from fpl_platform.defs.ingestion.partitions import season_partitions
 from fpl_platform.lib import football_data, schemas, teams
 from fpl_platform.resources import FootballData, FplSource, Warehouse
@@ -40,9 +39,7 @@ def raw_matches(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_sou
 
 
 @dg.asset(key=["raw", "player_gameweeks"], deps=[["raw", "matches"]], **INGESTION, **SEASONAL)
-def raw_player_gameweeks(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource
-) -> dg.MaterializeResult:
+def raw_player_gameweeks(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
     """One row per player per fixture: FPL points, minutes and statistics, typed, with stable player ids."""
     seasons = context.partition_keys
     source = fpl_source.source()

@@ -1,7 +1,7 @@
 """Data-quality gates on the raw tables; the blocking ones stop everything downstream of a bad load."""
 
-
 import dagster as dg
+
 from fpl_platform.lib.seasons import GAMEWEEKS_PER_SEASON, MATCHES_PER_SEASON
 from fpl_platform.resources import Warehouse
 
@@ -31,11 +31,19 @@ def _result(asset: dg.AssetKey, name: str, failures, total_label: str) -> dg.Ass
 @dg.multi_asset_check(
     specs=[
         _spec(MATCHES, "unique_match_per_season_home_away", "No two matches share (season, home team, away team)."),
-        _spec(MATCHES, "complete_seasons_have_380_matches", "Every season but the newest has exactly 380 matches; the newest at most 380."),
+        _spec(
+            MATCHES,
+            "complete_seasons_have_380_matches",
+            "Every season but the newest has exactly 380 matches; the newest at most 380.",
+        ),
         _spec(MATCHES, "goals_are_non_negative", "Goals are integers >= 0."),
         _spec(MATCHES, "gameweek_between_1_and_38", "Gameweek is 1-38."),
         _spec(MATCHES, "team_names_resolve", "Every home and away team is a canonical team in raw.teams' registry."),
-        _spec(MATCHES, "kickoff_inside_season", "Every kickoff lies between 1 July of the season's first year and 31 July of the next."),
+        _spec(
+            MATCHES,
+            "kickoff_inside_season",
+            "Every kickoff lies between 1 July of the season's first year and 31 July of the next.",
+        ),
     ],
     pool="duckdb",
 )
@@ -49,8 +57,7 @@ def raw_matches_quality(warehouse: Warehouse):
         MATCHES,
         "unique_match_per_season_home_away",
         warehouse.read(
-            "SELECT season, home_team, away_team, count(*) AS copies FROM raw.matches "
-            "GROUP BY ALL HAVING count(*) > 1"
+            "SELECT season, home_team, away_team, count(*) AS copies FROM raw.matches GROUP BY ALL HAVING count(*) > 1"
         ),
         label,
     )
@@ -114,9 +121,7 @@ def raw_player_gameweeks_quality(warehouse: Warehouse):
     yield _result(
         PLAYERS,
         "every_row_has_its_match",
-        warehouse.read(
-            "SELECT p.player_id, p.match_id FROM raw.player_gameweeks p ANTI JOIN raw.matches m USING (match_id)"
-        ),
+        warehouse.read("SELECT p.player_id, p.match_id FROM raw.player_gameweeks p ANTI JOIN raw.matches m USING (match_id)"),
         label,
     )
     yield _result(
