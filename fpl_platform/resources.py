@@ -9,14 +9,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from fpl_platform.lib import paths
-from fpl_platform.lib import warehouse as duck
-from fpl_platform.lib.fpl_api import DEFAULT_BASE
-from fpl_platform.lib.schemas import TableSchema
+
+if TYPE_CHECKING:  # pandas, duckdb and requests load lazily: every step and sensor tick imports this module
+    import pandas as pd
+
+    from fpl_platform.lib.schemas import TableSchema
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -36,22 +38,30 @@ class Warehouse(dg.ConfigurableResource):
 
     def read(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
         """Run a read-only query."""
+        from fpl_platform.lib import warehouse as duck
+
         return duck.read_sql(self.file, sql, params, timeout_seconds=self.lock_timeout_seconds)
 
     def exists(self, table: str) -> bool:
         """Whether `schema.table` exists."""
+        from fpl_platform.lib import warehouse as duck
+
         return duck.table_exists(self.file, table)
 
     def write(
         self, table: TableSchema, frame: pd.DataFrame, *, partitions: Sequence[str] | None = None, source: str = "data"
     ) -> int:
         """Replace the table, or the given partitions of it, in one transaction."""
+        from fpl_platform.lib import warehouse as duck
+
         return duck.write_table(
             self.file, table, frame, partition_values=partitions, source=source, timeout_seconds=self.lock_timeout_seconds
         )
 
     def publish(self, note: str = "") -> dict:
         """Publish the analyst copy atomically; returns row counts per table."""
+        from fpl_platform.lib import warehouse as duck
+
         return duck.publish_copy(self.file, self.analytics_file, note=note, timeout_seconds=self.lock_timeout_seconds)
 
 
@@ -73,7 +83,7 @@ class FplSource(dg.ConfigurableResource):
         if mode == "bundled":
             return BundledSource(data_dir)
         if mode == "live":
-            base = self.api_base or os.environ.get("FPL_PLATFORM_FPL_API") or DEFAULT_BASE
+            base = self.api_base or os.environ.get("FPL_PLATFORM_FPL_API") or paths.DEFAULT_FPL_API
             return LiveSource(data_dir, base, retries=self.retries, backoff_seconds=self.backoff_seconds)
         raise ValueError(f"FPL_PLATFORM_SOURCE is {mode!r}; expected 'bundled' or 'live'")
 

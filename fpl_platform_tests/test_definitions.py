@@ -60,7 +60,7 @@ def test_blocking_checks_guard_matches():
 def test_code_location_import_does_not_load_heavy_libraries():
     code = (
         "import sys, fpl_platform.definitions; "
-        "print(','.join(m for m in ('mlflow', 'evidently', 'xgboost', 'sklearn', 'scipy') if m in sys.modules))"
+        "print(','.join(m for m in ('mlflow', 'evidently', 'xgboost', 'sklearn', 'scipy', 'pandas', 'duckdb') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == ""

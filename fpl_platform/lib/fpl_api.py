@@ -15,9 +15,9 @@ import requests
 
 from fpl_platform.lib import bundled, http, teams
 from fpl_platform.lib.errors import DataValidationError
+from fpl_platform.lib.paths import DEFAULT_FPL_API as DEFAULT_BASE
 from fpl_platform.lib.seasons import season_of
 
-DEFAULT_BASE = "https://fantasy.premierleague.com/api"
 POSITIONS = {1: "GK", 2: "DEF", 3: "MID", 4: "FWD", 5: "AM"}
 HISTORY_FIELDS = {
     "total_points": "points",

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_FPL_API = "https://fantasy.premierleague.com/api"
 
 
 def platform_home() -> Path:

@@ -1,27 +1,33 @@
 """Ingestion: raw matches, player gameweeks, fixtures, teams and (optional) football-data odds."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
 
 from fpl_platform.defs.ingestion.partitions import season_partitions
-from fpl_platform.lib import football_data, schemas, teams
+from fpl_platform.lib import schemas, teams
 from fpl_platform.resources import FootballData, FplSource, Warehouse
+
+if TYPE_CHECKING:  # pandas loads inside the assets: every step and sensor tick imports this module
+    import pandas as pd
 
 INGESTION = {"group_name": "ingestion", "kinds": {"duckdb"}, "pool": "duckdb"}
 SEASONAL = {"partitions_def": season_partitions, "backfill_policy": dg.BackfillPolicy.single_run()}
 
 
-def _preview(frame: pd.DataFrame, columns: list[str], rows: int = 5) -> dg.MetadataValue:
+def _preview(frame: "pd.DataFrame", columns: list[str], rows: int = 5) -> dg.MetadataValue:
     return dg.MetadataValue.md(frame[columns].head(rows).to_markdown(index=False) if len(frame) else "_no rows_")
 
 
-def _per_season(frame: pd.DataFrame) -> dict[str, int]:
+def _per_season(frame: "pd.DataFrame") -> dict[str, int]:
     return frame.groupby("season").size().to_dict() if len(frame) else {}
 
 
 @dg.asset(key=["raw", "matches"], **INGESTION, **SEASONAL)
 def raw_matches(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
     """One row per Premier League match with its result, for the selected seasons."""
+    import pandas as pd
+
     seasons = context.partition_keys
     source = fpl_source.source()
     frame = pd.concat([source.matches(season) for season in seasons], ignore_index=True)
@@ -41,6 +47,8 @@ def raw_matches(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_sou
 @dg.asset(key=["raw", "player_gameweeks"], deps=[["raw", "matches"]], **INGESTION, **SEASONAL)
 def raw_player_gameweeks(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
     """One row per player per fixture: FPL points, minutes and statistics, typed, with stable player ids."""
+    import pandas as pd
+
     seasons = context.partition_keys
     source = fpl_source.source()
     frames = [source.player_gameweeks(season) for season in seasons]
@@ -77,6 +85,8 @@ def raw_fixtures(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_so
 @dg.asset(key=["raw", "teams"], deps=[["raw", "matches"], ["raw", "fixtures"]], **INGESTION)
 def raw_teams(warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
     """The canonical team table: every team with every alias seen in any source."""
+    import pandas as pd
+
     seen = _aliases_seen(fpl_source)
     seasons = warehouse.read(
         "SELECT team, list(DISTINCT season ORDER BY season) AS seasons FROM ("
@@ -115,6 +125,10 @@ def _aliases_seen(fpl_source: FplSource) -> dict[str, set[str]]:
 @dg.asset(key=["raw", "match_odds"], output_required=False, **INGESTION, **SEASONAL)
 def raw_match_odds(context: dg.AssetExecutionContext, warehouse: Warehouse, football_data_source: FootballData):
     """football-data.co.uk results, shots and 1X2 odds per season (optional: FPL_PLATFORM_FOOTBALL_DATA)."""
+    import pandas as pd
+
+    from fpl_platform.lib import football_data
+
     base = football_data_source.base
     if not base:
         context.log.warning(
