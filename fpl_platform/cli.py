@@ -89,7 +89,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     print(f"fpl_platform demo finished in {elapsed:.1f}s")
     print(f"  warehouse:     {warehouse.file}")
-    print(f"  analyst copy:  {warehouse.analytics_file}  (open read-only: duckdb -readonly {warehouse.analytics_file})")
+    print(f"  analyst copy:  {warehouse.analytics_file}")
+    print('                 query it: .venv/bin/fpl-platform sql "SELECT season, count(*) FROM raw.matches GROUP BY ALL"')
     print(f"  dagster home:  {paths.dagster_home()}")
     print("  rows:")
     for table, rows in sorted(counts.items()):
@@ -129,6 +130,21 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    path = paths.analytics_path()
+    if not path.exists():
+        print(f"{path} does not exist yet: run `make demo` first", file=sys.stderr)
+        return 1
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        print(connection.sql(args.query))
+    finally:
+        connection.close()
+    return 0
+
+
 def cmd_build_data(args: argparse.Namespace) -> int:
     from fpl_platform.lib.bundle_builder import WHEEL_NAME, build_all
 
@@ -157,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
     sub.add_parser("publish", help="publish analytics.duckdb from the warehouse").set_defaults(func=cmd_publish)
+    sql = sub.add_parser("sql", help="run a query against the analyst copy (read-only)")
+    sql.add_argument("query")
+    sql.set_defaults(func=cmd_sql)
     build = sub.add_parser("build-data", help="rebuild data/ from the airsenal==1.17.0 wheel")
     build.add_argument("--wheel", help="path to airsenal-1.17.0-py3-none-any.whl (downloaded with pip when omitted)")
     build.add_argument("--out", default=str(paths.REPO_ROOT / "data"), help="output directory (default: data/)")

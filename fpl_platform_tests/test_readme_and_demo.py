@@ -65,3 +65,15 @@ def test_fpl_platform_demo_loads_every_bundled_row(isolated_home):
     connection.close()
     storage = isolated_home / "dagster" / "storage"
     assert storage.exists()  # the runs were recorded in the platform's own instance
+
+
+def test_sql_command_queries_the_analyst_copy(isolated_home, warehouse):
+    import pandas as pd
+
+    from fpl_platform.cli import main
+    from fpl_platform.lib import schemas
+
+    frame = pd.DataFrame([{"team": "Arsenal", "code": "ARS", "alias": "ARS", "alias_key": "ars", "seen_in": [], "seasons": []}])
+    warehouse.write(schemas.TEAMS, frame)
+    warehouse.publish()
+    assert main(["sql", "SELECT count(*) AS n FROM raw.teams"]) == 0
