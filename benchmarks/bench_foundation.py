@@ -145,11 +145,11 @@ def main() -> None:
         ("plain", "plain function calls (read, validate, write)"),
         ("in_process", "`dg.materialize` in-process, asset only"),
         ("with_checks", "`dg.materialize` in-process, asset + 6 checks"),
-        ("cli_one_partition", "`dagster asset materialize` CLI, 1 partition (new process, multiprocess executor)"),
+        ("cli_one_partition", "`dagster asset materialize` CLI, 1 partition (new process, in-process executor)"),
     ]:
         print(f"| {label} | {median([r[key] for r in overhead]):.2f} |")
     per_step = median([r["in_process"] - r["plain"] for r in overhead])
-    print(f"| Dagster overhead per in-process step (in-process − plain) | {per_step:.2f} |")
+    print(f"| Dagster overhead of a one-step in-process run (in-process − plain) | {per_step:.2f} |")
 
     demo = bench_demo(args.repeats)
     print("\n| `fpl-platform demo` (= `make demo` after install), cold warehouse | median s | min s | max s |\n|---|---|---|---|")
