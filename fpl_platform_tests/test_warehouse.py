@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import time
 
@@ -86,31 +87,33 @@ def _hold_lock(path: str, seconds: float, ready) -> None:
     connection.close()
 
 
-def test_writes_wait_for_another_process_holding_the_lock(tmp_path):
-    path = tmp_path / "w.duckdb"
+@contextlib.contextmanager
+def another_process_holding(path, seconds: float):
+    """A separate process that opens the warehouse for writing and keeps it for `seconds`."""
     ready = multiprocessing.Event()
-    holder = multiprocessing.Process(target=_hold_lock, args=(str(path), 1.5, ready))
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(path), seconds, ready))
     holder.start()
     assert ready.wait(20)
-    started = time.monotonic()
-    duck.write_table(path, TABLE, frame("2024-25", 2), partition_values=["2024-25"], timeout_seconds=30)
-    waited = time.monotonic() - started
-    holder.join()
+    try:
+        yield
+    finally:
+        holder.join()
+
+
+def test_writes_wait_for_another_process_holding_the_lock(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with another_process_holding(path, 1.5):
+        started = time.monotonic()
+        duck.write_table(path, TABLE, frame("2024-25", 2), partition_values=["2024-25"], timeout_seconds=30)
+        waited = time.monotonic() - started
     assert rows(path) == [["2024-25", 2]]
     assert waited > 0.2  # it really had to wait for the other process
 
 
 def test_lock_timeout_names_the_table(tmp_path):
     path = tmp_path / "w.duckdb"
-    ready = multiprocessing.Event()
-    holder = multiprocessing.Process(target=_hold_lock, args=(str(path), 2, ready))
-    holder.start()
-    assert ready.wait(20)
-    try:
-        with pytest.raises(duck.WarehouseLockedError, match=r"writing raw\.example"):
-            duck.write_table(path, TABLE, frame("2024-25", 2), partition_values=["2024-25"], timeout_seconds=0.5)
-    finally:
-        holder.join()
+    with another_process_holding(path, 2), pytest.raises(duck.WarehouseLockedError, match=r"writing raw\.example"):
+        duck.write_table(path, TABLE, frame("2024-25", 2), partition_values=["2024-25"], timeout_seconds=0.5)
 
 
 def test_publish_copy_is_complete_and_atomic(tmp_path):
