@@ -2,14 +2,22 @@
 
 import dagster as dg
 
-from fpl_platform.defs import analytics, ingestion
-from fpl_platform.resources import FootballData, FplSource, Warehouse
+from fpl_platform.defs import analytics, features, ingestion, serving, training
+from fpl_platform.resources import FootballData, FplSource, MlflowTracking, Warehouse
 
 defs = dg.Definitions.merge(
     ingestion.defs,
+    features.defs,
+    training.defs,
+    serving.defs,
     analytics.defs,
     dg.Definitions(
-        resources={"warehouse": Warehouse(), "fpl_source": FplSource(), "football_data_source": FootballData()},
+        resources={
+            "warehouse": Warehouse(),
+            "fpl_source": FplSource(),
+            "football_data_source": FootballData(),
+            "mlflow_tracking": MlflowTracking(),
+        },
         # DuckDB steps are serialised by the "duckdb" pool anyway; one process per run saves the
         # 2-4 s each extra step process costs (import + pool-slot polling) on a 2-core machine
         executor=dg.in_process_executor,

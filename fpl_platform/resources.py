@@ -98,3 +98,45 @@ class FootballData(dg.ConfigurableResource):
     @property
     def base(self) -> str:
         return self.location or os.environ.get("FPL_PLATFORM_FOOTBALL_DATA", "")
+
+
+class MlflowTracking(dg.ConfigurableResource):
+    """MLflow tracking and registry (sqlite + artifacts under FPL_PLATFORM_HOME/mlflow by default)."""
+
+    tracking_uri: str = ""
+    artifact_root: str = ""
+
+    @property
+    def uri(self) -> str:
+        if self.tracking_uri:
+            return self.tracking_uri
+        directory = paths.platform_home() / "mlflow"
+        directory.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{directory / 'mlflow.db'}"
+
+    @property
+    def artifacts(self) -> str:
+        return self.artifact_root or str(paths.platform_home() / "mlflow" / "artifacts")
+
+    def training_run(self, experiment: str, run_name: str, tags: dict[str, str]):
+        """Context manager: a new MLflow run that ends FINISHED or FAILED."""
+        from fpl_platform.lib import tracking
+
+        return tracking.training_run(self.uri, experiment, self.artifacts, run_name, tags)
+
+    def register(self, model: object, name: str, run_id: str) -> str:
+        """Log and register a model version; returns the version."""
+        from fpl_platform.lib import tracking
+
+        return tracking.log_model(self.uri, model, name, run_id=run_id)
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        from fpl_platform.lib import tracking
+
+        tracking.set_alias(self.uri, name, alias, version)
+
+    def load(self, name: str, alias: str = "champion") -> tuple[object, str]:
+        """The model object carrying `alias` and its version."""
+        from fpl_platform.lib import tracking
+
+        return tracking.load(self.uri, name, alias)

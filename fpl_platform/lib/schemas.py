@@ -202,7 +202,206 @@ MATCH_ODDS = TableSchema(
     ),
 )
 
-ALL_TABLES: tuple[TableSchema, ...] = (MATCHES, PLAYER_GAMEWEEKS, TEAMS, FIXTURES, MATCH_ODDS)
+_MATCH_KEYS = (
+    _c("match_id", "VARCHAR", "Match key as in raw.matches."),
+    _c("season", "VARCHAR", "Season."),
+    _c("gameweek", "SMALLINT", "FPL gameweek."),
+    _c("cutoff", "TIMESTAMPTZ", "First kickoff of the gameweek: every value in the row uses only matches before it."),
+    _c("kickoff", "TIMESTAMPTZ", "Kickoff in UTC.", True),
+    _c("home_team", "VARCHAR", "Home team."),
+    _c("away_team", "VARCHAR", "Away team."),
+)
+_RATINGS = (
+    _c("home_attack", "DOUBLE", "Dixon-Coles log attack strength of the home team (0 = league average)."),
+    _c("home_defence", "DOUBLE", "Dixon-Coles log defence weakness of the home team (higher concedes more)."),
+    _c("away_attack", "DOUBLE", "Dixon-Coles log attack strength of the away team."),
+    _c("away_defence", "DOUBLE", "Dixon-Coles log defence weakness of the away team."),
+    _c("home_advantage", "DOUBLE", "Dixon-Coles log home advantage."),
+    _c("rho", "DOUBLE", "Dixon-Coles low-score dependence."),
+    _c("dc_home_xg", "DOUBLE", "Dixon-Coles expected home goals (λ)."),
+    _c("dc_away_xg", "DOUBLE", "Dixon-Coles expected away goals (μ)."),
+    _c("dc_p_home", "DOUBLE", "Dixon-Coles P(home win)."),
+    _c("dc_p_draw", "DOUBLE", "Dixon-Coles P(draw)."),
+    _c("dc_p_away", "DOUBLE", "Dixon-Coles P(away win)."),
+    _c("dc_fit_matches", "INTEGER", "Matches in the Dixon-Coles fit (3-season window, ξ = 0.0018/day)."),
+    _c("elo_home", "DOUBLE", "Home team Elo rating."),
+    _c("elo_away", "DOUBLE", "Away team Elo rating."),
+    _c("elo_expected_home", "DOUBLE", "Elo expected score of the home team (home advantage included)."),
+)
+TEAM_RATINGS = TableSchema(
+    name="features.team_ratings",
+    doc="Team strengths as of every gameweek's first kickoff: Dixon-Coles (refit before each gameweek) and Elo.",
+    key=("match_id",),
+    columns=(*_MATCH_KEYS, *_RATINGS),
+    example_sql="SELECT home_team, away_team, round(dc_p_home, 3) AS p_home, round(elo_home - elo_away) AS elo_gap\n"
+    "FROM features.team_ratings WHERE season = '2025-26' AND gameweek = 38;",
+)
+_FORM = tuple(
+    _c(f"{side}_{stat}_5", "DOUBLE", f"{side.title()} team: mean {label} over its last 5 matches before the cutoff.", True)
+    for side in ("home", "away")
+    for stat, label in (
+        ("points", "league points"),
+        ("goals_for", "goals scored"),
+        ("goals_against", "goals conceded"),
+        ("xg_for", "expected goals (sum of its players' FPL xG; from 2022-23)"),
+        ("xg_against", "expected goals conceded (from 2022-23)"),
+        ("lineup_value", "FPL price (£m) of the 11 players with most minutes"),
+    )
+)
+MATCH_FEATURES = TableSchema(
+    name="features.match_features",
+    doc="One row per match (played or scheduled): ratings, Dixon-Coles probabilities, form, rest and optional market probabilities.",
+    key=("match_id",),
+    columns=(
+        *_MATCH_KEYS,
+        _c("home_goals", "SMALLINT", "Home goals (NULL until played; never used as a feature).", True),
+        _c("away_goals", "SMALLINT", "Away goals (NULL until played).", True),
+        *_RATINGS,
+        _c("elo_diff", "DOUBLE", "elo_home − elo_away."),
+        _c("dc_log_home_away", "DOUBLE", "ln(dc_p_home / dc_p_away)."),
+        _c("dc_log_draw", "DOUBLE", "logit(dc_p_draw)."),
+        *_FORM,
+        *(
+            _c(f"diff_{stat}_5", "DOUBLE", f"home_{stat}_5 − away_{stat}_5.", True)
+            for stat in ("points", "goals_for", "goals_against", "xg_for", "xg_against", "lineup_value")
+        ),
+        _c("home_rest_days", "DOUBLE", "Days since the home team's previous match (capped at 21).", True),
+        _c("away_rest_days", "DOUBLE", "Days since the away team's previous match (capped at 21).", True),
+        _c(
+            "market_p_home",
+            "DOUBLE",
+            "De-margined market P(home) when raw.match_odds holds the season (Pinnacle closing, else average closing, else average).",
+            True,
+        ),
+        _c("market_p_draw", "DOUBLE", "De-margined market P(draw).", True),
+        _c("market_p_away", "DOUBLE", "De-margined market P(away).", True),
+        _c("market_source", "VARCHAR", "Which odds columns gave the market probabilities (PSC, AvgC, Avg, BbAv, ...).", True),
+    ),
+    example_sql="SELECT match_id, round(dc_p_home, 3) AS dc_home, home_points_5, away_points_5, home_rest_days\n"
+    "FROM features.match_features WHERE season = '2025-26' ORDER BY kickoff DESC LIMIT 5;",
+)
+MATCH_BACKTEST = TableSchema(
+    name="ml.match_backtest",
+    doc="Walk-forward match probabilities per model: each predicted from data before its gameweek's first kickoff.",
+    key=("match_id", "model"),
+    columns=(
+        _c("season", "VARCHAR", "Season."),
+        _c("gameweek", "SMALLINT", "Gameweek."),
+        _c("kickoff", "TIMESTAMPTZ", "Kickoff."),
+        _c("match_id", "VARCHAR", "Match key."),
+        _c("home_team", "VARCHAR", "Home team."),
+        _c("away_team", "VARCHAR", "Away team."),
+        _c(
+            "model", "VARCHAR", "'ours' (the selected candidate), 'dixon_coles', 'climatology', or 'market' when odds are loaded."
+        ),
+        _c("candidate", "VARCHAR", "For 'ours': which candidate was selected on the validation seasons.", True),
+        _c("p_home", "DOUBLE", "P(home win)."),
+        _c("p_draw", "DOUBLE", "P(draw)."),
+        _c("p_away", "DOUBLE", "P(away win)."),
+        _c("home_goals", "SMALLINT", "Actual home goals."),
+        _c("away_goals", "SMALLINT", "Actual away goals."),
+    ),
+    example_sql="SELECT model, count(*) AS matches,\n"
+    "  avg(0.5 * (power(p_home - (home_goals > away_goals)::INT, 2)\n"
+    "     + power(p_home + p_draw - (home_goals >= away_goals)::INT, 2))) AS rps\n"
+    "FROM ml.match_backtest GROUP BY model ORDER BY rps;",
+)
+BACKTEST_METRICS = TableSchema(
+    name="ml.backtest_metrics",
+    doc="Backtest scores per model, per season and pooled (matches: RPS, Brier, log loss, accuracy; players: MAE, RMSE, R²).",
+    key=("domain", "season", "model", "subset"),
+    columns=(
+        _c("domain", "VARCHAR", "'match' or 'player'."),
+        _c("season", "VARCHAR", "A season, or 'pooled'."),
+        _c("model", "VARCHAR", "Model name as in the backtest table."),
+        _c("subset", "VARCHAR", "'all', or for players 'minutes>0' and actual-points buckets '0', '1-2', '3-4', '>=5'."),
+        _c("n", "INTEGER", "Rows scored."),
+        _c("rps", "DOUBLE", "Mean ranked probability score (matches).", True),
+        _c("brier", "DOUBLE", "Mean 3-class Brier score (matches).", True),
+        _c("log_loss", "DOUBLE", "Mean log loss (matches).", True),
+        _c("accuracy", "DOUBLE", "Argmax hit rate (matches).", True),
+        _c("mae", "DOUBLE", "Mean absolute error (players).", True),
+        _c("rmse", "DOUBLE", "Root mean squared error (players).", True),
+        _c("r2", "DOUBLE", "R² (players).", True),
+    ),
+    example_sql="SELECT model, n, round(rps, 4) AS rps, round(accuracy, 3) AS accuracy\n"
+    "FROM ml.backtest_metrics WHERE domain = 'match' AND season = 'pooled' ORDER BY rps;",
+)
+BACKTEST_COMPARISONS = TableSchema(
+    name="ml.backtest_comparisons",
+    doc="Paired comparisons with a baseline on the same rows: mean loss difference and a 95% bootstrap CI resampled by gameweek.",
+    key=("domain", "model", "baseline", "metric"),
+    columns=(
+        _c("domain", "VARCHAR", "'match' or 'player'."),
+        _c("model", "VARCHAR", "The model compared."),
+        _c("baseline", "VARCHAR", "The baseline (e.g. 'dixon_coles')."),
+        _c("metric", "VARCHAR", "Per-row loss compared ('rps', 'squared_error')."),
+        _c("n", "INTEGER", "Paired rows."),
+        _c("groups", "INTEGER", "Gameweeks resampled."),
+        _c("mean_difference", "DOUBLE", "mean(model loss − baseline loss): negative means the model is better."),
+        _c("ci_low", "DOUBLE", "2.5% bootstrap quantile."),
+        _c("ci_high", "DOUBLE", "97.5% bootstrap quantile."),
+    ),
+    example_sql="SELECT model, baseline, round(mean_difference, 5) AS diff, round(ci_low, 5) AS lo, round(ci_high, 5) AS hi\n"
+    "FROM ml.backtest_comparisons;",
+)
+MODEL_TRAININGS = TableSchema(
+    name="ml.match_outcome_model",
+    doc="One row per training of the match outcome model: MLflow run, registered version, data window, validation scores.",
+    key=("mlflow_run_id",),
+    columns=(
+        _c("trained_at", "TIMESTAMPTZ", "When the training ran."),
+        _c("model_name", "VARCHAR", "Registered model name ('match_outcome')."),
+        _c("version", "VARCHAR", "Registered model version."),
+        _c("mlflow_run_id", "VARCHAR", "MLflow run id."),
+        _c("dagster_run_id", "VARCHAR", "Dagster run that trained it."),
+        _c("candidate", "VARCHAR", "Selected candidate (logistic_dc_elo, xgboost, xgboost_dc_blend)."),
+        _c("data_cutoff", "TIMESTAMPTZ", "Trained on matches that kicked off before this instant."),
+        _c("training_rows", "INTEGER", "Matches trained on."),
+        _c("validation_rps", "DOUBLE", "Walk-forward RPS of the selected candidate on the validation seasons."),
+        _c("validation_seasons", "VARCHAR", "Validation seasons, comma-separated."),
+        _c("alias", "VARCHAR", "Alias set on this version at training time ('champion').", True),
+    ),
+    example_sql="SELECT version, candidate, round(validation_rps, 4) AS rps, data_cutoff FROM ml.match_outcome_model ORDER BY trained_at DESC;",
+)
+MATCH_PREDICTIONS = TableSchema(
+    name="predictions.match_outcomes",
+    doc="Home/draw/away probabilities for the next gameweek after the data cutoff, from the champion model.",
+    key=("match_id",),
+    columns=(
+        _c("season", "VARCHAR", "Season."),
+        _c("gameweek", "SMALLINT", "Predicted gameweek."),
+        _c("match_id", "VARCHAR", "Match key."),
+        _c("kickoff", "TIMESTAMPTZ", "Kickoff.", True),
+        _c("home_team", "VARCHAR", "Home team."),
+        _c("away_team", "VARCHAR", "Away team."),
+        _c("p_home", "DOUBLE", "P(home win)."),
+        _c("p_draw", "DOUBLE", "P(draw)."),
+        _c("p_away", "DOUBLE", "P(away win)."),
+        _c("dc_p_home", "DOUBLE", "The Dixon-Coles baseline's P(home win), for reference."),
+        _c("model_name", "VARCHAR", "Registered model name."),
+        _c("model_version", "VARCHAR", "Registered version that produced the row (the champion at prediction time)."),
+        _c("as_of", "VARCHAR", "Data cutoff '<season>:<gameweek>' (results up to and including this gameweek)."),
+        _c("predicted_at", "TIMESTAMPTZ", "When the prediction was made."),
+    ),
+    example_sql="SELECT home_team, away_team, round(p_home, 3) AS home, round(p_draw, 3) AS draw, round(p_away, 3) AS away, model_version\n"
+    "FROM predictions.match_outcomes ORDER BY kickoff;",
+)
+
+ALL_TABLES: tuple[TableSchema, ...] = (
+    MATCHES,
+    PLAYER_GAMEWEEKS,
+    TEAMS,
+    FIXTURES,
+    MATCH_ODDS,
+    TEAM_RATINGS,
+    MATCH_FEATURES,
+    MATCH_BACKTEST,
+    BACKTEST_METRICS,
+    BACKTEST_COMPARISONS,
+    MODEL_TRAININGS,
+    MATCH_PREDICTIONS,
+)
 SCHEMAS: tuple[str, ...] = ("raw", "features", "ml", "predictions", "monitoring")
 
 

@@ -1,0 +1,98 @@
+"""Features: team ratings (Dixon-Coles, Elo) and one feature row per match, all as of the gameweek's first kickoff."""
+
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+from fpl_platform.lib import schemas
+from fpl_platform.resources import Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FEATURES = {"group_name": "features", "kinds": {"duckdb", "python"}, "pool": "duckdb"}
+
+
+def matches_and_fixtures(warehouse: Warehouse) -> "pd.DataFrame":
+    """Played matches plus the newest season's scheduled fixtures (goals NULL) so they get features too."""
+    sql = "SELECT match_id, season, gameweek, kickoff, home_team, away_team, home_goals, away_goals FROM raw.matches"
+    if warehouse.exists("raw.fixtures"):
+        sql += (
+            " UNION ALL SELECT match_id, season, gameweek, kickoff, home_team, away_team, NULL, NULL FROM raw.fixtures f"
+            " WHERE NOT finished AND gameweek IS NOT NULL AND kickoff IS NOT NULL"
+            " AND season = (SELECT max(season) FROM raw.matches)"
+            " AND match_id NOT IN (SELECT match_id FROM raw.matches)"
+        )
+    frame = warehouse.read(sql)
+    frame["home_goals"] = frame["home_goals"].astype("Float64").astype(float)
+    frame["away_goals"] = frame["away_goals"].astype("Float64").astype(float)
+    return frame
+
+
+@dg.asset(key=["features", "team_ratings"], deps=[["raw", "matches"], ["raw", "fixtures"]], **FEATURES)
+def team_ratings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Dixon-Coles strengths (refit before every gameweek) and Elo ratings as of each gameweek's first kickoff."""
+    from fpl_platform.lib.features import build_team_ratings
+
+    matches = matches_and_fixtures(warehouse)
+    ratings = build_team_ratings(matches)
+    frame = matches.drop(columns=["home_goals", "away_goals"]).merge(ratings, on="match_id")
+    warehouse.write(schemas.TEAM_RATINGS, frame, source="features.team_ratings")
+    latest = frame[frame["cutoff"] == frame["cutoff"].max()]
+    table = latest.assign(
+        p_home=latest["dc_p_home"].round(3), p_draw=latest["dc_p_draw"].round(3), p_away=latest["dc_p_away"].round(3)
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "refits": int(frame["cutoff"].nunique()),
+            "seasons": f"{frame['season'].min()} … {frame['season'].max()}",
+            "latest_gameweek": dg.MetadataValue.md(
+                table[["home_team", "away_team", "p_home", "p_draw", "p_away", "elo_home", "elo_away"]].to_markdown(index=False)
+            ),
+        }
+    )
+
+
+@dg.asset(
+    key=["features", "match_features"],
+    deps=[["features", "team_ratings"], ["raw", "player_gameweeks"], ["raw", "match_odds"]],
+    **FEATURES,
+)
+def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per match: ratings, Dixon-Coles probabilities, form, xG form, squad value, rest days, market."""
+    from fpl_platform.lib.features import build_match_features
+
+    matches = matches_and_fixtures(warehouse)
+    ratings = warehouse.read(
+        "SELECT * EXCLUDE (season, gameweek, cutoff, kickoff, home_team, away_team) FROM features.team_ratings"
+    )
+    players = (
+        warehouse.read("SELECT match_id, team, minutes, price, expected_goals FROM raw.player_gameweeks")
+        if warehouse.exists("raw.player_gameweeks")
+        else None
+    )
+    odds = (
+        warehouse.read("SELECT match_id, map_entries(odds) AS odds FROM raw.match_odds")
+        if warehouse.exists("raw.match_odds")
+        else None
+    )
+    if odds is not None:
+        odds["odds"] = odds["odds"].map(lambda entries: {e["key"]: e["value"] for e in entries})
+    frame = build_match_features(matches, players, odds, team_ratings=ratings)
+    warehouse.write(schemas.MATCH_FEATURES, frame, source="features.match_features")
+    with_market = int(frame["market_p_home"].notna().sum())
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "scheduled_fixtures": int(frame["home_goals"].isna().sum()),
+            "rows_with_market_probabilities": with_market,
+            "rows_with_xg_form": int(frame["home_xg_for_5"].notna().sum()),
+            "preview": dg.MetadataValue.md(
+                frame.sort_values("kickoff", ascending=False)
+                .head(5)[["match_id", "dc_p_home", "elo_diff", "home_points_5", "away_points_5"]]
+                .round(3)
+                .to_markdown(index=False)
+            ),
+        }
+    )

@@ -1,0 +1,69 @@
+"""Predictions for the next gameweek after the data cutoff, from the MLflow `champion` versions."""
+
+import dagster as dg
+
+from fpl_platform.lib import schemas
+from fpl_platform.resources import MlflowTracking, Warehouse
+
+SERVING = {"group_name": "serving", "kinds": {"duckdb", "mlflow"}, "pool": "duckdb"}
+
+
+class PredictionConfig(dg.Config):
+    """The data cutoff '<season>:<gameweek>' (empty: FPL_PLATFORM_AS_OF or the default)."""
+
+    as_of: str = ""
+
+
+@dg.asset(key=["predictions", "match_outcomes"], deps=[["ml", "match_outcome_model"], ["features", "match_features"]], **SERVING)
+def match_outcome_predictions(
+    context: dg.AssetExecutionContext, config: PredictionConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
+) -> dg.MaterializeResult:
+    """Home/draw/away probabilities for every match of the next gameweek, with the champion's version on each row."""
+    import pandas as pd
+
+    from fpl_platform.defs.training.assets import MATCH_MODEL_NAME, played_features
+    from fpl_platform.lib import asof
+
+    features = played_features(warehouse)
+    fixtures = warehouse.read("SELECT season, gameweek, finished FROM raw.fixtures") if warehouse.exists("raw.fixtures") else None
+    cutoff = asof.resolve(features[features["home_goals"].notna()], fixtures, config.as_of or None)
+    targets = features[(features["season"] == cutoff.season) & (features["gameweek"] == cutoff.next_gameweek)]
+    if targets.empty:
+        raise dg.Failure(f"no matches to predict in gameweek {cutoff.next_gameweek} of {cutoff.season}")
+    model, version = mlflow_tracking.load(MATCH_MODEL_NAME, "champion")
+    trained_until = pd.Timestamp(model.trained_until)
+    if trained_until >= targets["cutoff"].min():
+        raise dg.Failure(
+            f"champion version {version} was trained on matches up to {trained_until}, after gameweek "
+            f"{cutoff.next_gameweek}'s first kickoff {targets['cutoff'].min()}: retrain it for as-of {cutoff.label}"
+        )
+    probabilities = model.predict_proba(targets)
+    frame = pd.DataFrame(
+        {
+            "season": targets["season"].to_numpy(),
+            "gameweek": targets["gameweek"].to_numpy(),
+            "match_id": targets["match_id"].to_numpy(),
+            "kickoff": targets["kickoff"].to_numpy(),
+            "home_team": targets["home_team"].to_numpy(),
+            "away_team": targets["away_team"].to_numpy(),
+            "p_home": probabilities[:, 0],
+            "p_draw": probabilities[:, 1],
+            "p_away": probabilities[:, 2],
+            "dc_p_home": targets["dc_p_home"].to_numpy(),
+            "model_name": MATCH_MODEL_NAME,
+            "model_version": version,
+            "as_of": cutoff.label,
+            "predicted_at": pd.Timestamp.now(tz="UTC"),
+        }
+    )
+    warehouse.write(schemas.MATCH_PREDICTIONS, frame, source="predictions.match_outcomes")
+    preview = frame[["home_team", "away_team", "p_home", "p_draw", "p_away"]].round(3)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "as_of": cutoff.label,
+            "predicted_gameweek": f"{cutoff.season} gameweek {cutoff.next_gameweek}",
+            "model_version": version,
+            "predictions": dg.MetadataValue.md(preview.to_markdown(index=False)),
+        }
+    )

@@ -1,0 +1,60 @@
+"""The data cutoff: which results count as known, and which gameweek to predict next.
+
+`FPL_PLATFORM_AS_OF=2025-26:37` means "results up to and including gameweek 37 of 2025-26 are known;
+predict gameweek 38". Without it: in a season still being played, the last gameweek whose matches
+are all finished; in a completed season (the bundled data), its gameweek 37, so the demo predicts a
+real gameweek whose results can be checked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from fpl_platform.lib.seasons import GAMEWEEKS_PER_SEASON
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """Results through `gameweek` of `season` are known; the next gameweek is predicted."""
+
+    season: str
+    gameweek: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.season}:{self.gameweek}"
+
+    @property
+    def next_gameweek(self) -> int:
+        if self.gameweek >= GAMEWEEKS_PER_SEASON:
+            raise ValueError(
+                f"as-of {self.label} is the season's last gameweek: there is no next gameweek to predict in {self.season}"
+            )
+        return self.gameweek + 1
+
+
+def parse(text: str) -> AsOf:
+    """ "2025-26:37" -> AsOf("2025-26", 37)."""
+    match = re.fullmatch(r"(\d{4}-\d{2}):(\d{1,2})", text.strip())
+    if not match or not 0 <= int(match.group(2)) <= GAMEWEEKS_PER_SEASON:
+        raise ValueError(f"FPL_PLATFORM_AS_OF is {text!r}; expected '<season>:<gameweek>', e.g. '2025-26:37'")
+    return AsOf(match.group(1), int(match.group(2)))
+
+
+def resolve(matches: pd.DataFrame, fixtures: pd.DataFrame | None = None, text: str | None = None) -> AsOf:
+    """The configured cutoff, or the default described in the module docstring."""
+    text = text if text is not None else os.environ.get("FPL_PLATFORM_AS_OF", "")
+    if text:
+        return parse(text)
+    season = matches["season"].max()
+    if fixtures is not None and len(fixtures):
+        pending = fixtures[(fixtures["season"] == season) & ~fixtures["finished"].astype(bool)]
+        if len(pending) and pending["gameweek"].notna().any():
+            return AsOf(season, int(pending["gameweek"].min()) - 1)
+    played = matches[matches["season"] == season]
+    last = int(played["gameweek"].max())
+    return AsOf(season, min(last, GAMEWEEKS_PER_SEASON - 1))

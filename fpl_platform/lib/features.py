@@ -1,0 +1,192 @@
+"""Match features as of each gameweek's first kickoff: ratings, form, xG form, squad value, rest, market.
+
+Every value describing a match is computed from matches that kicked off before the first kickoff of
+the match's gameweek (the "cutoff"), so a model predicting a gameweek sees nothing from it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fpl_platform.lib.metrics import demargin
+from fpl_platform.lib.ratings import Elo, rounds, walk_forward_dixon_coles
+
+FORM_WINDOW = 5
+MAX_REST_DAYS = 21
+TEAM_STATS = ["points", "goals_for", "goals_against", "xg_for", "xg_against", "lineup_value"]
+
+
+def utc(values: pd.Series) -> pd.Series:
+    """Timestamps as datetime64[ns, UTC] (DuckDB returns microseconds in 'Etc/UTC')."""
+    return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
+
+
+def team_match_log(matches: pd.DataFrame, players: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per team per played match: result, goals, expected goals and the fielded XI's FPL value."""
+    matches = matches[matches["home_goals"].notna()]
+    home = pd.DataFrame(
+        {
+            "match_id": matches["match_id"],
+            "kickoff": matches["kickoff"],
+            "team": matches["home_team"],
+            "goals_for": matches["home_goals"],
+            "goals_against": matches["away_goals"],
+        }
+    )
+    away = pd.DataFrame(
+        {
+            "match_id": matches["match_id"],
+            "kickoff": matches["kickoff"],
+            "team": matches["away_team"],
+            "goals_for": matches["away_goals"],
+            "goals_against": matches["home_goals"],
+        }
+    )
+    log = pd.concat([home, away], ignore_index=True)
+    log["points"] = np.where(log["goals_for"] > log["goals_against"], 3, np.where(log["goals_for"] == log["goals_against"], 1, 0))
+    if players is not None and len(players):
+        team_xg = players.groupby(["match_id", "team"], as_index=False).agg(
+            xg_for=("expected_goals", lambda s: s.sum(min_count=1))
+        )
+        opponent_xg = team_xg.rename(columns={"team": "opponent", "xg_for": "xg_against"})
+        lineup = (
+            players[players["minutes"] > 0]
+            .sort_values("minutes", ascending=False)
+            .groupby(["match_id", "team"])
+            .head(11)
+            .groupby(["match_id", "team"], as_index=False)
+            .agg(lineup_value=("price", lambda s: s.sum(min_count=1)))
+        )
+        log = log.merge(team_xg, on=["match_id", "team"], how="left").merge(lineup, on=["match_id", "team"], how="left")
+        sides = pd.concat(
+            [
+                matches[["match_id", "home_team", "away_team"]].rename(columns={"home_team": "team", "away_team": "opponent"}),
+                matches[["match_id", "away_team", "home_team"]].rename(columns={"away_team": "team", "home_team": "opponent"}),
+            ]
+        )
+        log = log.merge(sides, on=["match_id", "team"], how="left").merge(opponent_xg, on=["match_id", "opponent"], how="left")
+        log = log.drop(columns=["opponent"])
+    else:
+        log["xg_for"] = np.nan
+        log["xg_against"] = np.nan
+        log["lineup_value"] = np.nan
+    return log.sort_values(["team", "kickoff"]).reset_index(drop=True)
+
+
+def rolling_team_form(log: pd.DataFrame, window: int = FORM_WINDOW) -> pd.DataFrame:
+    """Per team and match: the mean of the last `window` matches up to and including that one."""
+    rolled = (
+        log.groupby("team")[TEAM_STATS]
+        .rolling(window, min_periods=1)
+        .mean()
+        .reset_index(level=0, drop=True)
+        .add_suffix(f"_{window}")
+    )
+    out = pd.concat([log[["team", "kickoff"]], rolled], axis=1)
+    out["previous_kickoff"] = out["kickoff"]
+    return out
+
+
+def form_as_of(form: pd.DataFrame, teams: pd.Series, cutoffs: pd.Series) -> pd.DataFrame:
+    """Each team's rolling form from its last match strictly before the cutoff."""
+    query = pd.DataFrame(
+        {"team": teams.to_numpy(), "cutoff": pd.to_datetime(cutoffs.to_numpy(), utc=True), "_order": np.arange(len(teams))}
+    )
+    result = pd.merge_asof(
+        query.sort_values("cutoff"),
+        form.sort_values("kickoff").drop(columns=["kickoff"]).rename(columns={"previous_kickoff": "last_match"}),
+        left_on="cutoff",
+        right_on="last_match",
+        by="team",
+        allow_exact_matches=False,
+        direction="backward",
+    )
+    return result.sort_values("_order").drop(columns=["_order", "team", "cutoff"]).reset_index(drop=True)
+
+
+def market_probabilities(odds: pd.DataFrame) -> pd.DataFrame:
+    """De-margined 1X2 probabilities: Pinnacle closing, else average closing, else average pre-match."""
+    chosen = pd.DataFrame(index=odds.index, columns=["market_p_home", "market_p_draw", "market_p_away"], dtype=float)
+    chosen["market_source"] = None
+    for prefix in ("PSC", "AvgC", "Avg", "BbAv", "PS", "B365"):
+        columns = [f"{prefix}{side}" for side in "HDA"]
+        if not set(columns) <= set(odds.columns):
+            continue
+        todo = chosen["market_p_home"].isna() & odds[columns].notna().all(axis=1)
+        if todo.any():
+            chosen.loc[todo, ["market_p_home", "market_p_draw", "market_p_away"]] = demargin(odds.loc[todo, columns].to_numpy())
+            chosen.loc[todo, "market_source"] = prefix
+    return chosen
+
+
+def build_match_features(
+    matches: pd.DataFrame,
+    players: pd.DataFrame | None = None,
+    odds: pd.DataFrame | None = None,
+    *,
+    team_ratings: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per match with every feature as of its gameweek's first kickoff."""
+    matches = matches.assign(kickoff=utc(matches["kickoff"])).sort_values("kickoff").reset_index(drop=True)
+    ratings = team_ratings if team_ratings is not None else build_team_ratings(matches)
+    plan = rounds(matches)
+    frame = matches.merge(plan, on=["season", "gameweek"]).merge(ratings, on="match_id", how="inner", suffixes=("", "_r"))
+    frame = frame.drop(columns=[c for c in frame.columns if c.endswith("_r")])
+    form = rolling_team_form(team_match_log(matches, players))
+    for side in ("home", "away"):
+        as_of = form_as_of(form, frame[f"{side}_team"], frame["cutoff"])
+        last = pd.to_datetime(as_of.pop("last_match"), utc=True)
+        # capped: after the summer break (or years away from the league) more rest means nothing more
+        frame[f"{side}_rest_days"] = ((frame["kickoff"] - last).dt.total_seconds() / 86400).clip(upper=MAX_REST_DAYS)
+        for column in as_of.columns:
+            frame[f"{side}_{column}"] = as_of[column].to_numpy()
+    for stat in TEAM_STATS:
+        frame[f"diff_{stat}_{FORM_WINDOW}"] = frame[f"home_{stat}_{FORM_WINDOW}"] - frame[f"away_{stat}_{FORM_WINDOW}"]
+    frame["elo_diff"] = frame["elo_home"] - frame["elo_away"]
+    frame["dc_log_home_away"] = np.log(frame["dc_p_home"] / frame["dc_p_away"])
+    frame["dc_log_draw"] = np.log(frame["dc_p_draw"] / (1 - frame["dc_p_draw"]))
+    if odds is not None and len(odds):
+        wide = pd.DataFrame(list(odds["odds"].map(dict)), index=odds.index)
+        market = market_probabilities(wide)
+        market["match_id"] = odds["match_id"].to_numpy()
+        frame = frame.merge(market, on="match_id", how="left")
+    else:
+        for column in ("market_p_home", "market_p_draw", "market_p_away"):
+            frame[column] = np.nan
+        frame["market_source"] = None
+    return frame
+
+
+def build_team_ratings(
+    matches: pd.DataFrame, *, xi: float = 0.0018, window_days: int = 3 * 365, ridge: float = 5.0
+) -> pd.DataFrame:
+    """Dixon-Coles strengths and probabilities plus Elo ratings, as of every gameweek's first kickoff."""
+    dc = walk_forward_dixon_coles(matches, xi=xi, window_days=window_days, ridge=ridge)
+    elo = Elo().walk_forward(matches)
+    return dc.merge(elo, on="match_id", how="inner")
+
+
+MODEL_FEATURES = [
+    "dc_p_home",
+    "dc_p_draw",
+    "dc_p_away",
+    "dc_home_xg",
+    "dc_away_xg",
+    "elo_diff",
+    "elo_expected_home",
+    "home_points_5",
+    "away_points_5",
+    "diff_goals_for_5",
+    "diff_goals_against_5",
+    "home_xg_for_5",
+    "home_xg_against_5",
+    "away_xg_for_5",
+    "away_xg_against_5",
+    "home_lineup_value_5",
+    "away_lineup_value_5",
+    "diff_lineup_value_5",
+    "home_rest_days",
+    "away_rest_days",
+]
+MARKET_FEATURES = ["market_p_home", "market_p_draw", "market_p_away"]

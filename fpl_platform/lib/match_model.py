@@ -1,0 +1,147 @@
+"""Match outcome models: candidates, walk-forward evaluation, selection by RPS, the served model.
+
+Walk-forward: the model that predicts gameweek g is fitted only on matches that kicked off before
+g's first kickoff (refitted every `refit_every` gameweeks). Candidates are compared on validation
+seasons that precede the backtest seasons, so choosing a model never looks at the test matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from fpl_platform.lib.features import MODEL_FEATURES
+from fpl_platform.lib.metrics import match_scores, outcome_index
+
+DC_COLUMNS = ["dc_p_home", "dc_p_draw", "dc_p_away"]
+LOGISTIC_FEATURES = ["dc_log_home_away", "dc_log_draw", "elo_diff"]
+
+
+@dataclass
+class Candidate:
+    """A model family: how to build an estimator, on which features, blended with Dixon-Coles by `dc_weight`."""
+
+    name: str
+    features: list[str]
+    dc_weight: float = 0.0
+    params: dict = field(default_factory=dict)
+
+    def estimator(self):
+        if self.name.startswith("xgboost"):
+            from xgboost import XGBClassifier
+
+            defaults = {
+                "n_estimators": 150,
+                "max_depth": 2,
+                "learning_rate": 0.03,
+                "subsample": 0.8,
+                "colsample_bytree": 0.8,
+                "min_child_weight": 20,
+                "reg_lambda": 5.0,
+                "n_jobs": 2,
+                "objective": "multi:softprob",
+                "random_state": 0,
+            }
+            return XGBClassifier(**{**defaults, **self.params})
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(C=self.params.get("C", 0.1), max_iter=2000))
+
+
+CANDIDATES = {
+    "logistic_dc_elo": Candidate("logistic_dc_elo", LOGISTIC_FEATURES),
+    "xgboost": Candidate("xgboost", MODEL_FEATURES),
+    "xgboost_dc_blend": Candidate("xgboost_dc_blend", MODEL_FEATURES, dc_weight=0.5),
+}
+
+
+class MatchOutcomeModel:
+    """The served model: a fitted estimator on named features, optionally blended with Dixon-Coles."""
+
+    def __init__(self, candidate: Candidate, estimator, trained_until: str, training_rows: int):
+        self.candidate = candidate
+        self.estimator = estimator
+        self.trained_until = trained_until
+        self.training_rows = training_rows
+
+    @property
+    def features(self) -> list[str]:
+        return self.candidate.features
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        probabilities = self.estimator.predict_proba(frame[self.features])
+        if self.candidate.dc_weight:
+            probabilities = (1 - self.candidate.dc_weight) * probabilities + self.candidate.dc_weight * frame[
+                DC_COLUMNS
+            ].to_numpy()
+        return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+
+def fit(candidate: Candidate, training: pd.DataFrame) -> MatchOutcomeModel:
+    """Fit a candidate on played matches."""
+    training = training[training["home_goals"].notna()]
+    estimator = candidate.estimator()
+    estimator.fit(training[candidate.features], outcome_index(training["home_goals"], training["away_goals"]))
+    return MatchOutcomeModel(candidate, estimator, str(training["kickoff"].max()), len(training))
+
+
+def walk_forward(features: pd.DataFrame, candidate: Candidate, seasons: list[str], *, refit_every: int = 4) -> pd.DataFrame:
+    """Probabilities for every match of `seasons`, each from a model fitted before its gameweek's first kickoff."""
+    features = features.sort_values("kickoff").reset_index(drop=True)
+    played = features[features["home_goals"].notna()]
+    plan = (
+        features[features["season"].isin(seasons)]
+        .groupby(["season", "gameweek"], as_index=False)["cutoff"]
+        .min()
+        .sort_values("cutoff")
+        .reset_index(drop=True)
+    )
+    out = []
+    for start in range(0, len(plan), refit_every):
+        block = plan.iloc[start : start + refit_every]
+        cutoff = block["cutoff"].min()
+        model = fit(candidate, played[played["kickoff"] < cutoff])
+        keys = set(zip(block["season"], block["gameweek"], strict=True))
+        targets = features[[k in keys for k in zip(features["season"], features["gameweek"], strict=True)]]
+        p = model.predict_proba(targets)
+        out.append(
+            pd.DataFrame({"match_id": targets["match_id"].to_numpy(), "p_home": p[:, 0], "p_draw": p[:, 1], "p_away": p[:, 2]})
+        )
+    return pd.concat(out, ignore_index=True)
+
+
+def climatology(features: pd.DataFrame, seasons: list[str]) -> pd.DataFrame:
+    """Base rates of H/D/A from all earlier seasons, per predicted season."""
+    played = features[features["home_goals"].notna()]
+    out = []
+    for season in seasons:
+        earlier = played[played["season"] < season]
+        outcome = outcome_index(earlier["home_goals"], earlier["away_goals"])
+        rates = np.bincount(outcome, minlength=3) / len(outcome)
+        targets = features[features["season"] == season]
+        out.append(
+            pd.DataFrame({"match_id": targets["match_id"].to_numpy(), "p_home": rates[0], "p_draw": rates[1], "p_away": rates[2]})
+        )
+    return pd.concat(out, ignore_index=True)
+
+
+def select_candidate(
+    features: pd.DataFrame, validation_seasons: list[str], *, refit_every: int = 4, candidates: dict[str, Candidate] | None = None
+) -> tuple[str, dict[str, float]]:
+    """The candidate with the lowest walk-forward RPS on the validation seasons, and every candidate's RPS."""
+    played = features[features["home_goals"].notna()]
+    scores = {}
+    for name, candidate in (candidates or CANDIDATES).items():
+        predictions = walk_forward(played, candidate, validation_seasons, refit_every=refit_every).merge(
+            played[["match_id", "home_goals", "away_goals"]], on="match_id"
+        )
+        scores[name] = match_scores(
+            predictions[["p_home", "p_draw", "p_away"]].to_numpy(),
+            outcome_index(predictions["home_goals"], predictions["away_goals"]),
+        )["rps"]
+    return min(scores, key=scores.get), scores

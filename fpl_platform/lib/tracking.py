@@ -1,0 +1,94 @@
+"""MLflow, used correctly: one run per training that always ends (FINISHED or FAILED), registered
+versions, aliases. mlflow is imported inside each function (it takes seconds to import).
+
+Why not dagster-mlflow's resource: it starts an MLflow run when the resource is initialised and ends it
+only in its own teardown, so a plain `materialize` leaves runs RUNNING, and in one process it reuses
+the active run across Dagster runs. Here every training opens and closes its own run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def _client(tracking_uri: str):
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    return mlflow, MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def experiment_id(tracking_uri: str, name: str, artifact_root: str) -> str:
+    """The experiment's id, created with artifacts under `artifact_root` when new."""
+    _, client = _client(tracking_uri)
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    Path(artifact_root).mkdir(parents=True, exist_ok=True)
+    return client.create_experiment(name, artifact_location=Path(artifact_root, name).resolve().as_uri())
+
+
+@contextlib.contextmanager
+def training_run(tracking_uri: str, experiment: str, artifact_root: str, run_name: str, tags: dict[str, str]) -> Iterator:
+    """A fresh MLflow run (never a reused active one) that ends FINISHED, or FAILED on any exception."""
+    mlflow, client = _client(tracking_uri)
+    run = client.create_run(experiment_id(tracking_uri, experiment, artifact_root), run_name=run_name, tags=tags)
+    try:
+        with mlflow.start_run(run_id=run.info.run_id):
+            yield run.info.run_id
+    except BaseException:
+        client.set_terminated(run.info.run_id, status="FAILED")
+        raise
+    client.set_terminated(run.info.run_id, status="FINISHED")
+
+
+def log_model(tracking_uri: str, model: object, registered_name: str, *, run_id: str) -> str:
+    """Log `model` (any picklable object with predict/predict_proba) as a pyfunc and register a new version."""
+    mlflow, _ = _client(tracking_uri)
+    from fpl_platform.lib.mlflow_model import PickledModel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "model.pkl")
+        path.write_bytes(pickle.dumps(model))
+        with contextlib.ExitStack() as stack:
+            if mlflow.active_run() is None or mlflow.active_run().info.run_id != run_id:
+                stack.enter_context(mlflow.start_run(run_id=run_id))
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=PickledModel(), artifacts={"model": str(path)}, registered_model_name=registered_name
+            )
+    return str(info.registered_model_version)
+
+
+def set_alias(tracking_uri: str, name: str, alias: str, version: str) -> None:
+    _, client = _client(tracking_uri)
+    client.set_registered_model_alias(name, alias, version)
+
+
+def alias_version(tracking_uri: str, name: str, alias: str) -> str | None:
+    """The version carrying `alias`, or None."""
+    _, client = _client(tracking_uri)
+    try:
+        return str(client.get_model_version_by_alias(name, alias).version)
+    except Exception:  # mlflow raises MlflowException (RESOURCE_DOES_NOT_EXIST) for a missing model or alias
+        return None
+
+
+def load(tracking_uri: str, name: str, alias: str = "champion") -> tuple[object, str]:
+    """The Python object behind `models:/<name>@<alias>` and its version."""
+    mlflow, client = _client(tracking_uri)
+    version = client.get_model_version_by_alias(name, alias).version
+    loaded = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    return loaded.unwrap_python_model().model, str(version)
+
+
+def runs(tracking_uri: str, experiment: str) -> list:
+    """Every run of an experiment (for tests and status)."""
+    _, client = _client(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    return [] if found is None else client.search_runs([found.experiment_id], max_results=10_000)
