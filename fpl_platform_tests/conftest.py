@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fpl_platform.lib import paths
-from fpl_platform.resources import FootballData, FplSource, Warehouse
+from fpl_platform.resources import FootballData, FplSource, MlflowTracking, Warehouse
 
 REPO = paths.REPO_ROOT
 BUNDLED = REPO / "data"
@@ -52,7 +52,10 @@ def instance():
 
 
 def resources_for(warehouse: Warehouse, data_dir: Path | str = BUNDLED, **kwargs) -> dict:
+    """Every resource the Definitions need, pointed at the test's own warehouse and MLflow store."""
+    home = Path(warehouse.file).parent
     return {
+        "mlflow_tracking": MlflowTracking(tracking_uri=f"sqlite:///{home / 'mlflow.db'}", artifact_root=str(home / "artifacts")),
         "warehouse": warehouse,
         "fpl_source": FplSource(data_dir=str(data_dir), **kwargs.pop("fpl", {})),
         "football_data_source": FootballData(**kwargs.pop("football_data", {})),

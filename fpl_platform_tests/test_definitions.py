@@ -17,7 +17,15 @@ EXPECTED_DEPS = {
     "raw/fixtures": set(),
     "raw/teams": {"raw/matches", "raw/fixtures"},
     "raw/match_odds": set(),
+    "features/team_ratings": {"raw/matches", "raw/fixtures"},
+    "features/match_features": {"features/team_ratings", "raw/player_gameweeks", "raw/match_odds"},
+    "ml/match_backtest": {"features/match_features"},
+    "ml/backtest_metrics": {"ml/match_backtest"},
+    "ml/backtest_comparisons": {"ml/match_backtest"},
+    "ml/match_outcome_model": {"features/match_features"},
+    "predictions/match_outcomes": {"ml/match_outcome_model", "features/match_features"},
 }
+GROUPS = {"raw": "ingestion", "features": "features", "ml": "training", "predictions": "serving"}
 
 
 def test_asset_graph_snapshot():
@@ -36,7 +44,7 @@ def test_every_asset_is_documented_grouped_pooled_and_named_after_its_table():
     for assets_def in defs.assets:
         for spec in assets_def.specs:
             assert spec.description, spec.key
-            assert spec.group_name == "ingestion"
+            assert spec.group_name == GROUPS[spec.key.path[0]]
             assert "duckdb" in spec.kinds
             assert ".".join(spec.key.path) in tables
         assert assets_def.op.pool == "duckdb"

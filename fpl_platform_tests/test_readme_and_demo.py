@@ -28,7 +28,7 @@ def test_readme_documents_every_table():
 
 
 def test_readme_example_sql_runs_on_the_analyst_copy(isolated_home):
-    """Every example query in the Tables section runs against a published analytics.duckdb."""
+    """The raw tables' example queries in the Tables section run against a published analytics.duckdb."""
     import dagster as dg
 
     from fpl_platform.resources import Warehouse
@@ -48,8 +48,8 @@ def test_readme_example_sql_runs_on_the_analyst_copy(isolated_home):
     warehouse.publish()
     connection = duckdb.connect(str(warehouse.analytics_file), read_only=True)
     for table in ALL_TABLES:
-        rows = connection.execute(table.example_sql).fetchall()
-        assert rows, table.name
+        if table.name.startswith("raw."):  # the other layers' queries run in test_training_pipeline
+            assert connection.execute(table.example_sql).fetchall(), table.name
     connection.close()
 
 

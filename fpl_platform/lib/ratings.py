@@ -85,6 +85,53 @@ def _tau_terms(x, y, lam, mu, rho):
     return tau, d_loglam, d_logmu, d_rho
 
 
+@dataclass(frozen=True)
+class FitData:
+    """Indexed matches for one fit: team indices, goals, weights, priors and the ridge strength."""
+
+    home: np.ndarray
+    away: np.ndarray
+    home_goals: np.ndarray
+    away_goals: np.ndarray
+    weights: np.ndarray
+    prior_attack: np.ndarray
+    prior_defence: np.ndarray
+    ridge: float
+
+
+def negative_log_likelihood(theta: np.ndarray, data: FitData) -> tuple[float, np.ndarray]:
+    """Weighted DC negative log-likelihood plus ridge penalty (both / Σw), and its analytic gradient.
+
+    theta = [attack (n), defence (n), home advantage, rho].
+    """
+    n = len(data.prior_attack)
+    attack, defence, home_adv, rho = theta[:n], theta[n : 2 * n], theta[2 * n], theta[2 * n + 1]
+    h, a, x, y, weights = data.home, data.away, data.home_goals, data.away_goals, data.weights
+    loglam = attack[h] + defence[a] + home_adv
+    logmu = attack[a] + defence[h]
+    lam, mu = np.exp(loglam), np.exp(logmu)
+    tau, t_lam, t_mu, t_rho = _tau_terms(x, y, lam, mu, rho)
+    if np.any(tau <= 0):
+        return 1e10, np.zeros_like(theta)
+    scale = weights.sum()
+    loglik = weights * (np.log(tau) + x * loglam - lam + y * logmu - mu)
+    g_lam = weights * (x - lam + t_lam)
+    g_mu = weights * (y - mu + t_mu)
+    grad_attack = np.bincount(h, g_lam, n) + np.bincount(a, g_mu, n)
+    grad_defence = np.bincount(a, g_lam, n) + np.bincount(h, g_mu, n)
+    da, dd = attack - data.prior_attack, defence - data.prior_defence
+    value = -(loglik.sum()) / scale + data.ridge * ((da**2).sum() + (dd**2).sum()) / scale
+    gradient = np.concatenate(
+        [
+            -grad_attack / scale + 2 * data.ridge * da / scale,
+            -grad_defence / scale + 2 * data.ridge * dd / scale,
+            [-g_lam.sum() / scale],
+            [-(weights * t_rho).sum() / scale],
+        ]
+    )
+    return float(value), gradient
+
+
 @dataclass
 class DixonColes:
     """Time-decayed Dixon-Coles fitter (ξ per day, ridge towards team priors)."""
@@ -119,35 +166,11 @@ class DixonColes:
         n = len(teams)
         prior = np.array([(priors or {}).get(t, (0.0, 0.0)) for t in teams]).reshape(n, 2)
         prior_attack, prior_defence = prior[:, 0], prior[:, 1]
-        scale = weights.sum()
 
-        def unpack(theta):
-            return theta[:n], theta[n : 2 * n], theta[2 * n], theta[2 * n + 1]
+        data = FitData(h, a, x, y, weights, prior_attack, prior_defence, self.ridge)
 
         def objective(theta):
-            attack, defence, home_adv, rho = unpack(theta)
-            loglam = attack[h] + defence[a] + home_adv
-            logmu = attack[a] + defence[h]
-            lam, mu = np.exp(loglam), np.exp(logmu)
-            tau, t_lam, t_mu, t_rho = _tau_terms(x, y, lam, mu, rho)
-            if np.any(tau <= 0):
-                return 1e10, np.zeros_like(theta)
-            loglik = weights * (np.log(tau) + x * loglam - lam + y * logmu - mu)
-            g_lam = weights * (x - lam + t_lam)
-            g_mu = weights * (y - mu + t_mu)
-            grad_attack = np.bincount(h, g_lam, n) + np.bincount(a, g_mu, n)
-            grad_defence = np.bincount(a, g_lam, n) + np.bincount(h, g_mu, n)
-            da, dd = attack - prior_attack, defence - prior_defence
-            value = -(loglik.sum()) / scale + self.ridge * ((da**2).sum() + (dd**2).sum()) / scale
-            gradient = np.concatenate(
-                [
-                    -grad_attack / scale + 2 * self.ridge * da / scale,
-                    -grad_defence / scale + 2 * self.ridge * dd / scale,
-                    [-g_lam.sum() / scale],
-                    [-(weights * t_rho).sum() / scale],
-                ]
-            )
-            return value, gradient
+            return negative_log_likelihood(theta, data)
 
         theta0 = np.concatenate([prior_attack, prior_defence, [0.25, -0.05]])
         if warm_start is not None:
@@ -167,7 +190,7 @@ class DixonColes:
             bounds=bounds,
             options={"maxiter": self.max_iterations, "ftol": self.tolerance * 1e-3, "gtol": self.tolerance},
         )
-        attack, defence, home_adv, rho = unpack(result.x)
+        attack, defence, home_adv, rho = result.x[:n], result.x[n : 2 * n], result.x[2 * n], result.x[2 * n + 1]
         return DixonColesParams(teams, attack.copy(), defence.copy(), float(home_adv), float(rho), int(result.nit), len(x))
 
 

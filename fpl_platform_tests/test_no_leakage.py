@@ -1,0 +1,61 @@
+"""No feature or prediction for a match may depend on its own result or any later one."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from fpl_platform.lib import match_model
+from fpl_platform.lib.features import build_match_features
+from fpl_platform.lib.sources import BundledSource
+from fpl_platform_tests.conftest import BUNDLED
+
+SEASONS = ["2020-21", "2021-22", "2022-23", "2023-24", "2024-25"]
+
+
+@pytest.fixture(scope="module")
+def real_data():
+    source = BundledSource(BUNDLED)
+    matches = pd.concat([source.matches(s) for s in SEASONS], ignore_index=True)
+    players = pd.concat([source.player_gameweeks(s) for s in SEASONS], ignore_index=True)
+    players = players[["match_id", "team", "minutes", "price", "expected_goals"]]
+    return matches, players
+
+
+def changed_result(matches: pd.DataFrame, players: pd.DataFrame, match_id: str):
+    """The same data with one match's result (and its players' xG) turned upside down."""
+    matches = matches.copy()
+    row = matches.index[matches["match_id"] == match_id][0]
+    matches.loc[row, ["home_goals", "away_goals"]] = [7, 0] if matches.loc[row, "home_goals"] < 3 else [0, 7]
+    players = players.copy()
+    players.loc[players["match_id"] == match_id, "expected_goals"] = 5.0
+    return matches, players
+
+
+def test_changing_a_result_changes_nothing_for_that_match_or_earlier(real_data):
+    matches, players = real_data
+    target = matches[(matches["season"] == "2024-25") & (matches["gameweek"] == 20)].iloc[0]
+    before = build_match_features(matches, players).set_index("match_id")
+    after = build_match_features(*changed_result(matches, players, target["match_id"])).set_index("match_id")
+    cutoff = before.loc[target["match_id"], "cutoff"]
+    features = [c for c in before.columns if c not in ("home_goals", "away_goals")]
+    same_round_or_earlier = before.index[before["cutoff"] <= cutoff]
+    pd.testing.assert_frame_equal(before.loc[same_round_or_earlier, features], after.loc[same_round_or_earlier, features])
+    # and the change does reach later gameweeks, so the comparison above can fail
+    later = before.index[before["cutoff"] > cutoff]
+    assert not before.loc[later, features].equals(after.loc[later, features])
+
+
+def test_walk_forward_predictions_do_not_see_their_own_gameweek(real_data):
+    matches, players = real_data
+    target = matches[(matches["season"] == "2024-25") & (matches["gameweek"] == 20)].iloc[0]
+    candidate = match_model.CANDIDATES["logistic_dc_elo"]
+    base = build_match_features(matches, players)
+    changed = build_match_features(*changed_result(matches, players, target["match_id"]))
+    before = match_model.walk_forward(base, candidate, ["2024-25"], refit_every=1).set_index("match_id")
+    after = match_model.walk_forward(changed, candidate, ["2024-25"], refit_every=1).set_index("match_id")
+    gameweeks = base.set_index("match_id")["gameweek"]
+    up_to = before.index[gameweeks.loc[before.index] <= 20]
+    pd.testing.assert_frame_equal(before.loc[up_to], after.loc[up_to])
+    beyond = before.index[gameweeks.loc[before.index] > 20]
+    assert not before.loc[beyond].equals(after.loc[beyond])

@@ -1,0 +1,114 @@
+"""Features, backtests, the MLflow-registered model and predictions, materialised against a temporary
+warehouse, MLflow store and Dagster instance."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import pytest
+
+from fpl_platform.definitions import defs
+from fpl_platform.lib import match_model, tracking
+from fpl_platform.lib.schemas import ALL_TABLES
+from fpl_platform_tests.conftest import failure_message, materialise, resources_for, table
+
+FAST = {
+    "ops": {
+        "ml__match_backtest": {"config": {"seasons": ["2025-26"], "validation_seasons": ["2023-24"], "refit_every_gameweeks": 8}},
+        "ml__match_outcome_model": {"config": {"validation_seasons": ["2024-25"], "refit_every_gameweeks": 8}},
+    }
+}
+DOWNSTREAM = [
+    "features/team_ratings",
+    "features/match_features",
+    "ml/match_backtest",
+    "ml/backtest_metrics",
+    "ml/backtest_comparisons",
+    "ml/match_outcome_model",
+    "predictions/match_outcomes",
+]
+
+
+@pytest.fixture
+def pipeline(warehouse, instance):
+    resources = resources_for(warehouse)
+    mlflow = resources["mlflow_tracking"]
+    materialise(["raw/matches", "raw/player_gameweeks"], resources, instance, seasons=("2019-20", "2025-26"))
+    materialise(["raw/fixtures", "raw/teams"], resources, instance)
+    return resources, mlflow
+
+
+def run(selection, resources, instance, raise_on_error=True):
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        selection=dg.AssetSelection.from_coercible(selection),
+        resources=resources,
+        instance=instance,
+        run_config={"ops": {k: v for k, v in FAST["ops"].items() if k.replace("__", "/") in selection}},
+        raise_on_error=raise_on_error,
+    )
+
+
+def test_pipeline_end_to_end(pipeline, warehouse, instance):
+    resources, mlflow = pipeline
+    result = run(DOWNSTREAM, resources, instance)
+    assert result.success
+
+    backtest = table(warehouse, "SELECT model, count(*) AS n FROM ml.match_backtest GROUP BY model ORDER BY model")
+    assert backtest.values.tolist() == [["climatology", 380], ["dixon_coles", 380], ["ours", 380]]
+    pooled = table(warehouse, "SELECT model, rps, accuracy FROM ml.backtest_metrics WHERE season = 'pooled'").set_index("model")
+    assert pooled.loc["ours", "rps"] < pooled.loc["climatology", "rps"]
+    assert 0.18 < pooled.loc["dixon_coles", "rps"] < 0.23 and pooled["accuracy"].max() < 0.6  # no leakage alarm
+    comparison = table(warehouse, "SELECT * FROM ml.backtest_comparisons WHERE model = 'ours'")
+    assert comparison["baseline"].iat[0] == "dixon_coles" and comparison["groups"].iat[0] == 38
+    assert comparison["ci_low"].iat[0] <= comparison["mean_difference"].iat[0] <= comparison["ci_high"].iat[0]
+
+    runs = tracking.runs(mlflow.uri, "match_outcome")
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    assert runs[0].data.tags["dagster_run_id"] == result.run_id
+    assert {"candidate", "features", "data_cutoff", "training_rows"} <= set(runs[0].data.params)
+    champion = tracking.alias_version(mlflow.uri, "match_outcome", "champion")
+    assert champion == "1"
+
+    predictions = table(warehouse, "SELECT * FROM predictions.match_outcomes")
+    assert len(predictions) == 10 and set(predictions["gameweek"]) == {38} and set(predictions["as_of"]) == {"2025-26:37"}
+    assert set(predictions["model_version"]) == {champion}
+    assert ((predictions[["p_home", "p_draw", "p_away"]].sum(axis=1) - 1).abs() < 1e-9).all()
+    trainings = table(warehouse, "SELECT * FROM ml.match_outcome_model")
+    cutoff = table(warehouse, "SELECT min(kickoff) AS k FROM raw.matches WHERE season = '2025-26' AND gameweek = 38")["k"].iat[0]
+    assert trainings["data_cutoff"].iat[0] == cutoff  # trained only on matches before gameweek 38
+
+    # every example query of the README's Tables section runs on the published analyst copy
+    warehouse.publish()
+    connection = duckdb.connect(str(warehouse.analytics_file), read_only=True)
+    for schema in ALL_TABLES:
+        if schema.name != "raw.match_odds":  # no odds in this test; test_readme_and_demo covers it
+            assert connection.execute(schema.example_sql).fetchall(), schema.name
+    connection.close()
+
+    # a second training in the same process is a new MLflow run, tagged with its own Dagster run
+    second = run(["ml/match_outcome_model"], resources, instance)
+    runs = tracking.runs(mlflow.uri, "match_outcome")
+    assert len(runs) == 2 and len({r.info.run_id for r in runs}) == 2
+    assert {r.data.tags["dagster_run_id"] for r in runs} == {result.run_id, second.run_id}
+    assert all(r.info.status == "FINISHED" for r in runs)
+    assert tracking.alias_version(mlflow.uri, "match_outcome", "champion") == "2"
+    assert len(table(warehouse, "SELECT * FROM ml.match_outcome_model")) == 2
+
+
+def test_failed_training_ends_its_mlflow_run_failed(pipeline, warehouse, instance, monkeypatch):
+    resources, mlflow = pipeline
+    assert run(["features/team_ratings", "features/match_features"], resources, instance).success
+    original = match_model.fit
+
+    def failing_final_fit(candidate, training):
+        if (training["season"] == "2025-26").any():  # only the final fit sees 2025-26 (validation is 2024-25)
+            raise RuntimeError("simulated training failure")
+        return original(candidate, training)
+
+    monkeypatch.setattr(match_model, "fit", failing_final_fit)
+    result = run(["ml/match_outcome_model"], resources, instance, raise_on_error=False)
+    assert not result.success and "simulated training failure" in failure_message(result)
+    runs = tracking.runs(mlflow.uri, "match_outcome")
+    assert [r.info.status for r in runs] == ["FAILED"]
+    assert tracking.alias_version(mlflow.uri, "match_outcome", "champion") is None
