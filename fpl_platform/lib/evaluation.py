@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from fpl_platform.lib.metrics import bootstrap_mean_difference, match_scores, outcome_index, rps
+from fpl_platform.lib.metrics import bootstrap_mean_difference, match_scores, outcome_index, regression_scores, rps
 
 PROBABILITIES = ["p_home", "p_draw", "p_away"]
 
@@ -36,3 +37,38 @@ def match_comparisons(backtest: pd.DataFrame, baseline: str = "dixon_coles") -> 
         )
         rows.append({"domain": "match", "model": model, "baseline": baseline, "metric": "rps", **result})
     return pd.DataFrame(rows)
+
+
+PLAYER_MODELS = {"ours": "predicted_points", "last_5_mean": "baseline_last_5", "last_38_mean": "baseline_last_38"}
+BUCKETS = [("0", 0, 0), ("1-2", 1, 2), ("3-4", 3, 4), (">=5", 5, 10_000)]
+
+
+def player_metrics(backtest: pd.DataFrame) -> pd.DataFrame:
+    """MAE/RMSE/R² per model on all rows, on minutes > 0, and RMSE per actual-points bucket; per season and pooled."""
+    rows = []
+    scopes = [*backtest.groupby("season"), ("pooled", backtest)]
+    for season, frame in scopes:
+        subsets = [("all", frame), ("minutes>0", frame[frame["minutes"] > 0])]
+        subsets += [(label, frame[frame["actual_points"].between(low, high)]) for label, low, high in BUCKETS]
+        if (frame["actual_points"] < 0).any():
+            subsets.append(("<0", frame[frame["actual_points"] < 0]))
+        for subset, part in subsets:
+            if part.empty:
+                continue
+            for model, column in PLAYER_MODELS.items():
+                scores = regression_scores(part[column], part["actual_points"])
+                rows.append({"domain": "player", "season": season, "model": model, "subset": subset, **scores})
+    frame = pd.DataFrame(rows)
+    for column in ("rps", "brier", "log_loss", "accuracy"):
+        frame[column] = np.nan
+    return frame
+
+
+def player_comparisons(backtest: pd.DataFrame, baseline: str = "baseline_last_5") -> pd.DataFrame:
+    """Paired squared-error differences of our predictions against a rolling-mean baseline, CI by gameweek."""
+    ours = (backtest["predicted_points"] - backtest["actual_points"]) ** 2
+    reference = (backtest[baseline] - backtest["actual_points"]) ** 2
+    groups = backtest["season"] + ":" + backtest["gameweek"].astype(str)
+    result = bootstrap_mean_difference(ours - reference, groups)
+    name = {v: k for k, v in PLAYER_MODELS.items()}[baseline]
+    return pd.DataFrame([{"domain": "player", "model": "ours", "baseline": name, "metric": "squared_error", **result}])

@@ -345,24 +345,39 @@ BACKTEST_COMPARISONS = TableSchema(
     example_sql="SELECT model, baseline, round(mean_difference, 5) AS diff, round(ci_low, 5) AS lo, round(ci_high, 5) AS hi\n"
     "FROM ml.backtest_comparisons;",
 )
-MODEL_TRAININGS = TableSchema(
-    name="ml.match_outcome_model",
-    doc="One row per training of the match outcome model: MLflow run, registered version, data window, validation scores.",
-    key=("mlflow_run_id",),
-    columns=(
-        _c("trained_at", "TIMESTAMPTZ", "When the training ran."),
-        _c("model_name", "VARCHAR", "Registered model name ('match_outcome')."),
-        _c("version", "VARCHAR", "Registered model version."),
-        _c("mlflow_run_id", "VARCHAR", "MLflow run id."),
-        _c("dagster_run_id", "VARCHAR", "Dagster run that trained it."),
-        _c("candidate", "VARCHAR", "Selected candidate (logistic_dc_elo, xgboost, xgboost_dc_blend)."),
-        _c("data_cutoff", "TIMESTAMPTZ", "Trained on matches that kicked off before this instant."),
-        _c("training_rows", "INTEGER", "Matches trained on."),
-        _c("validation_rps", "DOUBLE", "Walk-forward RPS of the selected candidate on the validation seasons."),
-        _c("validation_seasons", "VARCHAR", "Validation seasons, comma-separated."),
-        _c("alias", "VARCHAR", "Alias set on this version at training time ('champion').", True),
-    ),
-    example_sql="SELECT version, candidate, round(validation_rps, 4) AS rps, data_cutoff FROM ml.match_outcome_model ORDER BY trained_at DESC;",
+
+
+def _trainings(name: str, doc: str, score: str) -> TableSchema:
+    return TableSchema(
+        name=name,
+        doc=doc,
+        key=("mlflow_run_id",),
+        columns=(
+            _c("trained_at", "TIMESTAMPTZ", "When the training ran."),
+            _c("model_name", "VARCHAR", "Registered model name."),
+            _c("version", "VARCHAR", "Registered model version."),
+            _c("mlflow_run_id", "VARCHAR", "MLflow run id."),
+            _c("dagster_run_id", "VARCHAR", "Dagster run that trained it."),
+            _c("candidate", "VARCHAR", "Model family / selected candidate."),
+            _c("data_cutoff", "TIMESTAMPTZ", "Trained on rows that kicked off before this instant."),
+            _c("training_rows", "INTEGER", "Rows trained on."),
+            _c("validation_score", "DOUBLE", score),
+            _c("validation_seasons", "VARCHAR", "Validation seasons, comma-separated."),
+            _c("alias", "VARCHAR", "'champion' on the version serving now, NULL on earlier ones.", True),
+        ),
+        example_sql=f"SELECT version, candidate, round(validation_score, 4) AS score, data_cutoff FROM {name} ORDER BY trained_at DESC;",
+    )
+
+
+MODEL_TRAININGS = _trainings(
+    "ml.match_outcome_model",
+    "One row per training of the match outcome model: MLflow run, registered version, data window, validation RPS.",
+    "Walk-forward RPS of the selected candidate on the validation seasons.",
+)
+PLAYER_TRAININGS = _trainings(
+    "ml.player_points_model",
+    "One row per training of the player points model: MLflow run, registered version, data window, validation RMSE.",
+    "Walk-forward RMSE (all rows) on the validation gameweeks.",
 )
 MATCH_PREDICTIONS = TableSchema(
     name="predictions.match_outcomes",
@@ -388,6 +403,99 @@ MATCH_PREDICTIONS = TableSchema(
     "FROM predictions.match_outcomes ORDER BY kickoff;",
 )
 
+_PLAYER_KEYS = (
+    _c("season", "VARCHAR", "Season."),
+    _c("gameweek", "SMALLINT", "FPL gameweek."),
+    _c("match_id", "VARCHAR", "Match key."),
+    _c("player_id", "VARCHAR", "Stable player id (raw.player_gameweeks)."),
+    _c("player_name", "VARCHAR", "Player name."),
+    _c("position", "VARCHAR", "FPL position.", True),
+    _c("team", "VARCHAR", "The player's team."),
+    _c("opponent", "VARCHAR", "Opponent."),
+)
+PLAYER_FEATURES = TableSchema(
+    name="features.player_features",
+    doc="One row per player per fixture: rolling form from earlier gameweeks only, deadline facts and both teams' strengths.",
+    key=("player_id", "match_id"),
+    columns=(
+        *_PLAYER_KEYS,
+        _c("kickoff", "TIMESTAMPTZ", "Kickoff."),
+        _c("cutoff", "TIMESTAMPTZ", "First kickoff of the gameweek: rolling features use only rows before it."),
+        _c("minutes", "SMALLINT", "Minutes played (the outcome; never a feature).", True),
+        _c("points", "SMALLINT", "FPL points scored (the target; never a feature).", True),
+        *(
+            _c(
+                f"{stat}_last_{window}",
+                "DOUBLE",
+                f"Mean {stat.replace('_', ' ')} over the player's last {window} rows before the cutoff.",
+                True,
+            )
+            for window in (3, 5, 10, 38)
+            for stat in (
+                "points",
+                "minutes",
+                "played",
+                "started",
+                "goals",
+                "assists",
+                "bonus",
+                "bps",
+                "ict_index",
+                "expected_goals",
+                "expected_assists",
+            )
+        ),
+        _c("position_code", "DOUBLE", "GK 0, DEF 1, MID 2, FWD 3, AM 4.", True),
+        _c("was_home", "DOUBLE", "1 at home, 0 away."),
+        _c("price", "DOUBLE", "Price at the deadline (£m).", True),
+        _c("log_selected", "DOUBLE", "ln(1 + managers selecting the player at the deadline).", True),
+        _c("transfers_balance_share", "DOUBLE", "Net transfers for the gameweek / selections.", True),
+        _c("team_attack", "DOUBLE", "Own team's Dixon-Coles attack as of the cutoff."),
+        _c("team_defence", "DOUBLE", "Own team's Dixon-Coles defence weakness."),
+        _c("opponent_attack", "DOUBLE", "Opponent's Dixon-Coles attack."),
+        _c("opponent_defence", "DOUBLE", "Opponent's Dixon-Coles defence weakness."),
+        _c("team_expected_goals", "DOUBLE", "Dixon-Coles expected goals for the player's team in this fixture."),
+        _c("opponent_expected_goals", "DOUBLE", "Dixon-Coles expected goals against the player's team."),
+        _c("appearances", "DOUBLE", "Rows the player had in the data before the cutoff.", True),
+        _c("days_since_last", "DOUBLE", "Days since the player's previous row (capped at 400).", True),
+    ),
+    example_sql="SELECT player_name, round(points_last_5, 2) AS form, price, round(team_expected_goals, 2) AS team_xg\n"
+    "FROM features.player_features WHERE season = '2025-26' AND gameweek = 38 ORDER BY points_last_5 DESC NULLS LAST LIMIT 10;",
+)
+PLAYER_BACKTEST = TableSchema(
+    name="ml.player_backtest",
+    doc="Walk-forward predicted FPL points per player-fixture, with the rolling-mean baselines.",
+    key=("player_id", "match_id"),
+    columns=(
+        *_PLAYER_KEYS,
+        _c("minutes", "SMALLINT", "Minutes actually played."),
+        _c("actual_points", "SMALLINT", "Points actually scored."),
+        _c("predicted_points", "DOUBLE", "Our prediction: P(plays) × E[points | plays]."),
+        _c("p_play", "DOUBLE", "Predicted probability of playing."),
+        _c("baseline_last_5", "DOUBLE", "Mean points of the player's last 5 rows before the cutoff (0 with no history)."),
+        _c("baseline_last_38", "DOUBLE", "Mean points of the last 38 rows before the cutoff."),
+    ),
+    example_sql="SELECT sqrt(avg(power(predicted_points - actual_points, 2))) AS rmse_ours,\n"
+    "  sqrt(avg(power(baseline_last_5 - actual_points, 2))) AS rmse_last_5 FROM ml.player_backtest;",
+)
+PLAYER_PREDICTIONS = TableSchema(
+    name="predictions.player_points",
+    doc="Predicted FPL points for every player-fixture of the next gameweek, from the champion model.",
+    key=("player_id", "match_id"),
+    columns=(
+        *_PLAYER_KEYS,
+        _c("kickoff", "TIMESTAMPTZ", "Kickoff.", True),
+        _c("predicted_points", "DOUBLE", "P(plays) × E[points | plays]."),
+        _c("p_play", "DOUBLE", "Probability of playing."),
+        _c("model_name", "VARCHAR", "Registered model name ('player_points')."),
+        _c("model_version", "VARCHAR", "Registered version (the champion at prediction time)."),
+        _c("as_of", "VARCHAR", "Data cutoff '<season>:<gameweek>'."),
+        _c("predicted_at", "TIMESTAMPTZ", "When the prediction was made."),
+    ),
+    example_sql="SELECT player_name, team, opponent, round(predicted_points, 2) AS expected, round(p_play, 2) AS p_play\n"
+    "FROM predictions.player_points ORDER BY predicted_points DESC LIMIT 10;",
+)
+
 ALL_TABLES: tuple[TableSchema, ...] = (
     MATCHES,
     PLAYER_GAMEWEEKS,
@@ -401,6 +509,10 @@ ALL_TABLES: tuple[TableSchema, ...] = (
     BACKTEST_COMPARISONS,
     MODEL_TRAININGS,
     MATCH_PREDICTIONS,
+    PLAYER_FEATURES,
+    PLAYER_BACKTEST,
+    PLAYER_TRAININGS,
+    PLAYER_PREDICTIONS,
 )
 SCHEMAS: tuple[str, ...] = ("raw", "features", "ml", "predictions", "monitoring")
 

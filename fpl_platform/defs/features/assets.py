@@ -96,3 +96,34 @@ def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
             ),
         }
     )
+
+
+@dg.asset(key=["features", "player_features"], deps=[["raw", "player_gameweeks"], ["features", "team_ratings"]], **FEATURES)
+def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per player per fixture: rolling form from earlier gameweeks, deadline facts, both teams' strengths."""
+    from fpl_platform.lib.player_model import build_player_features
+
+    players = warehouse.read(
+        "SELECT season, gameweek, match_id, kickoff, player_id, player_name, position, team, opponent, was_home, minutes, points,"
+        " goals, assists, bonus, bps, ict_index, expected_goals, expected_assists, price, selected, transfers_balance"
+        " FROM raw.player_gameweeks"
+    )
+    ratings = warehouse.read(
+        "SELECT match_id, cutoff, home_team, home_attack, home_defence, away_attack, away_defence, dc_home_xg, dc_away_xg"
+        " FROM features.team_ratings"
+    )
+    frame = build_player_features(players, ratings)
+    warehouse.write(schemas.PLAYER_FEATURES, frame, source="features.player_features")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "players": int(frame["player_id"].nunique()),
+            "rows_without_history": int(frame["appearances"].isna().sum()),
+            "preview": dg.MetadataValue.md(
+                frame.sort_values("kickoff", ascending=False)
+                .head(5)[["player_name", "team", "opponent", "points_last_5", "price"]]
+                .round(2)
+                .to_markdown(index=False)
+            ),
+        }
+    )

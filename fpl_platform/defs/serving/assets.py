@@ -21,15 +21,11 @@ def match_outcome_predictions(
     """Home/draw/away probabilities for every match of the next gameweek, with the champion's version on each row."""
     import pandas as pd
 
-    from fpl_platform.defs.training.assets import MATCH_MODEL_NAME, played_features
-    from fpl_platform.lib import asof
+    from fpl_platform.defs.training.assets import MATCH_MODEL_NAME, played_features, resolve_cutoff
 
     features = played_features(warehouse)
-    fixtures = warehouse.read("SELECT season, gameweek, finished FROM raw.fixtures") if warehouse.exists("raw.fixtures") else None
-    cutoff = asof.resolve(features[features["home_goals"].notna()], fixtures, config.as_of or None)
+    cutoff, _ = resolve_cutoff(warehouse, features, config.as_of)
     targets = features[(features["season"] == cutoff.season) & (features["gameweek"] == cutoff.next_gameweek)]
-    if targets.empty:
-        raise dg.Failure(f"no matches to predict in gameweek {cutoff.next_gameweek} of {cutoff.season}")
     model, version = mlflow_tracking.load(MATCH_MODEL_NAME, "champion")
     trained_until = pd.Timestamp(model.trained_until)
     if trained_until >= targets["cutoff"].min():
@@ -65,5 +61,49 @@ def match_outcome_predictions(
             "predicted_gameweek": f"{cutoff.season} gameweek {cutoff.next_gameweek}",
             "model_version": version,
             "predictions": dg.MetadataValue.md(preview.to_markdown(index=False)),
+        }
+    )
+
+
+@dg.asset(key=["predictions", "player_points"], deps=[["ml", "player_points_model"], ["features", "player_features"]], **SERVING)
+def player_points_predictions(
+    context: dg.AssetExecutionContext, config: PredictionConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
+) -> dg.MaterializeResult:
+    """Predicted FPL points for every player-fixture of the next gameweek, with the champion's version on each row."""
+    import pandas as pd
+
+    from fpl_platform.defs.training.assets import PLAYER_MODEL_NAME, played_features, player_features_frame, resolve_cutoff
+
+    spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
+    features = player_features_frame(warehouse)
+    targets = features[(features["season"] == spec.season) & (features["gameweek"] == spec.next_gameweek)]
+    if targets.empty:
+        raise dg.Failure(
+            f"no player rows for gameweek {spec.next_gameweek} of {spec.season}: the squad list for it is not in raw.player_gameweeks"
+        )
+    model, version = mlflow_tracking.load(PLAYER_MODEL_NAME, "champion")
+    if pd.Timestamp(model.trained_until) >= cutoff:
+        raise dg.Failure(f"champion version {version} saw rows after {cutoff}: retrain it for as-of {spec.label}")
+    p_play, points_if_played = model.predict_parts(targets)
+    frame = targets[
+        ["season", "gameweek", "match_id", "player_id", "player_name", "position", "team", "opponent", "kickoff"]
+    ].assign(
+        predicted_points=p_play * points_if_played,
+        p_play=p_play,
+        model_name=PLAYER_MODEL_NAME,
+        model_version=version,
+        as_of=spec.label,
+        predicted_at=pd.Timestamp.now(tz="UTC"),
+    )
+    warehouse.write(schemas.PLAYER_PREDICTIONS, frame, source="predictions.player_points")
+    top = frame.sort_values("predicted_points", ascending=False).head(10)[
+        ["player_name", "team", "opponent", "predicted_points", "p_play"]
+    ]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "as_of": spec.label,
+            "model_version": version,
+            "top_10": dg.MetadataValue.md(top.round(2).to_markdown(index=False)),
         }
     )

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 TRAINING = {"group_name": "training", "kinds": {"duckdb", "python"}, "pool": "duckdb"}
 MATCH_MODEL_NAME = "match_outcome"
+PLAYER_MODEL_NAME = "player_points"
 
 
 class MatchBacktestConfig(dg.Config):
@@ -94,14 +95,14 @@ def match_backtest(context: dg.AssetExecutionContext, config: MatchBacktestConfi
     specs=[
         dg.AssetSpec(
             ["ml", "backtest_metrics"],
-            deps=[["ml", "match_backtest"]],
+            deps=[["ml", "match_backtest"], ["ml", "player_backtest"]],
             description="Backtest scores per model, season and pooled.",
             group_name="training",
             kinds={"duckdb", "python"},
         ),
         dg.AssetSpec(
             ["ml", "backtest_comparisons"],
-            deps=[["ml", "match_backtest"]],
+            deps=[["ml", "match_backtest"], ["ml", "player_backtest"]],
             description="Paired loss differences against the baselines with bootstrap CIs by gameweek.",
             group_name="training",
             kinds={"duckdb", "python"},
@@ -110,20 +111,32 @@ def match_backtest(context: dg.AssetExecutionContext, config: MatchBacktestConfi
     pool="duckdb",
 )
 def backtest_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    """Per-season and pooled scores of every backtested model, and paired comparisons with Dixon-Coles."""
-    from fpl_platform.lib.evaluation import match_comparisons, match_metrics
+    """Per-season and pooled scores of every backtested model, and paired comparisons with the baselines."""
+    import pandas as pd
 
-    backtest = warehouse.read("SELECT * FROM ml.match_backtest")
-    metrics = match_metrics(backtest)
-    comparisons = match_comparisons(backtest, baseline="dixon_coles")
+    from fpl_platform.lib.evaluation import match_comparisons, match_metrics, player_comparisons, player_metrics
+
+    metric_parts, comparison_parts = [], []
+    if warehouse.exists("ml.match_backtest"):
+        backtest = warehouse.read("SELECT * FROM ml.match_backtest")
+        metric_parts.append(match_metrics(backtest))
+        comparison_parts.append(match_comparisons(backtest, baseline="dixon_coles"))
+    if warehouse.exists("ml.player_backtest"):
+        players = warehouse.read("SELECT * FROM ml.player_backtest")
+        metric_parts.append(player_metrics(players))
+        comparison_parts.append(player_comparisons(players, baseline="baseline_last_5"))
+    if not metric_parts:
+        raise dg.Failure("neither ml.match_backtest nor ml.player_backtest exists: materialise a backtest first")
+    metrics = pd.concat(metric_parts, ignore_index=True)
+    comparisons = pd.concat(comparison_parts, ignore_index=True)
     warehouse.write(schemas.BACKTEST_METRICS, metrics, source="ml.backtest_metrics")
     warehouse.write(schemas.BACKTEST_COMPARISONS, comparisons, source="ml.backtest_comparisons")
-    pooled = metrics[metrics["season"] == "pooled"].set_index("model")
+    pooled = metrics[(metrics["season"] == "pooled") & (metrics["subset"] == "all")].set_index(["domain", "model"])
     yield dg.MaterializeResult(
         asset_key=["ml", "backtest_metrics"],
         metadata={
             "dagster/row_count": len(metrics),
-            "pooled": dg.MetadataValue.md(pooled[["n", "rps", "brier", "log_loss", "accuracy"]].round(4).to_markdown()),
+            "pooled": dg.MetadataValue.md(pooled[["n", "rps", "accuracy", "mae", "rmse", "r2"]].round(4).to_markdown()),
         },
     )
     yield dg.MaterializeResult(
@@ -135,77 +148,115 @@ def backtest_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse):
     )
 
 
+def train_and_register(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    mlflow_tracking: MlflowTracking,
+    *,
+    model_name: str,
+    table: schemas.TableSchema,
+    as_of: str,
+    cutoff,
+    history: "pd.DataFrame",
+    fit,
+    candidate: str,
+    params: dict,
+    metrics: dict,
+    validation_score: float,
+    validation_seasons: list[str],
+) -> tuple[str, str]:
+    """One MLflow run: fit, log params/metrics/data window, register a version, make it champion, record it."""
+    import mlflow
+    import pandas as pd
+
+    tags = {"dagster_run_id": context.run_id, "dagster_asset": context.asset_key.to_user_string(), "as_of": as_of}
+    with mlflow_tracking.training_run(model_name, f"{candidate} as of {as_of}", tags) as run_id:
+        model = fit()
+        mlflow.log_params(
+            {
+                **params,
+                "data_cutoff": str(cutoff),
+                "first_kickoff": str(history["kickoff"].min()),
+                "training_rows": len(history),
+                "validation_seasons": ",".join(validation_seasons),
+            }
+        )
+        mlflow.log_metrics(metrics)
+        version = mlflow_tracking.register(model, model_name, run_id)
+    mlflow_tracking.set_alias(model_name, "champion", version)
+    row = pd.DataFrame(
+        [
+            {
+                "trained_at": pd.Timestamp.now(tz="UTC"),
+                "model_name": model_name,
+                "version": version,
+                "mlflow_run_id": run_id,
+                "dagster_run_id": context.run_id,
+                "candidate": candidate,
+                "data_cutoff": cutoff,
+                "training_rows": len(history),
+                "validation_score": validation_score,
+                "validation_seasons": ",".join(validation_seasons),
+                "alias": "champion",
+            }
+        ]
+    )
+    if warehouse.exists(table.name):
+        previous = warehouse.read(f"SELECT * FROM {table.name}")
+        previous["alias"] = None
+        row = pd.concat([previous, row], ignore_index=True)
+    warehouse.write(table, row, source=table.name)
+    return version, run_id
+
+
+def resolve_cutoff(warehouse: Warehouse, features: "pd.DataFrame", as_of_text: str):
+    """The as-of spec and the first kickoff of the gameweek to predict (the training cutoff)."""
+    from fpl_platform.lib import asof
+
+    fixtures = warehouse.read("SELECT season, gameweek, finished FROM raw.fixtures") if warehouse.exists("raw.fixtures") else None
+    spec = asof.resolve(features[features["home_goals"].notna()], fixtures, as_of_text or None)
+    predicted = features[(features["season"] == spec.season) & (features["gameweek"] == spec.next_gameweek)]
+    if predicted.empty:
+        raise dg.Failure(f"no matches in gameweek {spec.next_gameweek} of {spec.season} (as-of {spec.label})")
+    return spec, predicted["cutoff"].min()
+
+
 @dg.asset(key=["ml", "match_outcome_model"], deps=[["features", "match_features"]], **TRAINING)
 def match_outcome_model(
     context: dg.AssetExecutionContext, config: MatchModelConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
 ) -> dg.MaterializeResult:
     """Choose the candidate by walk-forward RPS, fit it on all matches before the cutoff, register it in MLflow as champion."""
-    import pandas as pd
-
-    from fpl_platform.lib import asof, match_model
+    from fpl_platform.lib import match_model
 
     features = played_features(warehouse)
-    fixtures = warehouse.read("SELECT season, gameweek, finished FROM raw.fixtures") if warehouse.exists("raw.fixtures") else None
-    cutoff_spec = asof.resolve(features[features["home_goals"].notna()], fixtures, config.as_of or None)
-    predicted = features[(features["season"] == cutoff_spec.season) & (features["gameweek"] == cutoff_spec.next_gameweek)]
-    if predicted.empty:
-        raise dg.Failure(
-            f"no matches in gameweek {cutoff_spec.next_gameweek} of {cutoff_spec.season} (as-of {cutoff_spec.label})"
-        )
-    cutoff = predicted["cutoff"].min()
+    spec, cutoff = resolve_cutoff(warehouse, features, config.as_of)
     history = features[(features["kickoff"] < cutoff) & features["home_goals"].notna()]
     chosen, validation = match_model.select_candidate(
         history, config.validation_seasons, refit_every=config.refit_every_gameweeks
     )
     candidate = match_model.CANDIDATES[chosen]
-    tags = {"dagster_run_id": context.run_id, "dagster_asset": "ml/match_outcome_model", "as_of": cutoff_spec.label}
-    with mlflow_tracking.training_run(MATCH_MODEL_NAME, f"{chosen} as of {cutoff_spec.label}", tags) as run_id:
-        import mlflow
-
-        model = match_model.fit(candidate, history)
-        mlflow.log_params(
-            {
-                "candidate": chosen,
-                "features": ",".join(candidate.features),
-                "dc_weight": candidate.dc_weight,
-                "data_cutoff": str(cutoff),
-                "training_rows": len(history),
-                "first_kickoff": str(history["kickoff"].min()),
-                "validation_seasons": ",".join(config.validation_seasons),
-                "refit_every_gameweeks": config.refit_every_gameweeks,
-                **{f"param_{k}": v for k, v in candidate.params.items()},
-            }
-        )
-        mlflow.log_metrics({f"validation_rps_{name}": value for name, value in validation.items()})
-        mlflow.log_metric("validation_rps", validation[chosen])
-        version = mlflow_tracking.register(model, MATCH_MODEL_NAME, run_id)
-    mlflow_tracking.set_alias(MATCH_MODEL_NAME, "champion", version)
-    row = pd.DataFrame(
-        [
-            {
-                "trained_at": pd.Timestamp.now(tz="UTC"),
-                "model_name": MATCH_MODEL_NAME,
-                "version": version,
-                "mlflow_run_id": run_id,
-                "dagster_run_id": context.run_id,
-                "candidate": chosen,
-                "data_cutoff": cutoff,
-                "training_rows": len(history),
-                "validation_rps": validation[chosen],
-                "validation_seasons": ",".join(config.validation_seasons),
-                "alias": "champion",
-            }
-        ]
+    version, run_id = train_and_register(
+        context,
+        warehouse,
+        mlflow_tracking,
+        model_name=MATCH_MODEL_NAME,
+        table=schemas.MODEL_TRAININGS,
+        as_of=spec.label,
+        cutoff=cutoff,
+        history=history,
+        fit=lambda: match_model.fit(candidate, history),
+        candidate=chosen,
+        params={
+            "candidate": chosen,
+            "features": ",".join(candidate.features),
+            "dc_weight": candidate.dc_weight,
+            "refit_every_gameweeks": config.refit_every_gameweeks,
+            **{f"param_{k}": v for k, v in candidate.params.items()},
+        },
+        metrics={**{f"validation_rps_{name}": value for name, value in validation.items()}, "validation_rps": validation[chosen]},
+        validation_score=validation[chosen],
+        validation_seasons=config.validation_seasons,
     )
-    previous = (
-        warehouse.read(f"SELECT * FROM {schemas.MODEL_TRAININGS.name}")
-        if warehouse.exists(schemas.MODEL_TRAININGS.name)
-        else None
-    )
-    if previous is not None and len(previous):
-        previous["alias"] = None
-        row = pd.concat([previous, row], ignore_index=True)
-    warehouse.write(schemas.MODEL_TRAININGS, row, source=schemas.MODEL_TRAININGS.name)
     return dg.MaterializeResult(
         metadata={
             "candidate": chosen,
@@ -216,5 +267,105 @@ def match_outcome_model(
             "training_rows": len(history),
             "validation_rps": float(validation[chosen]),
             "validation_rps_all": {k: round(v, 5) for k, v in validation.items()},
+        }
+    )
+
+
+class PlayerBacktestConfig(dg.Config):
+    """Seasons to backtest, how often to refit, how many earlier seasons each fit sees."""
+
+    seasons: list[str] = ["2025-26"]
+    refit_every_gameweeks: int = 4
+    training_seasons: int = 3
+
+
+class PlayerModelConfig(dg.Config):
+    """Validation gameweeks (the last N before the cutoff), training window and data cutoff."""
+
+    validation_gameweeks: int = 8
+    training_seasons: int = 3
+    as_of: str = ""
+
+
+def player_features_frame(warehouse: Warehouse) -> "pd.DataFrame":
+    frame = warehouse.read("SELECT * FROM features.player_features")
+    for column in ("minutes", "points"):
+        frame[column] = frame[column].astype("Float64").astype(float)
+    return frame
+
+
+@dg.asset(key=["ml", "player_backtest"], deps=[["features", "player_features"]], **TRAINING)
+def player_backtest(
+    context: dg.AssetExecutionContext, config: PlayerBacktestConfig, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Walk-forward predicted points for every player-fixture of the backtest seasons, with rolling-mean baselines."""
+    from fpl_platform.lib import player_model
+    from fpl_platform.lib.metrics import regression_scores
+
+    features = player_features_frame(warehouse)
+    features = features[features["points"].notna()]
+    predictions = player_model.walk_forward(
+        features, config.seasons, refit_every=config.refit_every_gameweeks, training_seasons=config.training_seasons
+    )
+    targets = features[features["season"].isin(config.seasons)]
+    frame = targets.join(player_model.baselines(targets)).merge(predictions, on=["player_id", "match_id"])
+    frame = frame.rename(columns={"points": "actual_points"})
+    warehouse.write(schemas.PLAYER_BACKTEST, frame, source="ml.player_backtest")
+    ours = regression_scores(frame["predicted_points"], frame["actual_points"])
+    last5 = regression_scores(frame["baseline_last_5"], frame["actual_points"])
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "rmse_ours": ours["rmse"],
+            "mae_ours": ours["mae"],
+            "rmse_last_5": last5["rmse"],
+            "mae_last_5": last5["mae"],
+        }
+    )
+
+
+@dg.asset(key=["ml", "player_points_model"], deps=[["features", "player_features"], ["features", "match_features"]], **TRAINING)
+def player_points_model(
+    context: dg.AssetExecutionContext, config: PlayerModelConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
+) -> dg.MaterializeResult:
+    """Fit the two-stage points model on player rows before the cutoff; register it in MLflow as champion."""
+    from fpl_platform.lib import player_model
+    from fpl_platform.lib.metrics import regression_scores
+
+    spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
+    features = player_features_frame(warehouse)
+    history = features[(features["kickoff"] < cutoff) & features["points"].notna()]
+    seasons = sorted(history["season"].unique())
+    history = history[history["season"] >= seasons[max(0, len(seasons) - 1 - config.training_seasons)]]
+    gameweeks = (
+        history[["season", "gameweek"]].drop_duplicates().sort_values(["season", "gameweek"]).tail(config.validation_gameweeks)
+    )
+    validation_start = history.merge(gameweeks)["cutoff"].min()
+    fit_part, check_part = history[history["kickoff"] < validation_start], history[history["cutoff"] >= validation_start]
+    validation = regression_scores(player_model.fit(fit_part).predict(check_part), check_part["points"])
+    version, run_id = train_and_register(
+        context,
+        warehouse,
+        mlflow_tracking,
+        model_name=PLAYER_MODEL_NAME,
+        table=schemas.PLAYER_TRAININGS,
+        as_of=spec.label,
+        cutoff=cutoff,
+        history=history,
+        fit=lambda: player_model.fit(history),
+        candidate="xgboost_two_stage",
+        params={"features": ",".join(player_model.FEATURES), "training_seasons": config.training_seasons},
+        metrics={"validation_rmse": validation["rmse"], "validation_mae": validation["mae"], "validation_r2": validation["r2"]},
+        validation_score=validation["rmse"],
+        validation_seasons=[f"last {config.validation_gameweeks} gameweeks"],
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "version": version,
+            "mlflow_run_id": run_id,
+            "data_cutoff": str(cutoff),
+            "training_rows": len(history),
+            "validation_rmse": validation["rmse"],
+            "validation_mae": validation["mae"],
         }
     )

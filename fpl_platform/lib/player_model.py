@@ -1,0 +1,204 @@
+"""FPL player points: features from earlier gameweeks only, a two-stage XGBoost model, walk-forward.
+
+Every feature of a player-fixture row is taken from the player's rows that kicked off before the first
+kickoff of the row's gameweek (merge-as-of on that cutoff), plus what is known at the deadline: price,
+ownership, position, home/away, and both teams' Dixon-Coles strengths as of the same cutoff.
+The model predicts P(plays) with a classifier and E[points | plays] with a regressor; the prediction is
+their product, so a player who will not play is predicted close to 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fpl_platform.lib.features import utc
+
+ROLLING_STATS = [
+    "points",
+    "minutes",
+    "played",
+    "started",
+    "goals",
+    "assists",
+    "bonus",
+    "bps",
+    "ict_index",
+    "expected_goals",
+    "expected_assists",
+]
+WINDOWS = (3, 5, 10, 38)
+POSITION_CODES = {"GK": 0, "DEF": 1, "MID": 2, "FWD": 3, "AM": 4}
+CONTEXT = [
+    "position_code",
+    "was_home",
+    "price",
+    "log_selected",
+    "transfers_balance_share",
+    "team_attack",
+    "team_defence",
+    "opponent_attack",
+    "opponent_defence",
+    "team_expected_goals",
+    "opponent_expected_goals",
+    "appearances",
+    "days_since_last",
+]
+FEATURES = [f"{stat}_last_{w}" for w in WINDOWS for stat in ROLLING_STATS] + CONTEXT
+
+
+def player_history(players: pd.DataFrame) -> pd.DataFrame:
+    """Per player and row: rolling means over the last 3/5/10/38 rows up to and including it."""
+    frame = players.assign(kickoff=utc(players["kickoff"])).sort_values(["player_id", "kickoff"]).reset_index(drop=True)
+    frame["played"] = (frame["minutes"] > 0).astype(float)
+    frame["started"] = (frame["minutes"] >= 60).astype(float)
+    numeric = frame[ROLLING_STATS].astype(float)
+    grouped = numeric.groupby(frame["player_id"])
+    parts = [frame[["player_id", "kickoff"]]]
+    for window in WINDOWS:
+        parts.append(grouped.rolling(window, min_periods=1).mean().reset_index(level=0, drop=True).add_suffix(f"_last_{window}"))
+    history = pd.concat(parts, axis=1)
+    history["appearances"] = frame.groupby("player_id").cumcount() + 1
+    history["last_kickoff"] = history["kickoff"]
+    return history
+
+
+def build_player_features(players: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
+    """One row per player-fixture with every feature as of its gameweek's first kickoff.
+
+    `ratings` is features.team_ratings (match_id, cutoff, home/away attack and defence, DC expected goals).
+    """
+    frame = players.merge(
+        ratings[
+            [
+                "match_id",
+                "cutoff",
+                "home_team",
+                "home_attack",
+                "home_defence",
+                "away_attack",
+                "away_defence",
+                "dc_home_xg",
+                "dc_away_xg",
+            ]
+        ],
+        on="match_id",
+        how="inner",
+    )
+    frame["cutoff"] = utc(frame["cutoff"])
+    home = frame["was_home"].astype(bool)
+    frame["team_attack"] = np.where(home, frame["home_attack"], frame["away_attack"])
+    frame["team_defence"] = np.where(home, frame["home_defence"], frame["away_defence"])
+    frame["opponent_attack"] = np.where(home, frame["away_attack"], frame["home_attack"])
+    frame["opponent_defence"] = np.where(home, frame["away_defence"], frame["home_defence"])
+    frame["team_expected_goals"] = np.where(home, frame["dc_home_xg"], frame["dc_away_xg"])
+    frame["opponent_expected_goals"] = np.where(home, frame["dc_away_xg"], frame["dc_home_xg"])
+    frame["was_home"] = home.astype(float)
+    frame["position_code"] = frame["position"].map(POSITION_CODES).astype(float)
+    frame["log_selected"] = np.log1p(frame["selected"].astype(float))
+    frame["transfers_balance_share"] = frame["transfers_balance"].astype(float) / frame["selected"].astype(float).clip(lower=1000)
+    history = player_history(players)
+    frame["_order"] = np.arange(len(frame))
+    merged = pd.merge_asof(
+        frame.sort_values("cutoff"),
+        history.drop(columns=["kickoff"]).sort_values("last_kickoff"),
+        left_on="cutoff",
+        right_on="last_kickoff",
+        by="player_id",
+        allow_exact_matches=False,
+        direction="backward",
+    ).sort_values("_order")
+    merged["days_since_last"] = ((merged["cutoff"] - merged["last_kickoff"]).dt.total_seconds() / 86400).clip(upper=400)
+    return merged.drop(columns=["_order", "last_kickoff"]).reset_index(drop=True)
+
+
+def baselines(features: pd.DataFrame) -> pd.DataFrame:
+    """Rolling-mean baselines: mean points of the last 5 and last 38 rows before the cutoff (0 with no history)."""
+    return pd.DataFrame(
+        {
+            "baseline_last_5": features["points_last_5"].fillna(0.0).to_numpy(),
+            "baseline_last_38": features["points_last_38"].fillna(0.0).to_numpy(),
+        },
+        index=features.index,
+    )
+
+
+@dataclass
+class PlayerPointsModel:
+    """P(plays) × E[points | plays], both gradient-boosted trees on FEATURES."""
+
+    play_classifier: object
+    points_regressor: object
+    trained_until: str
+    training_rows: int
+    features: tuple[str, ...] = tuple(FEATURES)
+
+    def predict_parts(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        x = frame[list(self.features)].astype(float)
+        p_play = self.play_classifier.predict_proba(x)[:, 1]
+        points_if_played = self.points_regressor.predict(x)
+        return p_play, points_if_played
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        p_play, points_if_played = self.predict_parts(frame)
+        return p_play * points_if_played
+
+
+def fit(training: pd.DataFrame, *, n_estimators: int = 200, max_depth: int = 4, learning_rate: float = 0.05) -> PlayerPointsModel:
+    """Fit both stages on rows with a known result."""
+    from xgboost import XGBClassifier, XGBRegressor
+
+    x = training[FEATURES].astype(float)
+    played = (training["minutes"] > 0).to_numpy()
+    common = {
+        "n_estimators": n_estimators,
+        "max_depth": max_depth,
+        "learning_rate": learning_rate,
+        "subsample": 0.8,
+        "colsample_bytree": 0.8,
+        "n_jobs": 2,
+        "random_state": 0,
+        "tree_method": "hist",
+    }
+    classifier = XGBClassifier(**common, min_child_weight=20)
+    classifier.fit(x, played.astype(int))
+    regressor = XGBRegressor(**common, min_child_weight=20, reg_lambda=5.0)
+    regressor.fit(x[played], training.loc[played, "points"].astype(float))
+    return PlayerPointsModel(classifier, regressor, str(training["kickoff"].max()), len(training))
+
+
+def walk_forward(
+    features: pd.DataFrame, seasons: list[str], *, refit_every: int = 4, training_seasons: int = 3, **params
+) -> pd.DataFrame:
+    """Predictions for every row of `seasons`, each from a model fitted on rows before its gameweek's first kickoff."""
+    features = features.assign(kickoff=utc(features["kickoff"]))
+    plan = (
+        features[features["season"].isin(seasons)]
+        .groupby(["season", "gameweek"], as_index=False)["cutoff"]
+        .min()
+        .sort_values("cutoff")
+    )
+    all_seasons = sorted(features["season"].unique())
+    out = []
+    for start in range(0, len(plan), refit_every):
+        block = plan.iloc[start : start + refit_every]
+        cutoff = block["cutoff"].min()
+        first_season = all_seasons[max(0, all_seasons.index(block["season"].iat[0]) - training_seasons)]
+        training = features[(features["kickoff"] < cutoff) & (features["season"] >= first_season)]
+        model = fit(training, **params)
+        keys = set(zip(block["season"], block["gameweek"], strict=True))
+        targets = features[[k in keys for k in zip(features["season"], features["gameweek"], strict=True)]]
+        p_play, points_if_played = model.predict_parts(targets)
+        out.append(
+            pd.DataFrame(
+                {
+                    "player_id": targets["player_id"].to_numpy(),
+                    "match_id": targets["match_id"].to_numpy(),
+                    "p_play": p_play,
+                    "predicted_points": p_play * points_if_played,
+                }
+            )
+        )
+    return pd.concat(out, ignore_index=True)
