@@ -16,6 +16,8 @@ FAST = {
     "ops": {
         "ml__match_backtest": {"config": {"seasons": ["2025-26"], "validation_seasons": ["2023-24"], "refit_every_gameweeks": 8}},
         "ml__match_outcome_model": {"config": {"validation_seasons": ["2024-25"], "refit_every_gameweeks": 8}},
+        "ml__player_backtest": {"config": {"seasons": ["2025-26"], "refit_every_gameweeks": 19, "training_seasons": 1}},
+        "ml__player_points_model": {"config": {"validation_gameweeks": 4, "training_seasons": 1}},
     }
 }
 DOWNSTREAM = [
@@ -26,6 +28,10 @@ DOWNSTREAM = [
     "ml/backtest_comparisons",
     "ml/match_outcome_model",
     "predictions/match_outcomes",
+    "features/player_features",
+    "ml/player_backtest",
+    "ml/player_points_model",
+    "predictions/player_points",
 ]
 
 
@@ -56,10 +62,10 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
 
     backtest = table(warehouse, "SELECT model, count(*) AS n FROM ml.match_backtest GROUP BY model ORDER BY model")
     assert backtest.values.tolist() == [["climatology", 380], ["dixon_coles", 380], ["ours", 380]]
-    pooled = table(warehouse, "SELECT model, rps, accuracy FROM ml.backtest_metrics WHERE season = 'pooled'").set_index("model")
+    pooled = table(warehouse, "SELECT model, rps, accuracy FROM ml.backtest_metrics WHERE domain = 'match' AND season = 'pooled'").set_index("model")
     assert pooled.loc["ours", "rps"] < pooled.loc["climatology", "rps"]
     assert 0.18 < pooled.loc["dixon_coles", "rps"] < 0.23 and pooled["accuracy"].max() < 0.6  # no leakage alarm
-    comparison = table(warehouse, "SELECT * FROM ml.backtest_comparisons WHERE model = 'ours'")
+    comparison = table(warehouse, "SELECT * FROM ml.backtest_comparisons WHERE domain = 'match' AND model = 'ours'")
     assert comparison["baseline"].iat[0] == "dixon_coles" and comparison["groups"].iat[0] == 38
     assert comparison["ci_low"].iat[0] <= comparison["mean_difference"].iat[0] <= comparison["ci_high"].iat[0]
 
@@ -77,6 +83,19 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     trainings = table(warehouse, "SELECT * FROM ml.match_outcome_model")
     cutoff = table(warehouse, "SELECT min(kickoff) AS k FROM raw.matches WHERE season = '2025-26' AND gameweek = 38")["k"].iat[0]
     assert trainings["data_cutoff"].iat[0] == cutoff  # trained only on matches before gameweek 38
+
+    # players: walk-forward predictions beat the last-5 mean on the same rows, and the champion serves gameweek 38
+    player_scores = table(
+        warehouse,
+        "SELECT model, rmse, mae FROM ml.backtest_metrics WHERE domain = 'player' AND season = 'pooled' AND subset = 'all'",
+    ).set_index("model")
+    assert player_scores.loc["ours", "rmse"] < player_scores.loc["last_5_mean", "rmse"]
+    assert len(table(warehouse, "SELECT * FROM ml.player_backtest")) == 29_747
+    player_runs = tracking.runs(mlflow.uri, "player_points")
+    assert [r.info.status for r in player_runs] == ["FINISHED"]
+    served = table(warehouse, "SELECT gameweek, model_version, predicted_points, p_play FROM predictions.player_points")
+    assert set(served["gameweek"]) == {38} and set(served["model_version"]) == {"1"}
+    assert served["predicted_points"].between(-1, 20).all() and served["p_play"].between(0, 1).all()
 
     # every example query of the README's Tables section runs on the published analyst copy
     warehouse.publish()

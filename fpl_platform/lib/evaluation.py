@@ -57,6 +57,8 @@ def player_metrics(backtest: pd.DataFrame) -> pd.DataFrame:
                 continue
             for model, column in PLAYER_MODELS.items():
                 scores = regression_scores(part[column], part["actual_points"])
+                if subset not in ("all", "minutes>0"):
+                    scores["r2"] = np.nan  # within one points bucket the variance is too small for R² to mean anything
                 rows.append({"domain": "player", "season": season, "model": model, "subset": subset, **scores})
     frame = pd.DataFrame(rows)
     for column in ("rps", "brier", "log_loss", "accuracy"):
