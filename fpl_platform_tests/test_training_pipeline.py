@@ -62,7 +62,9 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
 
     backtest = table(warehouse, "SELECT model, count(*) AS n FROM ml.match_backtest GROUP BY model ORDER BY model")
     assert backtest.values.tolist() == [["climatology", 380], ["dixon_coles", 380], ["ours", 380]]
-    pooled = table(warehouse, "SELECT model, rps, accuracy FROM ml.backtest_metrics WHERE domain = 'match' AND season = 'pooled'").set_index("model")
+    pooled = table(
+        warehouse, "SELECT model, rps, accuracy FROM ml.backtest_metrics WHERE domain = 'match' AND season = 'pooled'"
+    ).set_index("model")
     assert pooled.loc["ours", "rps"] < pooled.loc["climatology", "rps"]
     assert 0.18 < pooled.loc["dixon_coles", "rps"] < 0.23 and pooled["accuracy"].max() < 0.6  # no leakage alarm
     comparison = table(warehouse, "SELECT * FROM ml.backtest_comparisons WHERE domain = 'match' AND model = 'ours'")
