@@ -42,6 +42,13 @@ class Warehouse(dg.ConfigurableResource):
 
         return duck.read_sql(self.file, sql, params, timeout_seconds=self.lock_timeout_seconds)
 
+    def read_with_nullable_numbers(self, sql: str, columns: Sequence[str]) -> pd.DataFrame:
+        """Run a query; integer `columns` that may hold NULL (goals, points of unplayed fixtures) come back as float."""
+        frame = self.read(sql)
+        for column in columns:
+            frame[column] = frame[column].astype("Float64").astype(float)
+        return frame
+
     def exists(self, table: str) -> bool:
         """Whether `schema.table` exists."""
         from fpl_platform.lib import warehouse as duck

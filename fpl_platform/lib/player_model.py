@@ -15,21 +15,10 @@ import numpy as np
 import pandas as pd
 
 from fpl_platform.lib.features import utc
+from fpl_platform.lib.schemas import PLAYER_ROLLING_STATS, PLAYER_WINDOWS
 
-ROLLING_STATS = [
-    "points",
-    "minutes",
-    "played",
-    "started",
-    "goals",
-    "assists",
-    "bonus",
-    "bps",
-    "ict_index",
-    "expected_goals",
-    "expected_assists",
-]
-WINDOWS = (3, 5, 10, 38)
+ROLLING_STATS = list(PLAYER_ROLLING_STATS)
+WINDOWS = PLAYER_WINDOWS
 POSITION_CODES = {"GK": 0, "DEF": 1, "MID": 2, "FWD": 3, "AM": 4}
 CONTEXT = [
     "position_code",

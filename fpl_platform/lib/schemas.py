@@ -403,6 +403,11 @@ MATCH_PREDICTIONS = TableSchema(
     "FROM predictions.match_outcomes ORDER BY kickoff;",
 )
 
+# rolling player statistics and their windows (rows before the cutoff), shared with lib/player_model.py
+PLAYER_ROLLING_STATS = (
+    "points", "minutes", "played", "started", "goals", "assists", "bonus", "bps", "ict_index", "expected_goals", "expected_assists",
+)  # fmt: skip
+PLAYER_WINDOWS = (3, 5, 10, 38)
 _PLAYER_KEYS = (
     _c("season", "VARCHAR", "Season."),
     _c("gameweek", "SMALLINT", "FPL gameweek."),
@@ -430,20 +435,8 @@ PLAYER_FEATURES = TableSchema(
                 f"Mean {stat.replace('_', ' ')} over the player's last {window} rows before the cutoff.",
                 True,
             )
-            for window in (3, 5, 10, 38)
-            for stat in (
-                "points",
-                "minutes",
-                "played",
-                "started",
-                "goals",
-                "assists",
-                "bonus",
-                "bps",
-                "ict_index",
-                "expected_goals",
-                "expected_assists",
-            )
+            for window in PLAYER_WINDOWS
+            for stat in PLAYER_ROLLING_STATS
         ),
         _c("position_code", "DOUBLE", "GK 0, DEF 1, MID 2, FWD 3, AM 4.", True),
         _c("was_home", "DOUBLE", "1 at home, 0 away."),

@@ -23,10 +23,7 @@ def matches_and_fixtures(warehouse: Warehouse) -> "pd.DataFrame":
             " AND season = (SELECT max(season) FROM raw.matches)"
             " AND match_id NOT IN (SELECT match_id FROM raw.matches)"
         )
-    frame = warehouse.read(sql)
-    frame["home_goals"] = frame["home_goals"].astype("Float64").astype(float)
-    frame["away_goals"] = frame["away_goals"].astype("Float64").astype(float)
-    return frame
+    return warehouse.read_with_nullable_numbers(sql, ["home_goals", "away_goals"])
 
 
 @dg.asset(key=["features", "team_ratings"], deps=[["raw", "matches"], ["raw", "fixtures"]], **FEATURES)

@@ -32,10 +32,10 @@ class MatchModelConfig(dg.Config):
 
 
 def played_features(warehouse: Warehouse) -> "pd.DataFrame":
-    frame = warehouse.read("SELECT * FROM features.match_features ORDER BY kickoff")
-    for column in ("home_goals", "away_goals"):
-        frame[column] = frame[column].astype("Float64").astype(float)
-    return frame
+    """features.match_features in kickoff order (scheduled fixtures have NaN goals)."""
+    return warehouse.read_with_nullable_numbers(
+        "SELECT * FROM features.match_features ORDER BY kickoff", ["home_goals", "away_goals"]
+    )
 
 
 @dg.asset(key=["ml", "match_backtest"], deps=[["features", "match_features"]], **TRAINING)
@@ -288,10 +288,8 @@ class PlayerModelConfig(dg.Config):
 
 
 def player_features_frame(warehouse: Warehouse) -> "pd.DataFrame":
-    frame = warehouse.read("SELECT * FROM features.player_features")
-    for column in ("minutes", "points"):
-        frame[column] = frame[column].astype("Float64").astype(float)
-    return frame
+    """features.player_features (rows of unplayed fixtures have NaN minutes and points)."""
+    return warehouse.read_with_nullable_numbers("SELECT * FROM features.player_features", ["minutes", "points"])
 
 
 @dg.asset(key=["ml", "player_backtest"], deps=[["features", "player_features"]], **TRAINING)
