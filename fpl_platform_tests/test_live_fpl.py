@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pandas as pd
 import pytest
 
@@ -85,3 +87,55 @@ def test_transient_errors_are_retried(responses):
 def test_client_gives_up_after_retries():
     with serve_json({}, fail_first=10) as server, pytest.raises(SourceUnavailableError, match="after 2 attempts"):
         LiveFpl(f"{server.url}/api", retries=1, backoff_seconds=0.01).fixtures()
+
+
+def before_last_gameweek(responses: dict) -> dict:
+    """The recorded season as the API showed it before gameweek 38: its fixtures unplayed, no history for it."""
+    recorded = copy.deepcopy(responses)
+    for fixture in recorded["fixtures/"]:
+        if fixture["event"] == 38:
+            fixture.update(finished=False, team_h_score=None, team_a_score=None)
+    for path, body in recorded.items():
+        if path.startswith("element-summary/"):
+            body["history"] = [h for h in body["history"] if h["round"] != 38]
+    return recorded
+
+
+def test_live_mode_predicts_the_real_next_gameweek(warehouse, instance, responses):
+    """Live: results through gameweek 37 from the API; both models predict gameweek 38 from the FPL fixtures and squad."""
+    from fpl_platform_tests.test_training_pipeline import FAST
+
+    with serve_json(before_last_gameweek(responses)) as server:
+        resources = live(warehouse, f"{server.url}/api")
+        materialise(["raw/matches", "raw/player_gameweeks"], resources, instance, seasons=("2021-22", "2025-26"))
+        materialise(["raw/fixtures", "raw/squad"], resources, instance)
+    assert table(warehouse, "SELECT count(*) AS n FROM raw.matches WHERE season = '2025-26'")["n"].iat[0] == 370
+    squad = table(
+        warehouse, "SELECT gameweek, count(DISTINCT match_id) AS fixtures, count(*) AS n FROM raw.squad GROUP BY gameweek"
+    )
+    assert squad["gameweek"].tolist() == [38] and squad["fixtures"].iat[0] == 10 and squad["n"].iat[0] > 500
+    from fpl_platform.lib.schemas import SQUAD
+
+    assert len(table(warehouse, SQUAD.example_sql)) == 10  # the README's example query
+    selection = [
+        "features/team_ratings", "features/match_features", "features/player_features",
+        "ml/match_outcome_model", "ml/player_points_model", "predictions/match_outcomes", "predictions/player_points",
+    ]  # fmt: skip
+    import dagster as dg
+
+    from fpl_platform.definitions import defs
+
+    result = dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        selection=selection,
+        resources=resources,
+        instance=instance,
+        run_config={"ops": {k: v for k, v in FAST["ops"].items() if k.replace("__", "/") in selection}},
+    )
+    assert result.success
+    matches = table(warehouse, "SELECT gameweek, as_of, count(*) AS n FROM predictions.match_outcomes GROUP BY ALL")
+    assert matches.values.tolist() == [[38, "2025-26:37", 10]]
+    players = table(
+        warehouse, "SELECT gameweek, count(*) AS n, max(predicted_points) AS top FROM predictions.player_points GROUP BY gameweek"
+    )
+    assert players["gameweek"].tolist() == [38] and players["n"].iat[0] == squad["n"].iat[0] and players["top"].iat[0] > 2

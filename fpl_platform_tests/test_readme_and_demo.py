@@ -48,7 +48,8 @@ def test_readme_example_sql_runs_on_the_analyst_copy(isolated_home):
     warehouse.publish()
     connection = duckdb.connect(str(warehouse.analytics_file), read_only=True)
     for table in ALL_TABLES:
-        if table.name.startswith("raw."):  # the other layers' queries run in test_training_pipeline
+        # the other layers' queries run in test_training_pipeline, raw.squad's (live mode only) in test_live_fpl
+        if table.name.startswith("raw.") and table.name != "raw.squad":
             assert connection.execute(table.example_sql).fetchall(), table.name
     connection.close()
 

@@ -103,7 +103,7 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     warehouse.publish()
     connection = duckdb.connect(str(warehouse.analytics_file), read_only=True)
     for schema in ALL_TABLES:
-        if schema.name != "raw.match_odds":  # no odds in this test; test_readme_and_demo covers it
+        if schema.name not in ("raw.match_odds", "raw.squad"):  # no odds, no live squad here: other tests run those
             assert connection.execute(schema.example_sql).fetchall(), schema.name
     connection.close()
 

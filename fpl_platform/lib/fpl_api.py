@@ -58,6 +58,7 @@ class LiveSeason:
     matches: pd.DataFrame
     fixtures: pd.DataFrame
     player_gameweeks: pd.DataFrame | None
+    squad: pd.DataFrame | None = None
 
 
 class LiveFpl:
@@ -116,7 +117,49 @@ class LiveFpl:
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
                 summaries = list(pool.map(lambda e: self.element_summary(int(e["id"])), elements))
             players = player_frame(elements, summaries, fixtures, season)
-        return LiveSeason(season, matches.reset_index(drop=True), fixtures, players)
+        squad = squad_frame(boot, fixtures, team_names, season)
+        return LiveSeason(season, matches.reset_index(drop=True), fixtures, players, squad)
+
+
+def squad_frame(boot: dict, fixtures: pd.DataFrame, team_names: dict[int, str], season: str) -> pd.DataFrame:
+    """Every listed player × every fixture of his team in the next gameweek (the first with unfinished fixtures)."""
+    upcoming = fixtures[~fixtures["finished"] & fixtures["gameweek"].notna()]
+    if upcoming.empty:
+        return pd.DataFrame()
+    gameweek = int(upcoming["gameweek"].min())
+    upcoming = upcoming[upcoming["gameweek"] == gameweek]
+    total_players = boot.get("total_players") or 0
+    rows = []
+    for element in boot["elements"]:
+        team = team_names.get(int(element["team"]))
+        for fixture in upcoming.itertuples():
+            if team not in (fixture.home_team, fixture.away_team):
+                continue
+            home = team == fixture.home_team
+            selected_share = float(element.get("selected_by_percent") or "nan") / 100
+            rows.append(
+                {
+                    "season": season,
+                    "gameweek": gameweek,
+                    "kickoff": fixture.kickoff,
+                    "player_code": int(element["code"]),
+                    "player_name": f"{element['first_name']} {element['second_name']}",
+                    "position": POSITIONS.get(int(element["element_type"])),
+                    "team_name": team,
+                    "opponent_name": fixture.away_team if home else fixture.home_team,
+                    "was_home": home,
+                    "home_team_name": fixture.home_team,
+                    "away_team_name": fixture.away_team,
+                    "price": int(element["now_cost"]) / 10,
+                    "selected": round(selected_share * total_players)
+                    if total_players and selected_share == selected_share
+                    else None,
+                    "transfers_balance": (element.get("transfers_in_event") or 0) - (element.get("transfers_out_event") or 0),
+                    "chance_of_playing": element.get("chance_of_playing_next_round"),
+                    "status": element.get("status"),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def fixtures_frame(raw: list[dict], team_names: dict[int, str], season: str, source: str) -> pd.DataFrame:

@@ -163,3 +163,15 @@ def normalise_fixtures(frame: pd.DataFrame, source: str, label: str) -> pd.DataF
     out.insert(2, "match_id", match_ids(out))
     out["source"] = label
     return out
+
+
+def normalise_squad(frame: pd.DataFrame, source: str, label: str) -> pd.DataFrame:
+    """Upcoming player-fixtures -> raw.squad rows (canonical names, player ids, match keys)."""
+    frame = teams.canonicalise_columns(
+        frame.reset_index(drop=True), ["team_name", "opponent_name", "home_team_name", "away_team_name"], source, row_offset=0
+    )
+    out = frame.rename(columns={"team_name": "team", "opponent_name": "opponent"})
+    out["match_id"] = match_ids(out, home="home_team_name", away="away_team_name")
+    out["player_id"] = "fpl:" + out["player_code"].astype("int64").astype(str)
+    out["source"] = label
+    return out

@@ -88,7 +88,7 @@ def build_player_features(players: pd.DataFrame, ratings: pd.DataFrame) -> pd.Da
     frame["position_code"] = frame["position"].map(POSITION_CODES).astype(float)
     frame["log_selected"] = np.log1p(frame["selected"].astype(float))
     frame["transfers_balance_share"] = frame["transfers_balance"].astype(float) / frame["selected"].astype(float).clip(lower=1000)
-    history = player_history(players)
+    history = player_history(players[players["minutes"].notna()])  # rows of unplayed fixtures carry no form
     frame["_order"] = np.arange(len(frame))
     merged = pd.merge_asof(
         frame.sort_values("cutoff"),

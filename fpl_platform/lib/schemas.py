@@ -128,6 +128,34 @@ PLAYER_GAMEWEEKS = TableSchema(
     "GROUP BY player_name ORDER BY points DESC LIMIT 10;",
 )
 
+SQUAD = TableSchema(
+    name="raw.squad",
+    doc="The next gameweek's squad list (live mode): every listed player × every fixture of his team, before kickoff.",
+    key=("player_id", "match_id"),
+    columns=(
+        _c("season", "VARCHAR", "Season."),
+        _c("gameweek", "SMALLINT", "The upcoming gameweek."),
+        _c("match_id", "VARCHAR", "Match key (raw.fixtures.match_id)."),
+        _c("kickoff", "TIMESTAMPTZ", "Scheduled kickoff.", True),
+        _c("player_id", "VARCHAR", "Stable player id ('fpl:<code>')."),
+        _c("player_code", "BIGINT", "FPL player code."),
+        _c("player_name", "VARCHAR", "Player name."),
+        _c("position", "VARCHAR", "FPL position.", True),
+        _c("team", "VARCHAR", "The player's team."),
+        _c("opponent", "VARCHAR", "Opponent."),
+        _c("was_home", "BOOLEAN", "True when the player's team is at home."),
+        _c("price", "DOUBLE", "Current price (£m).", True),
+        _c("selected", "BIGINT", "Managers selecting the player (selected_by_percent × total players).", True),
+        _c("transfers_balance", "BIGINT", "Net transfers this gameweek so far.", True),
+        _c("chance_of_playing", "DOUBLE", "FPL's chance of playing next round (%), NULL when not flagged.", True),
+        _c(
+            "status", "VARCHAR", "FPL availability status (a available, d doubtful, i injured, s suspended, u unavailable).", True
+        ),
+        _c("source", "VARCHAR", "'fpl-api'."),
+    ),
+    example_sql="SELECT player_name, team, opponent, price, status FROM raw.squad ORDER BY price DESC LIMIT 10;",
+)
+
 TEAMS = TableSchema(
     name="raw.teams",
     doc="The canonical team table: one row per team and alias, with the seasons the team played.",
@@ -492,6 +520,7 @@ PLAYER_PREDICTIONS = TableSchema(
 ALL_TABLES: tuple[TableSchema, ...] = (
     MATCHES,
     PLAYER_GAMEWEEKS,
+    SQUAD,
     TEAMS,
     FIXTURES,
     MATCH_ODDS,

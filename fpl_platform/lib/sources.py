@@ -34,6 +34,10 @@ class BundledSource:
             return frame
         return ingest.normalise_player_gameweeks(frame, f"{path} (season {season})", label)
 
+    def squad(self) -> pd.DataFrame | None:
+        """The next gameweek's player-fixtures; the bundle has none (its squads are in player_gameweeks)."""
+        return None
+
     def fixtures(self) -> pd.DataFrame:
         path, label = self._label("fixtures")
         frame = bundled.read(self.data_dir, "fixtures")
@@ -73,3 +77,9 @@ class LiveSource(BundledSource):
         history = super().fixtures()
         current = ingest.normalise_fixtures(live.fixtures, f"{self.client.base_url}/fixtures/", "fpl-api")
         return pd.concat([history[history["season"] != live.season], current], ignore_index=True)
+
+    def squad(self) -> pd.DataFrame | None:
+        live = self._live(False)
+        if live.squad is None or live.squad.empty:
+            return None
+        return ingest.normalise_squad(live.squad, f"{self.client.base_url}/bootstrap-static/", "fpl-api")

@@ -95,16 +95,30 @@ def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
     )
 
 
-@dg.asset(key=["features", "player_features"], deps=[["raw", "player_gameweeks"], ["features", "team_ratings"]], **FEATURES)
+@dg.asset(
+    key=["features", "player_features"],
+    deps=[["raw", "player_gameweeks"], ["raw", "squad"], ["features", "team_ratings"]],
+    **FEATURES,
+)
 def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per player per fixture: rolling form from earlier gameweeks, deadline facts, both teams' strengths."""
     from fpl_platform.lib.player_model import build_player_features
 
-    players = warehouse.read(
-        "SELECT season, gameweek, match_id, kickoff, player_id, player_name, position, team, opponent, was_home, minutes, points,"
-        " goals, assists, bonus, bps, ict_index, expected_goals, expected_assists, price, selected, transfers_balance"
-        " FROM raw.player_gameweeks"
+    columns = (
+        "season, gameweek, match_id, kickoff, player_id, player_name, position, team, opponent, was_home, {outcomes},"
+        " {stats}, price, selected, transfers_balance"
     )
+    stats = "goals, assists, bonus, bps, ict_index, expected_goals, expected_assists"
+    sql = "SELECT " + columns.format(outcomes="minutes, points", stats=stats) + " FROM raw.player_gameweeks"
+    if warehouse.exists("raw.squad"):
+        # the upcoming gameweek (live mode): no outcome yet, so no minutes, points or match statistics
+        unknown = ", ".join(f"NULL AS {c.strip()}" for c in stats.split(","))
+        sql += (
+            " UNION ALL BY NAME SELECT "
+            + columns.format(outcomes="NULL AS minutes, NULL AS points", stats=unknown)
+            + " FROM raw.squad WHERE match_id NOT IN (SELECT match_id FROM raw.player_gameweeks)"
+        )
+    players = warehouse.read_with_nullable_numbers(sql, ["minutes", "points"])
     ratings = warehouse.read(
         "SELECT match_id, cutoff, home_team, home_attack, home_defence, away_attack, away_defence, dc_home_xg, dc_away_xg"
         " FROM features.team_ratings"

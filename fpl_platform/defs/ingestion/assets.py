@@ -165,3 +165,23 @@ def raw_match_odds(context: dg.AssetExecutionContext, warehouse: Warehouse, foot
             "preview": _preview(frame, ["match_id", "match_date", "home_goals", "away_goals", "result"]),
         }
     )
+
+
+@dg.asset(key=["raw", "squad"], deps=[["raw", "fixtures"]], output_required=False, **INGESTION)
+def raw_squad(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource):
+    """The next gameweek's squad list from the live FPL API (every player × his team's fixtures), for player predictions."""
+    squad = fpl_source.source().squad()
+    if squad is None:
+        context.log.info(
+            "raw/squad skipped: the bundled source has no upcoming gameweek (its squads are in raw.player_gameweeks); "
+            "in live mode (FPL_PLATFORM_SOURCE=live) it holds the next gameweek's players"
+        )
+        return
+    warehouse.write(schemas.SQUAD, squad, source="raw.squad")
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(squad),
+            "gameweek": int(squad["gameweek"].iat[0]),
+            "players": int(squad["player_id"].nunique()),
+        }
+    )
