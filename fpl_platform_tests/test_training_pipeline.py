@@ -59,6 +59,14 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     resources, mlflow = pipeline
     result = run(DOWNSTREAM, resources, instance)
     assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert {
+        "features_precede_kickoff",
+        "dixon_coles_probabilities_are_complete",
+        "player_features_precede_kickoff",
+        "no_leakage_alarm",
+    } <= set(checks)
+    assert all(checks.values()), checks
 
     backtest = table(warehouse, "SELECT model, count(*) AS n FROM ml.match_backtest GROUP BY model ORDER BY model")
     assert backtest.values.tolist() == [["climatology", 380], ["dixon_coles", 380], ["ours", 380]]
@@ -133,3 +141,22 @@ def test_failed_training_ends_its_mlflow_run_failed(pipeline, warehouse, instanc
     runs = tracking.runs(mlflow.uri, "match_outcome")
     assert [r.info.status for r in runs] == ["FAILED"]
     assert tracking.alias_version(mlflow.uri, "match_outcome", "champion") is None
+
+
+def test_leakage_alarm_fires_on_an_implausibly_good_model(warehouse):
+    import pandas as pd
+
+    from fpl_platform.defs.training.checks import no_leakage_alarm
+    from fpl_platform.lib import schemas
+
+    rows = pd.DataFrame(
+        [
+            {"domain": "match", "season": "2024-25", "model": "ours", "subset": "all", "n": 380, "rps": 0.17, "accuracy": 0.66},
+            {"domain": "match", "season": "2024-25", "model": "market", "subset": "all", "n": 380, "rps": 0.19, "accuracy": 0.56},
+        ]
+    ).assign(brier=0.5, log_loss=0.9, mae=None, rmse=None, r2=None)
+    warehouse.write(schemas.BACKTEST_METRICS, rows)
+    result = no_leakage_alarm(warehouse=warehouse)
+    assert not result.passed and result.metadata["suspicious_rows"].value == 1
+    warehouse.write(schemas.BACKTEST_METRICS, rows.assign(rps=0.2, accuracy=0.53))
+    assert no_leakage_alarm(warehouse=warehouse).passed

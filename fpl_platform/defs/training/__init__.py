@@ -2,6 +2,9 @@
 
 import dagster as dg
 
-from fpl_platform.defs.training import assets
+from fpl_platform.defs.training import assets, checks
 
-defs = dg.Definitions(assets=dg.load_assets_from_modules([assets]))
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([assets]),
+    asset_checks=dg.load_asset_checks_from_modules([checks]),
+)
