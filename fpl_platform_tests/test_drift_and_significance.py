@@ -1,0 +1,72 @@
+"""Drift statistics and champion/challenger tests on constructed cases with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fpl_platform.lib import drift, significance
+
+
+def test_psi_is_zero_for_the_same_distribution_and_grows_with_a_shift():
+    rng = np.random.default_rng(0)
+    reference = rng.normal(0, 1, 20_000)
+    assert drift.psi(reference, rng.normal(0, 1, 20_000)) < 0.01
+    small, large = drift.psi(reference, rng.normal(0.3, 1, 20_000)), drift.psi(reference, rng.normal(1.0, 1, 20_000))
+    assert 0.05 < small < 0.25 < large
+
+
+def test_psi_known_value_for_two_bins():
+    # reference 50/50 across the median; current 80/20: PSI = (0.8-0.5)ln(0.8/0.5) + (0.2-0.5)ln(0.2/0.5)
+    reference = np.array([0.0, 0.0, 1.0, 1.0])
+    current = np.array([0.0] * 8 + [1.0] * 2)
+    expected = 0.3 * np.log(0.8 / 0.5) + (-0.3) * np.log(0.2 / 0.5)
+    assert drift.psi(reference, current, bins=2) == pytest.approx(expected, rel=1e-6)
+
+
+def test_feature_drift_severity():
+    rng = np.random.default_rng(1)
+    reference = rng.normal(0, 1, 5_000)
+    assert drift.feature_drift("x", reference, rng.normal(0, 1, 5_000)).severity == "none"
+    critical = drift.feature_drift("x", reference, rng.normal(1.5, 1, 5_000))
+    assert critical.severity == "critical" and critical.drifted and critical.ks_p_value < 1e-10
+
+
+def test_ks_statistic_of_disjoint_samples_is_one():
+    statistic, p_value = drift.ks([0, 1, 2, 3], [10, 11, 12, 13])
+    assert statistic == 1.0 and p_value < 0.05
+
+
+def test_diebold_mariano_detects_a_clear_improvement_and_not_noise():
+    rng = np.random.default_rng(2)
+    champion = rng.uniform(0.1, 0.3, 2_000)
+    better = champion - 0.01 + rng.normal(0, 0.02, 2_000)
+    statistic, p_value = significance.diebold_mariano(better, champion)
+    assert statistic < 0 and p_value < 1e-6
+    same = champion + rng.normal(0, 0.02, 2_000)
+    assert significance.diebold_mariano(same, champion)[1] > 0.01
+
+
+def test_diebold_mariano_known_value():
+    d = np.array([-1.0, -2.0, 0.0, 1.0, -3.0])  # mean -1, population variance 2
+    statistic, _ = significance.diebold_mariano(d, np.zeros(5))
+    assert statistic == pytest.approx(-1 / np.sqrt(2 / 5))
+
+
+def test_promotion_needs_margin_and_significance():
+    rng = np.random.default_rng(3)
+    champion = rng.uniform(0.1, 0.3, 1_900)
+    clearly_better = champion - 0.004 + rng.normal(0, 0.01, 1_900)
+    assert significance.promotion_decision(clearly_better, champion, margin=0.001).promote
+    tiny = champion - 0.0002 + rng.normal(0, 0.01, 1_900)
+    decision = significance.promotion_decision(tiny, champion, margin=0.001)
+    assert not decision.promote and "margin" in decision.reason
+    # better on average by 0.0026, but matches swing ±0.5 either way (955 better, 945 worse): not significant
+    swings = np.array([-0.5] * 955 + [0.5] * 945)
+    flat = np.full(1_900, 0.25)  # exact in binary, so every |difference| ties exactly
+    decision = significance.promotion_decision(flat + swings, flat, margin=0.001, test="wilcoxon")
+    assert decision.improvement == pytest.approx(0.5 * 10 / 1900)
+    assert not decision.promote and "wilcoxon" in decision.reason
+    assert not significance.promotion_decision(flat + swings, flat, margin=0.001).promote
+    with pytest.raises(ValueError, match="same non-zero length"):
+        significance.promotion_decision([0.1], [0.1, 0.2])
