@@ -49,6 +49,12 @@ class Warehouse(dg.ConfigurableResource):
             frame[column] = frame[column].astype("Float64").astype(float)
         return frame
 
+    def append(self, table: TableSchema, frame: pd.DataFrame, *, source: str = "data") -> int:
+        """Insert rows in one transaction (logs such as monitoring.alerts)."""
+        from fpl_platform.lib import warehouse as duck
+
+        return duck.append_rows(self.file, table, frame, source=source, timeout_seconds=self.lock_timeout_seconds)
+
     def exists(self, table: str) -> bool:
         """Whether `schema.table` exists."""
         from fpl_platform.lib import warehouse as duck
@@ -147,3 +153,62 @@ class MlflowTracking(dg.ConfigurableResource):
         from fpl_platform.lib import tracking
 
         return tracking.load(self.uri, name, alias)
+
+
+class Notifier(dg.ConfigurableResource):
+    """Sends alerts to the channels configured by environment variables and records every outcome in monitoring.alerts.
+
+    Channels: FPL_PLATFORM_SMTP_HOST/_PORT/_USER/_PASSWORD/_FROM/_TO (STARTTLS + login; _CA_FILE to trust a
+    private CA), FPL_PLATFORM_SLACK_WEBHOOK, FPL_PLATFORM_DISCORD_WEBHOOK, FPL_PLATFORM_ALERT_WEBHOOK.
+    Secrets are read when sending, never stored in this resource's config.
+    """
+
+    cooldown_minutes: float = 60.0
+    retries: int = 2
+    backoff_seconds: float = 0.5
+
+    def notify(self, alert, warehouse: Warehouse) -> list:
+        """Deliver `alert` unless its key is cooling down; a failing channel never raises. Returns the deliveries."""
+        import uuid
+        from datetime import timedelta
+
+        import pandas as pd
+
+        from fpl_platform.lib import notify, schemas
+
+        now = pd.Timestamp.now(tz="UTC")
+        last_sent = None
+        if warehouse.exists(schemas.ALERTS.name):
+            found = warehouse.read(
+                "SELECT max(created_at) AS last FROM monitoring.alerts WHERE alert_key = ? AND status = 'sent'", [alert.key]
+            )["last"].iat[0]
+            last_sent = None if pd.isna(found) else pd.Timestamp(found)
+        if notify.in_cooldown(last_sent, now, timedelta(minutes=self.cooldown_minutes)):
+            deliveries = [notify.Delivery("none", "suppressed", 0, f"same key sent at {last_sent}")]
+        else:
+            deliveries = notify.deliver(
+                alert, notify.channels_from_environment(), retries=self.retries, backoff_seconds=self.backoff_seconds
+            )
+        rows = pd.DataFrame(
+            [
+                {
+                    "alert_id": uuid.uuid4().hex,
+                    "created_at": now,
+                    "alert_key": alert.key,
+                    "severity": alert.severity,
+                    "title": alert.title,
+                    "message": alert.text(),
+                    "metric": alert.metric,
+                    "value": alert.value,
+                    "threshold": alert.threshold,
+                    "channel": d.channel,
+                    "status": d.status,
+                    "attempts": d.attempts,
+                    "error": d.error,
+                }
+                for d in deliveries
+            ]
+        )
+        rows["alert_id"] = rows["alert_id"].iat[0]
+        warehouse.append(schemas.ALERTS, rows, source=schemas.ALERTS.name)
+        return deliveries

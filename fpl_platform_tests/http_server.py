@@ -87,3 +87,36 @@ def serve_json(
         return None if body is None else (body, "application/json")
 
     return _serve(lookup, Recorder(fail_first))
+
+
+@contextlib.contextmanager
+def serve_webhooks(*, fail_first: int = 0, always_fail_path: str | None = None) -> Iterator[Recorder]:
+    """A webhook receiver: records every POST body (JSON) by path; can fail on purpose."""
+    recorder = Recorder(fail_first, fail_status=500)
+    recorder.bodies = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with recorder.lock:
+                recorder.requests.append(self.path)
+            if recorder.should_fail() or self.path == always_fail_path:
+                self.send_response(500)
+                self.end_headers()
+                return
+            with recorder.lock:
+                recorder.bodies.append((self.path, json.loads(body)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield recorder
+    finally:
+        server.shutdown()
+        server.server_close()

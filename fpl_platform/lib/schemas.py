@@ -517,6 +517,28 @@ PLAYER_PREDICTIONS = TableSchema(
     "FROM predictions.player_points ORDER BY predicted_points DESC LIMIT 10;",
 )
 
+ALERTS = TableSchema(
+    name="monitoring.alerts",
+    doc="Every alert and what happened to it on each channel: sent, suppressed by the cooldown, failed, or no channel configured.",
+    key=("alert_id", "channel"),
+    columns=(
+        _c("alert_id", "VARCHAR", "Id shared by the rows of one alert."),
+        _c("created_at", "TIMESTAMPTZ", "When the alert was raised."),
+        _c("alert_key", "VARCHAR", "Cooldown key, e.g. 'run_failure:<job>' or 'drift:match_outcome'."),
+        _c("severity", "VARCHAR", "LOW, MEDIUM, HIGH or CRITICAL."),
+        _c("title", "VARCHAR", "One-line summary."),
+        _c("message", "VARCHAR", "The full text sent (never contains secrets)."),
+        _c("metric", "VARCHAR", "The metric that triggered it, if any.", True),
+        _c("value", "DOUBLE", "Its value.", True),
+        _c("threshold", "DOUBLE", "The threshold it crossed.", True),
+        _c("channel", "VARCHAR", "email, slack, discord, webhook, or 'none'."),
+        _c("status", "VARCHAR", "sent, suppressed, failed or no_channel."),
+        _c("attempts", "INTEGER", "Delivery attempts made."),
+        _c("error", "VARCHAR", "Why delivery failed (channel and error type only).", True),
+    ),
+    example_sql="SELECT created_at, severity, title, channel, status FROM monitoring.alerts ORDER BY created_at DESC LIMIT 20;",
+)
+
 ALL_TABLES: tuple[TableSchema, ...] = (
     MATCHES,
     PLAYER_GAMEWEEKS,
@@ -535,6 +557,7 @@ ALL_TABLES: tuple[TableSchema, ...] = (
     PLAYER_BACKTEST,
     PLAYER_TRAININGS,
     PLAYER_PREDICTIONS,
+    ALERTS,
 )
 SCHEMAS: tuple[str, ...] = ("raw", "features", "ml", "predictions", "monitoring")
 

@@ -157,6 +157,25 @@ def write_table(
     return len(data)
 
 
+def append_rows(
+    path: str | os.PathLike, table: TableSchema, frame: pd.DataFrame, *, source: str = "data", timeout_seconds: float = 120.0
+) -> int:
+    """Insert `frame` into the table in one transaction (for logs such as monitoring.alerts)."""
+    validate_frame(table, frame, source)
+    with connect(path, timeout_seconds=timeout_seconds, purpose=f"appending to {table.name}") as connection:
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            ensure_table(connection, table)
+            connection.register("incoming_frame", frame[table.column_names])
+            connection.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM incoming_frame")
+            connection.unregister("incoming_frame")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    return len(frame)
+
+
 def read_sql(
     path: str | os.PathLike, sql: str, params: Sequence | None = None, *, timeout_seconds: float = 120.0
 ) -> pd.DataFrame:
