@@ -49,11 +49,11 @@ class Warehouse(dg.ConfigurableResource):
             frame[column] = frame[column].astype("Float64").astype(float)
         return frame
 
-    def append(self, table: TableSchema, frame: pd.DataFrame, *, source: str = "data") -> int:
-        """Insert rows in one transaction (logs such as monitoring.alerts)."""
+    def append(self, *tables: tuple[TableSchema, pd.DataFrame], source: str = "data") -> int:
+        """Insert rows into one or more tables in one transaction (logs: alerts, drift reports)."""
         from fpl_platform.lib import warehouse as duck
 
-        return duck.append_rows(self.file, table, frame, source=source, timeout_seconds=self.lock_timeout_seconds)
+        return duck.append_rows(self.file, tables, source=source, timeout_seconds=self.lock_timeout_seconds)
 
     def exists(self, table: str) -> bool:
         """Whether `schema.table` exists."""
@@ -210,5 +210,5 @@ class Notifier(dg.ConfigurableResource):
             ]
         )
         rows["alert_id"] = rows["alert_id"].iat[0]
-        warehouse.append(schemas.ALERTS, rows, source=schemas.ALERTS.name)
+        warehouse.append((schemas.ALERTS, rows), source=schemas.ALERTS.name)
         return deliveries

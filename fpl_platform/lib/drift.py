@@ -14,15 +14,24 @@ import numpy as np
 PSI_WARNING = 0.1
 PSI_CRITICAL = 0.25
 KS_P_VALUE = 0.01
+# with thousands of rows a KS p-value flags differences too small to matter: also require this effect size
+KS_STATISTIC = 0.1
 
 
-def psi(reference, current, *, bins: int = 10, floor: float = 1e-4) -> float:
-    """Population stability index of `current` against `reference` (NaNs dropped)."""
+def psi(reference, current, *, bins: int | None = None, floor: float = 1e-4) -> float:
+    """Population stability index of `current` against `reference` (NaNs dropped).
+
+    Without `bins`, the number of bins follows the smaller sample (one per 25 rows, 2 to 10): PSI's
+    sampling bias is about (bins − 1)(1/n + 1/m), so ten bins on six gameweeks (60 matches) would read
+    0.15 from noise alone.
+    """
     reference = np.asarray(reference, dtype=float)
     current = np.asarray(current, dtype=float)
     reference, current = reference[~np.isnan(reference)], current[~np.isnan(current)]
     if len(reference) == 0 or len(current) == 0:
         return float("nan")
+    if bins is None:
+        bins = int(np.clip(min(len(reference), len(current)) // 25, 2, 10))
     edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)))
     if len(edges) < 2:  # a constant reference: compare the share equal to that constant
         same_ref, same_cur = 1.0, float(np.mean(current == edges[0]))
@@ -68,14 +77,71 @@ def feature_drift(
     psi_warning: float = PSI_WARNING,
     psi_critical: float = PSI_CRITICAL,
     ks_p_value: float = KS_P_VALUE,
+    ks_statistic: float = KS_STATISTIC,
 ) -> FeatureDrift:
-    """PSI and KS for one feature; critical when PSI passes the critical level, warning when PSI or KS flags it."""
+    """PSI and KS for one feature: critical when PSI passes the critical level; warning when PSI passes the
+    warning level, or KS is both significant (p < ks_p_value) and large (statistic ≥ ks_statistic)."""
     value = psi(reference, current)
     statistic, p_value = ks(reference, current)
     if value >= psi_critical:
         severity = "critical"
-    elif value >= psi_warning or p_value < ks_p_value:
+    elif value >= psi_warning or (p_value < ks_p_value and statistic >= ks_statistic):
         severity = "warning"
     else:
         severity = "none"
     return FeatureDrift(feature, value, statistic, p_value, severity)
+
+
+def evidently_feature_drift(reference, current, features: list[str], html_path: str | None = None):
+    """Evidently's DataDriftPreset per feature (the test it picks, its value and threshold, drifted or not).
+
+    Writes Evidently's HTML report to `html_path` when given. Evidently is imported here: it takes seconds.
+    """
+    import pandas as pd
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
+    snapshot = Report([DataDriftPreset()]).run(reference_data=reference[features], current_data=current[features])
+    if html_path:
+        snapshot.save_html(html_path)
+    rows = []
+    for metric in snapshot.dict()["metrics"]:
+        config = metric["config"]
+        if not str(config.get("type", "")).endswith("ValueDrift"):
+            continue
+        method, threshold, value = config["method"], float(config["threshold"]), float(metric["value"])
+        drifted = value < threshold if "p_value" in method else value >= threshold
+        rows.append(
+            {
+                "feature": config["column"],
+                "evidently_method": method,
+                "evidently_value": value,
+                "evidently_threshold": threshold,
+                "evidently_drifted": drifted,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def drift_table(reference, current, features: list[str], *, html_path: str | None = None, min_rows: int = 20, **thresholds):
+    """One row per feature: Evidently's verdict plus our PSI and KS; features too sparse on either side are left out."""
+    import pandas as pd
+
+    usable = [f for f in features if reference[f].notna().sum() >= min_rows and current[f].notna().sum() >= min_rows]
+    ours = pd.DataFrame(
+        [
+            {
+                "feature": d.feature,
+                "psi": d.psi,
+                "ks_statistic": d.ks_statistic,
+                "ks_p_value": d.ks_p_value,
+                "severity": d.severity,
+            }
+            for d in (feature_drift(f, reference[f], current[f], **thresholds) for f in usable)
+        ]
+    )
+    evidently = evidently_feature_drift(reference, current, usable, html_path)
+    table = ours.merge(evidently, on="feature", how="left")
+    # the verdict is ours (PSI or KS); Evidently's own verdict is kept beside it for comparison
+    table["drifted"] = table["severity"] != "none"
+    return table, sorted(set(features) - set(usable))

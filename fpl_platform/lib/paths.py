@@ -32,3 +32,10 @@ def data_dir() -> Path:
 def dagster_home() -> Path:
     """DAGSTER_HOME if set, else `<FPL_PLATFORM_HOME>/dagster`."""
     return Path(os.environ.get("DAGSTER_HOME") or platform_home() / "dagster")
+
+
+def reports_dir() -> Path:
+    """HTML reports (Evidently drift reports, season reports)."""
+    directory = platform_home() / "reports"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory

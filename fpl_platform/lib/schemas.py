@@ -539,6 +539,59 @@ ALERTS = TableSchema(
     example_sql="SELECT created_at, severity, title, channel, status FROM monitoring.alerts ORDER BY created_at DESC LIMIT 20;",
 )
 
+DRIFT = TableSchema(
+    name="monitoring.drift",
+    doc="Per report and feature: Evidently's test (the one its DataDriftPreset picks), our PSI and two-sample KS, and the verdict.",
+    key=("report_id", "feature"),
+    columns=(
+        _c("report_id", "VARCHAR", "The report (monitoring.drift_reports)."),
+        _c("model_name", "VARCHAR", "Model whose inputs are compared ('match_outcome', 'player_points')."),
+        _c("feature", "VARCHAR", "Feature, or 'prediction' for the model's output."),
+        _c(
+            "evidently_method", "VARCHAR", "The test Evidently chose (e.g. 'K-S p_value', 'Wasserstein distance (normed)').", True
+        ),
+        _c("evidently_value", "DOUBLE", "Its statistic or p-value.", True),
+        _c("evidently_threshold", "DOUBLE", "Its threshold.", True),
+        _c("evidently_drifted", "BOOLEAN", "Evidently's verdict.", True),
+        _c(
+            "psi",
+            "DOUBLE",
+            "Population stability index (reference-quantile bins, one per 25 rows of the smaller window, 2 to 10).",
+        ),
+        _c("ks_statistic", "DOUBLE", "Two-sample Kolmogorov-Smirnov statistic."),
+        _c("ks_p_value", "DOUBLE", "Its p-value."),
+        _c("severity", "VARCHAR", "Ours: 'critical' (PSI ≥ critical), 'warning' (PSI ≥ warning or KS p < level), 'none'."),
+        _c("drifted", "BOOLEAN", "Our verdict: severity is warning or critical (Evidently's verdict is evidently_drifted)."),
+    ),
+    example_sql="SELECT r.created_at, d.model_name, d.feature, round(d.psi, 3) AS psi, d.severity\n"
+    "FROM monitoring.drift d JOIN monitoring.drift_reports r USING (report_id) WHERE d.drifted ORDER BY d.psi DESC LIMIT 10;",
+)
+DRIFT_REPORTS = TableSchema(
+    name="monitoring.drift_reports",
+    doc="One row per drift report: windows compared, share of drifted features, prediction drift, severity, Evidently HTML report.",
+    key=("report_id",),
+    columns=(
+        _c("report_id", "VARCHAR", "Report id."),
+        _c("created_at", "TIMESTAMPTZ", "When the report ran."),
+        _c("model_name", "VARCHAR", "Model whose inputs are compared."),
+        _c("model_version", "VARCHAR", "The champion version at report time."),
+        _c("reference_start", "TIMESTAMPTZ", "First kickoff of the reference window (the champion's training data)."),
+        _c("reference_end", "TIMESTAMPTZ", "Last kickoff of the reference window."),
+        _c("current_start", "TIMESTAMPTZ", "First kickoff of the current window (the most recent gameweeks)."),
+        _c("current_end", "TIMESTAMPTZ", "Last kickoff of the current window."),
+        _c("reference_rows", "INTEGER", "Rows in the reference window."),
+        _c("current_rows", "INTEGER", "Rows in the current window."),
+        _c("features", "INTEGER", "Features compared."),
+        _c("drifted_features", "INTEGER", "Features flagged."),
+        _c("drift_share", "DOUBLE", "drifted_features / features."),
+        _c("prediction_psi", "DOUBLE", "PSI of the champion's predictions (P(home) or points) between the windows."),
+        _c("severity", "VARCHAR", "'critical', 'warning' or 'none' (thresholds in the asset config)."),
+        _c("html_report", "VARCHAR", "Path of Evidently's HTML report.", True),
+    ),
+    example_sql="SELECT created_at, model_name, round(drift_share, 2) AS share, round(prediction_psi, 3) AS prediction_psi, severity\n"
+    "FROM monitoring.drift_reports ORDER BY created_at DESC;",
+)
+
 ALL_TABLES: tuple[TableSchema, ...] = (
     MATCHES,
     PLAYER_GAMEWEEKS,
@@ -558,6 +611,8 @@ ALL_TABLES: tuple[TableSchema, ...] = (
     PLAYER_TRAININGS,
     PLAYER_PREDICTIONS,
     ALERTS,
+    DRIFT,
+    DRIFT_REPORTS,
 )
 SCHEMAS: tuple[str, ...] = ("raw", "features", "ml", "predictions", "monitoring")
 

@@ -158,22 +158,29 @@ def write_table(
 
 
 def append_rows(
-    path: str | os.PathLike, table: TableSchema, frame: pd.DataFrame, *, source: str = "data", timeout_seconds: float = 120.0
+    path: str | os.PathLike,
+    tables: Sequence[tuple[TableSchema, pd.DataFrame]],
+    *,
+    source: str = "data",
+    timeout_seconds: float = 120.0,
 ) -> int:
-    """Insert `frame` into the table in one transaction (for logs such as monitoring.alerts)."""
-    validate_frame(table, frame, source)
-    with connect(path, timeout_seconds=timeout_seconds, purpose=f"appending to {table.name}") as connection:
+    """Insert rows into one or more tables in a single transaction (logs such as monitoring.alerts, drift reports)."""
+    for table, frame in tables:
+        validate_frame(table, frame, source)
+    names = ", ".join(table.name for table, _ in tables)
+    with connect(path, timeout_seconds=timeout_seconds, purpose=f"appending to {names}") as connection:
         connection.execute("BEGIN TRANSACTION")
         try:
-            ensure_table(connection, table)
-            connection.register("incoming_frame", frame[table.column_names])
-            connection.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM incoming_frame")
-            connection.unregister("incoming_frame")
+            for table, frame in tables:
+                ensure_table(connection, table)
+                connection.register("incoming_frame", frame[table.column_names])
+                connection.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM incoming_frame")
+                connection.unregister("incoming_frame")
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
             raise
-    return len(frame)
+    return sum(len(frame) for _, frame in tables)
 
 
 def read_sql(

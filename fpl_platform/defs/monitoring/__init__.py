@@ -2,6 +2,6 @@
 
 import dagster as dg
 
-from fpl_platform.defs.monitoring import sensors
+from fpl_platform.defs.monitoring import assets, sensors
 
-defs = dg.Definitions(sensors=[sensors.alert_on_run_failure])
+defs = dg.Definitions(assets=dg.load_assets_from_modules([assets]), sensors=[sensors.alert_on_run_failure])

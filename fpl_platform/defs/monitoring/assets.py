@@ -1,0 +1,173 @@
+"""Drift monitoring: the champions' recent inputs and outputs against their training data."""
+
+import dagster as dg
+
+from fpl_platform.lib import schemas
+from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
+
+
+class DriftConfig(dg.Config):
+    """Windows and thresholds of the drift report."""
+
+    current_gameweeks: int = 6
+    reference_gameweeks: int = 76
+    psi_warning: float = 0.1
+    psi_critical: float = 0.25
+    ks_p_value: float = 0.01
+    ks_statistic: float = 0.1
+    warning_share: float = 0.2
+    critical_share: float = 0.4
+
+
+def _windows(frame, cutoff, config: DriftConfig):
+    """Reference: the champion's last `reference_gameweeks` of training data; current: the most recent gameweeks."""
+    rounds = frame[["season", "gameweek", "cutoff"]].drop_duplicates().sort_values("cutoff")
+    current_rounds = rounds.tail(config.current_gameweeks)
+    trained = rounds[(rounds["cutoff"] < cutoff) & (rounds["cutoff"] < current_rounds["cutoff"].min())]
+    reference_rounds = trained.tail(config.reference_gameweeks)
+    key = list(zip(frame["season"], frame["gameweek"], strict=True))
+    pick = lambda rounds_: frame[[k in set(zip(rounds_["season"], rounds_["gameweek"], strict=True)) for k in key]]  # noqa: E731
+    return pick(reference_rounds), pick(current_rounds)
+
+
+@dg.asset(
+    key=["monitoring", "drift"],
+    deps=[
+        ["ml", "match_outcome_model"],
+        ["ml", "player_points_model"],
+        ["features", "match_features"],
+        ["features", "player_features"],
+    ],
+    group_name="monitoring",
+    kinds={"duckdb", "evidently"},
+    pool="duckdb",
+)
+def drift(
+    context: dg.AssetExecutionContext,
+    config: DriftConfig,
+    warehouse: Warehouse,
+    mlflow_tracking: MlflowTracking,
+    notifier: Notifier,
+) -> dg.MaterializeResult:
+    """Per-feature drift (Evidently's DataDriftPreset, PSI, KS) and prediction drift of both champions; HTML reports."""
+    import uuid
+
+    import pandas as pd
+
+    from fpl_platform.defs.training.assets import MATCH_MODEL_NAME, PLAYER_MODEL_NAME, played_features, player_features_frame
+    from fpl_platform.lib import drift as drift_lib
+    from fpl_platform.lib import paths
+    from fpl_platform.lib.features import MODEL_FEATURES
+    from fpl_platform.lib.notify import Alert
+    from fpl_platform.lib.player_model import FEATURES as PLAYER_FEATURES
+
+    reports_dir = paths.reports_dir()
+    now = pd.Timestamp.now(tz="UTC")
+    thresholds = {
+        "psi_warning": config.psi_warning,
+        "psi_critical": config.psi_critical,
+        "ks_p_value": config.ks_p_value,
+        "ks_statistic": config.ks_statistic,
+    }
+    report_rows, feature_rows, summaries = [], [], {}
+    for name, table, frame, features in (
+        (MATCH_MODEL_NAME, schemas.MODEL_TRAININGS, played_features(warehouse), MODEL_FEATURES),
+        (PLAYER_MODEL_NAME, schemas.PLAYER_TRAININGS, player_features_frame(warehouse), list(PLAYER_FEATURES)),
+    ):
+        if not warehouse.exists(table.name):
+            context.log.warning(f"no {name} champion yet ({table.name} is missing): skipping its drift report")
+            continue
+        champion = warehouse.read(f"SELECT version, data_cutoff FROM {table.name} WHERE alias = 'champion'")
+        if champion.empty:
+            continue
+        cutoff = pd.Timestamp(champion["data_cutoff"].iat[0])
+        reference, current = _windows(frame, cutoff, config)
+        model, version = mlflow_tracking.load(name, "champion")
+        predict = (lambda m, f: m.predict_proba(f)[:, 0]) if name == MATCH_MODEL_NAME else (lambda m, f: m.predict(f))
+        report_id = uuid.uuid4().hex[:12]
+        html = reports_dir / f"drift_{name}_{now:%Y%m%dT%H%M%S}_{report_id}.html"
+        per_feature, skipped = drift_lib.drift_table(reference, current, features, html_path=str(html), **thresholds)
+        prediction = drift_lib.feature_drift("prediction", predict(model, reference), predict(model, current), **thresholds)
+        per_feature = pd.concat(
+            [
+                per_feature,
+                pd.DataFrame(
+                    [
+                        {
+                            "feature": "prediction",
+                            "psi": prediction.psi,
+                            "ks_statistic": prediction.ks_statistic,
+                            "ks_p_value": prediction.ks_p_value,
+                            "severity": prediction.severity,
+                            "drifted": prediction.drifted,
+                        }
+                    ]
+                ),
+            ],
+            ignore_index=True,
+        )
+        inputs = per_feature[per_feature["feature"] != "prediction"]
+        share = float(inputs["drifted"].mean()) if len(inputs) else 0.0
+        critical = share >= config.critical_share or prediction.psi >= config.psi_critical
+        severity = (
+            "critical"
+            if critical
+            else ("warning" if share >= config.warning_share or prediction.psi >= config.psi_warning else "none")
+        )
+        feature_rows.append(per_feature.assign(report_id=report_id, model_name=name))
+        report_rows.append(
+            {
+                "report_id": report_id,
+                "created_at": now,
+                "model_name": name,
+                "model_version": version,
+                "reference_start": reference["kickoff"].min(),
+                "reference_end": reference["kickoff"].max(),
+                "current_start": current["kickoff"].min(),
+                "current_end": current["kickoff"].max(),
+                "reference_rows": len(reference),
+                "current_rows": len(current),
+                "features": len(inputs),
+                "drifted_features": int(inputs["drifted"].sum()),
+                "drift_share": share,
+                "prediction_psi": prediction.psi,
+                "severity": severity,
+                "html_report": str(html),
+            }
+        )
+        summaries[name] = {
+            "severity": severity,
+            "drift_share": round(share, 3),
+            "prediction_psi": round(prediction.psi, 4),
+            "html": str(html),
+            "skipped": skipped,
+        }
+        if severity == "critical":
+            notifier.notify(
+                Alert(
+                    key=f"drift:{name}",
+                    title=f"Critical drift in the {name} model's inputs",
+                    severity="CRITICAL",
+                    message=f"{int(inputs['drifted'].sum())} of {len(inputs)} features drifted over the last {config.current_gameweeks} gameweeks",
+                    metric="drift_share",
+                    value=share,
+                    threshold=config.critical_share,
+                    details={"report_id": report_id, "prediction_psi": f"{prediction.psi:.4f}"},
+                ),
+                warehouse,
+            )
+    if not report_rows:
+        raise dg.Failure("no champion model to monitor: materialise ml/match_outcome_model and ml/player_points_model first")
+    features_frame = pd.concat(feature_rows, ignore_index=True)
+    reports = pd.DataFrame(report_rows)
+    warehouse.append((schemas.DRIFT, features_frame), (schemas.DRIFT_REPORTS, reports), source="monitoring.drift")
+    top = features_frame.sort_values("psi", ascending=False).head(8)[["model_name", "feature", "psi", "ks_p_value", "severity"]]
+    metadata = {
+        "dagster/row_count": len(features_frame),
+        "reports": summaries,
+        "top_drift": dg.MetadataValue.md(top.round(4).to_markdown(index=False)),
+    }
+    for name, summary in summaries.items():
+        metadata[f"evidently_report_{name}"] = dg.MetadataValue.path(summary["html"])
+        metadata[f"drift_share_{name}"] = summary["drift_share"]
+    return dg.MaterializeResult(metadata=metadata)
