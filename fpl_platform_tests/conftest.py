@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fpl_platform.lib import paths
-from fpl_platform.resources import FootballData, FplSource, MlflowTracking, Warehouse
+from fpl_platform.resources import FootballData, FplSource, MlflowTracking, Notifier, Warehouse
 
 REPO = paths.REPO_ROOT
 BUNDLED = REPO / "data"
@@ -56,6 +56,7 @@ def resources_for(warehouse: Warehouse, data_dir: Path | str = BUNDLED, **kwargs
     home = Path(warehouse.file).parent
     return {
         "mlflow_tracking": MlflowTracking(tracking_uri=f"sqlite:///{home / 'mlflow.db'}", artifact_root=str(home / "artifacts")),
+        "notifier": Notifier(backoff_seconds=0.01),
         "warehouse": warehouse,
         "fpl_source": FplSource(data_dir=str(data_dir), **kwargs.pop("fpl", {})),
         "football_data_source": FootballData(**kwargs.pop("football_data", {})),

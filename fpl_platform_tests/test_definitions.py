@@ -24,13 +24,19 @@ EXPECTED_DEPS = {
     "ml/backtest_comparisons": {"ml/match_backtest", "ml/player_backtest"},
     "features/player_features": {"raw/player_gameweeks", "raw/squad", "features/team_ratings"},
     "raw/squad": {"raw/fixtures"},
+    "monitoring/drift": {
+        "ml/match_outcome_model",
+        "ml/player_points_model",
+        "features/match_features",
+        "features/player_features",
+    },
     "ml/player_backtest": {"features/player_features"},
     "ml/player_points_model": {"features/player_features", "features/match_features"},
     "predictions/player_points": {"ml/player_points_model", "features/player_features"},
     "ml/match_outcome_model": {"features/match_features"},
     "predictions/match_outcomes": {"ml/match_outcome_model", "features/match_features"},
 }
-GROUPS = {"raw": "ingestion", "features": "features", "ml": "training", "predictions": "serving"}
+GROUPS = {"raw": "ingestion", "features": "features", "ml": "training", "predictions": "serving", "monitoring": "monitoring"}
 
 
 def test_asset_graph_snapshot():

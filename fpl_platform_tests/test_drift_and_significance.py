@@ -70,3 +70,18 @@ def test_promotion_needs_margin_and_significance():
     assert not significance.promotion_decision(flat + swings, flat, margin=0.001).promote
     with pytest.raises(ValueError, match="same non-zero length"):
         significance.promotion_decision([0.1], [0.1, 0.2])
+
+
+def test_drift_table_flags_an_injected_shift_and_carries_evidentlys_verdict(tmp_path):
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    reference = pd.DataFrame({"stable": rng.normal(0, 1, 800), "shifted": rng.normal(0, 1, 800), "sparse": np.nan})
+    current = pd.DataFrame({"stable": rng.normal(0, 1, 200), "shifted": rng.normal(1.2, 1, 200), "sparse": np.nan})
+    html = tmp_path / "report.html"
+    table, skipped = drift.drift_table(reference, current, ["stable", "shifted", "sparse"], html_path=str(html))
+    rows = table.set_index("feature")
+    assert skipped == ["sparse"]
+    assert rows.loc["shifted", "severity"] == "critical" and rows.loc["shifted", "evidently_drifted"]
+    assert not rows.loc["stable", "drifted"]
+    assert html.stat().st_size > 10_000

@@ -3,6 +3,8 @@ warehouse, MLflow store and Dagster instance."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 import pytest
@@ -32,6 +34,7 @@ DOWNSTREAM = [
     "ml/player_backtest",
     "ml/player_points_model",
     "predictions/player_points",
+    "monitoring/drift",
 ]
 
 
@@ -106,6 +109,14 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     served = table(warehouse, "SELECT gameweek, model_version, predicted_points, p_play FROM predictions.player_points")
     assert set(served["gameweek"]) == {38} and set(served["model_version"]) == {"1"}
     assert served["predicted_points"].between(-1, 20).all() and served["p_play"].between(0, 1).all()
+
+    # drift: one report per champion, a row per feature plus the prediction, Evidently's HTML on disk
+    reports = table(warehouse, "SELECT * FROM monitoring.drift_reports ORDER BY model_name")
+    assert reports["model_name"].tolist() == ["match_outcome", "player_points"]
+    assert (reports["current_rows"] > 0).all() and (reports["reference_end"] < reports["current_start"]).all()
+    assert all(Path(p).stat().st_size > 10_000 for p in reports["html_report"])
+    per_feature = table(warehouse, "SELECT model_name, feature, evidently_method FROM monitoring.drift")
+    assert "prediction" in set(per_feature["feature"]) and per_feature["evidently_method"].notna().sum() > 20
 
     # every example query of the README's Tables section runs on the published analyst copy
     warehouse.publish()
