@@ -53,12 +53,18 @@ def _serve(lookup, recorder: Recorder) -> Iterator[Recorder]:
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    with _running(Handler, recorder):
+        yield recorder
+
+
+@contextlib.contextmanager
+def _running(handler: type[BaseHTTPRequestHandler], recorder: Recorder) -> Iterator[None]:
+    """Serve `handler` on a free loopback port (written to recorder.url) until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        yield recorder
+        yield
     finally:
         server.shutdown()
         server.server_close()
@@ -112,11 +118,5 @@ def serve_webhooks(*, fail_first: int = 0, always_fail_path: str | None = None) 
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with _running(Handler, recorder):
         yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()

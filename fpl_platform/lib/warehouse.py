@@ -132,29 +132,17 @@ def write_table(
         outside = set(frame[table.partition_column].unique()) - set(partition_values)
         if outside:
             raise DataValidationError(source, f"rows for partitions {sorted(outside)} outside {list(partition_values)}")
-    data = frame[table.column_names]
-    select = ", ".join(
-        f'map_from_entries("{c.name}") AS "{c.name}"' if c.type.startswith("MAP") else f'"{c.name}"' for c in table.columns
-    )
-    with connect(path, timeout_seconds=timeout_seconds, purpose=f"writing {table.name}") as connection:
-        connection.execute("BEGIN TRANSACTION")
-        try:
-            ensure_table(connection, table)
-            if partition_values is None:
-                connection.execute(f"DELETE FROM {table.name}")
-            else:
-                connection.execute(
-                    f"DELETE FROM {table.name} WHERE {table.partition_column} IN (SELECT unnest(?::VARCHAR[]))",
-                    [list(partition_values)],
-                )
-            connection.register("incoming_frame", data)
-            connection.execute(f"INSERT INTO {table.name} BY NAME SELECT {select} FROM incoming_frame")
-            connection.unregister("incoming_frame")
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-    return len(data)
+    with connect(path, timeout_seconds=timeout_seconds, purpose=f"writing {table.name}") as connection, _transaction(connection):
+        ensure_table(connection, table)
+        if partition_values is None:
+            connection.execute(f"DELETE FROM {table.name}")
+        else:
+            connection.execute(
+                f"DELETE FROM {table.name} WHERE {table.partition_column} IN (SELECT unnest(?::VARCHAR[]))",
+                [list(partition_values)],
+            )
+        _insert(connection, table, frame)
+    return len(frame)
 
 
 def append_rows(
@@ -168,19 +156,35 @@ def append_rows(
     for table, frame in tables:
         validate_frame(table, frame, source)
     names = ", ".join(table.name for table, _ in tables)
-    with connect(path, timeout_seconds=timeout_seconds, purpose=f"appending to {names}") as connection:
-        connection.execute("BEGIN TRANSACTION")
-        try:
-            for table, frame in tables:
-                ensure_table(connection, table)
-                connection.register("incoming_frame", frame[table.column_names])
-                connection.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM incoming_frame")
-                connection.unregister("incoming_frame")
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
+    with connect(path, timeout_seconds=timeout_seconds, purpose=f"appending to {names}") as connection, _transaction(connection):
+        for table, frame in tables:
+            ensure_table(connection, table)
+            _insert(connection, table, frame)
     return sum(len(frame) for _, frame in tables)
+
+
+@contextlib.contextmanager
+def _transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK on any error so the previous content survives."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _insert(connection: duckdb.DuckDBPyConnection, table: TableSchema, frame: pd.DataFrame) -> None:
+    """INSERT … BY NAME from a frame; MAP columns arrive as lists of {key, value} entries."""
+    select = ", ".join(
+        f'map_from_entries("{c.name}") AS "{c.name}"' if c.type.startswith("MAP") else f'"{c.name}"' for c in table.columns
+    )
+    connection.register("incoming_frame", frame[table.column_names])
+    try:
+        connection.execute(f"INSERT INTO {table.name} BY NAME SELECT {select} FROM incoming_frame")
+    finally:
+        connection.unregister("incoming_frame")
 
 
 def read_sql(
