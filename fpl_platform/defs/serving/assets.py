@@ -14,6 +14,20 @@ class PredictionConfig(dg.Config):
     as_of: str = ""
 
 
+def champion_trained_before(mlflow_tracking: MlflowTracking, name: str, first_kickoff, spec):
+    """The champion model and its version, refused if it was trained on anything from the predicted gameweek on."""
+    import pandas as pd
+
+    model, version = mlflow_tracking.load(name, "champion")
+    trained_until = pd.Timestamp(model.trained_until)
+    if trained_until >= first_kickoff:
+        raise dg.Failure(
+            f"{name} champion version {version} was trained on data up to {trained_until}, not before gameweek "
+            f"{spec.next_gameweek}'s first kickoff {first_kickoff}: retrain it for as-of {spec.label}"
+        )
+    return model, version
+
+
 @dg.asset(key=["predictions", "match_outcomes"], deps=[["ml", "match_outcome_model"], ["features", "match_features"]], **SERVING)
 def match_outcome_predictions(
     context: dg.AssetExecutionContext, config: PredictionConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
@@ -24,15 +38,9 @@ def match_outcome_predictions(
     from fpl_platform.defs.training.assets import MATCH_MODEL_NAME, played_features, resolve_cutoff
 
     features = played_features(warehouse)
-    cutoff, _ = resolve_cutoff(warehouse, features, config.as_of)
+    cutoff, first_kickoff = resolve_cutoff(warehouse, features, config.as_of)
     targets = features[(features["season"] == cutoff.season) & (features["gameweek"] == cutoff.next_gameweek)]
-    model, version = mlflow_tracking.load(MATCH_MODEL_NAME, "champion")
-    trained_until = pd.Timestamp(model.trained_until)
-    if trained_until >= targets["cutoff"].min():
-        raise dg.Failure(
-            f"champion version {version} was trained on matches up to {trained_until}, after gameweek "
-            f"{cutoff.next_gameweek}'s first kickoff {targets['cutoff'].min()}: retrain it for as-of {cutoff.label}"
-        )
+    model, version = champion_trained_before(mlflow_tracking, MATCH_MODEL_NAME, first_kickoff, cutoff)
     probabilities = model.predict_proba(targets)
     frame = pd.DataFrame(
         {
@@ -81,9 +89,7 @@ def player_points_predictions(
         raise dg.Failure(
             f"no player rows for gameweek {spec.next_gameweek} of {spec.season}: the squad list for it is not in raw.player_gameweeks"
         )
-    model, version = mlflow_tracking.load(PLAYER_MODEL_NAME, "champion")
-    if pd.Timestamp(model.trained_until) >= cutoff:
-        raise dg.Failure(f"champion version {version} saw rows after {cutoff}: retrain it for as-of {spec.label}")
+    model, version = champion_trained_before(mlflow_tracking, PLAYER_MODEL_NAME, cutoff, spec)
     p_play, points_if_played = model.predict_parts(targets)
     frame = targets[
         ["season", "gameweek", "match_id", "player_id", "player_name", "position", "team", "opponent", "kickoff"]
