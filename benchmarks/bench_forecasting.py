@@ -119,6 +119,22 @@ def bench_dixon_coles() -> None:
     print(f"\nspeed-up: {their_seconds / mine_seconds:.1f}×")
 
 
+# The bucket's error split into what a perfect playing-time oracle would remove: the oracle keeps our
+# E[points | plays] (= predicted_points / p_play) and replaces P(plays) by whether the player actually played.
+PLAYER_HAUL_DIAGNOSTIC = """
+WITH rows AS (
+    SELECT actual_points, minutes, predicted_points,
+           CASE WHEN minutes > 0 THEN predicted_points / greatest(p_play, 1e-6) ELSE 0 END AS oracle_minutes
+    FROM ml.player_backtest
+)
+SELECT subset, count(*) AS n, avg(actual_points) AS mean_actual, avg(predicted_points) AS mean_predicted,
+       sqrt(avg(power(actual_points - predicted_points, 2))) AS rmse,
+       avg(oracle_minutes) AS mean_oracle, sqrt(avg(power(actual_points - oracle_minutes, 2))) AS rmse_oracle
+FROM (SELECT *, 'all' AS subset FROM rows UNION ALL SELECT *, '>=5' AS subset FROM rows WHERE actual_points >= 5)
+GROUP BY subset ORDER BY subset
+"""
+
+
 def bench_pipeline() -> None:
     """The whole graph from a cold warehouse (odds from the football-data files when present)."""
     with tempfile.TemporaryDirectory() as home:
@@ -160,6 +176,8 @@ def bench_pipeline() -> None:
         ).df()
         players = players[players["subset"].isin(["all", "minutes>0", ">=5"])]
         print(players.round(3).sort_values(["subset", "rmse"]).to_markdown(index=False))
+        print("\n### Where the >=5 bucket error comes from (ours, 2025-26)\n")
+        print(connection.execute(PLAYER_HAUL_DIAGNOSTIC).df().round(3).to_markdown(index=False))
         chosen = connection.execute("SELECT candidate FROM ml.match_backtest WHERE model = 'ours' LIMIT 1").fetchone()[0]
         print(f"\nmatch model selected on 2018-19 … 2020-21: {chosen}")
         connection.close()

@@ -145,6 +145,58 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rollback(args: argparse.Namespace) -> int:
+    prepare_home()
+    import dagster as dg
+
+    from fpl_platform.definitions import defs
+    from fpl_platform.defs.training.jobs import MODEL_ASSETS
+    from fpl_platform.defs.training.sensors import REFRESHED_TAG
+
+    if args.model not in MODEL_ASSETS:
+        print(f"unknown model {args.model!r}; expected one of {', '.join(sorted(MODEL_ASSETS))}", file=sys.stderr)
+        return 2
+    with dg.DagsterInstance.get() as instance:
+        result = defs.get_job_def("rollback_job").execute_in_process(
+            instance=instance,
+            run_config={**QUIET, "ops": {"rollback_champion": {"config": {"model_name": args.model}}}},
+            tags={
+                REFRESHED_TAG: "fpl-platform rollback",
+                "fpl_platform/evidence": f"fpl-platform rollback {args.model} (by a person)",
+            },
+            raise_on_error=False,
+        )
+        if not result.success:
+            errors = [e.event_specific_data.error.message.strip() for e in result.all_events if e.is_step_failure]
+            print(
+                f"rollback of {args.model} failed: {'; '.join(errors) or 'see the Dagster run ' + result.run_id}", file=sys.stderr
+            )
+            return 1
+        refreshed = dg.materialize(
+            [*defs.assets, *(defs.asset_checks or [])],
+            selection=dg.AssetSelection.assets(MODEL_ASSETS[args.model][1]),
+            resources=defs.resources or {},
+            instance=instance,
+            tags={"fpl_platform/trigger": "rollback", "fpl_platform/after_run": result.run_id},
+            raise_on_error=False,
+            run_config=QUIET,
+        )
+    from fpl_platform.lib import tracking
+    from fpl_platform.resources import MlflowTracking
+
+    aliases = tracking.aliases(MlflowTracking().uri, args.model)
+    print(f"{args.model}: champion is now version {aliases.get('champion')} (rolled back: {aliases.get('rolled_back')})")
+    print(f"  predictions refreshed: {'yes' if refreshed.success else 'NO - see Dagster run ' + refreshed.run_id}")
+    return 0 if refreshed.success else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from fpl_platform.lib import status
+
+    print(status.report())
+    return 0
+
+
 def cmd_build_data(args: argparse.Namespace) -> int:
     from fpl_platform.lib.bundle_builder import WHEEL_NAME, build_all
 
@@ -176,6 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     sql = sub.add_parser("sql", help="run a query against the analyst copy (read-only)")
     sql.add_argument("query")
     sql.set_defaults(func=cmd_sql)
+    rollback = sub.add_parser("rollback", help="restore a model's previous champion and refresh its predictions")
+    rollback.add_argument("model", help="match_outcome or player_points")
+    rollback.set_defaults(func=cmd_rollback)
+    sub.add_parser(
+        "status", help="champions, last retrain, last drift report, performance, open alerts, data freshness"
+    ).set_defaults(func=cmd_status)
     build = sub.add_parser("build-data", help="rebuild data/ from the airsenal==1.17.0 wheel")
     build.add_argument("--wheel", help="path to airsenal-1.17.0-py3-none-any.whl (downloaded with pip when omitted)")
     build.add_argument("--out", default=str(paths.REPO_ROOT / "data"), help="output directory (default: data/)")

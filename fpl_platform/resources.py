@@ -123,13 +123,12 @@ class MlflowTracking(dg.ConfigurableResource):
     def uri(self) -> str:
         if self.tracking_uri:
             return self.tracking_uri
-        directory = paths.platform_home() / "mlflow"
-        directory.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{directory / 'mlflow.db'}"
+        paths.mlflow_dir().mkdir(parents=True, exist_ok=True)
+        return paths.mlflow_uri()
 
     @property
     def artifacts(self) -> str:
-        return self.artifact_root or str(paths.platform_home() / "mlflow" / "artifacts")
+        return self.artifact_root or str(paths.mlflow_dir() / "artifacts")
 
     def training_run(self, experiment: str, run_name: str, tags: dict[str, str]):
         """Context manager: a new MLflow run that ends FINISHED or FAILED."""
@@ -148,11 +147,27 @@ class MlflowTracking(dg.ConfigurableResource):
 
         tracking.set_alias(self.uri, name, alias, version)
 
-    def load(self, name: str, alias: str = "champion") -> tuple[object, str]:
-        """The model object carrying `alias` and its version."""
+    def load(self, name: str, alias: str = "champion", *, version: str | None = None) -> tuple[object, str]:
+        """The model object carrying `alias` (or the given version) and its version."""
         from fpl_platform.lib import tracking
 
-        return tracking.load(self.uri, name, alias)
+        return tracking.load(self.uri, name, alias, version=version)
+
+    def aliases(self, name: str) -> dict[str, str]:
+        """alias → version of a registered model."""
+        from fpl_platform.lib import tracking
+
+        return tracking.aliases(self.uri, name)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        from fpl_platform.lib import tracking
+
+        tracking.delete_alias(self.uri, name, alias)
+
+    def tag_version(self, name: str, version: str, key: str, value: str) -> None:
+        from fpl_platform.lib import tracking
+
+        tracking.set_version_tag(self.uri, name, version, key, value)
 
 
 class Notifier(dg.ConfigurableResource):

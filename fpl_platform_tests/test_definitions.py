@@ -35,6 +35,12 @@ EXPECTED_DEPS = {
     "predictions/player_points": {"ml/player_points_model", "features/player_features"},
     "ml/match_outcome_model": {"features/match_features"},
     "predictions/match_outcomes": {"ml/match_outcome_model", "features/match_features"},
+    "monitoring/performance": {
+        "predictions/match_outcomes",
+        "predictions/player_points",
+        "ml/match_backtest",
+        "ml/player_backtest",
+    },
 }
 GROUPS = {"raw": "ingestion", "features": "features", "ml": "training", "predictions": "serving", "monitoring": "monitoring"}
 
@@ -61,6 +67,33 @@ def test_every_asset_is_documented_grouped_pooled_and_named_after_its_table():
         assert assets_def.op.pool == "duckdb"
     for check in defs.asset_checks:
         assert check.op.pool == "duckdb"
+
+
+def test_automation_runs_by_default_and_targets_the_right_jobs():
+    repository = defs.get_repository_def()
+    sensors = {s.name: s for s in repository.sensor_defs}
+    assert {
+        "new_data_sensor",
+        "refresh_after_ingestion",
+        "drift_retrain_sensor",
+        "performance_retrain_sensor",
+        "stale_data_sensor",
+        "alert_on_run_failure",
+        "publish_analytics_after_success",
+        "refresh_predictions_after_rollback",
+    } <= set(sensors)
+    assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())
+    schedule = repository.get_schedule_def("weekly_retrain_schedule")
+    assert schedule.cron_schedule == "0 23 * * 1" and schedule.execution_timezone == "Europe/London"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    weekly = repository.get_job("weekly_retrain_job")
+    assert {k.to_user_string() for k in weekly.asset_layer.executable_asset_keys} == {
+        "ml/match_outcome_model",
+        "ml/player_points_model",
+        "predictions/match_outcomes",
+        "predictions/player_points",
+    }
+    assert {j.name for j in sensors["drift_retrain_sensor"].jobs} == {"retrain_match_outcome_job", "retrain_player_points_job"}
 
 
 def test_season_partitions_cover_2014_15_to_2026_27():

@@ -39,3 +39,13 @@ def reports_dir() -> Path:
     directory = platform_home() / "reports"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+def mlflow_dir() -> Path:
+    """MLflow's sqlite store and artifacts."""
+    return platform_home() / "mlflow"
+
+
+def mlflow_uri() -> str:
+    """The default MLflow tracking and registry URI (sqlite under FPL_PLATFORM_HOME/mlflow)."""
+    return f"sqlite:///{mlflow_dir() / 'mlflow.db'}"

@@ -391,7 +391,18 @@ def _trainings(name: str, doc: str, score: str) -> TableSchema:
             _c("training_rows", "INTEGER", "Rows trained on."),
             _c("validation_score", "DOUBLE", score),
             _c("validation_seasons", "VARCHAR", "Validation seasons, comma-separated."),
-            _c("alias", "VARCHAR", "'champion' on the version serving now, NULL on earlier ones.", True),
+            _c(
+                "alias",
+                "VARCHAR",
+                "'champion' on the version serving now, 'previous' on the one a rollback restores, NULL otherwise.",
+                True,
+            ),
+            _c(
+                "gate_decision",
+                "VARCHAR",
+                "The gate's verdict on this version: promoted, rejected (details in monitoring.retraining_events).",
+                True,
+            ),
         ),
         example_sql=f"SELECT version, candidate, round(validation_score, 4) AS score, data_cutoff FROM {name} ORDER BY trained_at DESC;",
     )
@@ -409,8 +420,10 @@ PLAYER_TRAININGS = _trainings(
 )
 MATCH_PREDICTIONS = TableSchema(
     name="predictions.match_outcomes",
-    doc="Home/draw/away probabilities for the next gameweek after the data cutoff, from the champion model.",
-    key=("match_id",),
+    doc="Home/draw/away probabilities for the gameweek after each data cutoff, from the champion serving then: one "
+    "set per as-of (re-predicting an as-of replaces its rows), so served predictions stay for performance monitoring.",
+    key=("as_of", "match_id"),
+    partition_column="as_of",
     columns=(
         _c("season", "VARCHAR", "Season."),
         _c("gameweek", "SMALLINT", "Predicted gameweek."),
@@ -428,7 +441,7 @@ MATCH_PREDICTIONS = TableSchema(
         _c("predicted_at", "TIMESTAMPTZ", "When the prediction was made."),
     ),
     example_sql="SELECT home_team, away_team, round(p_home, 3) AS home, round(p_draw, 3) AS draw, round(p_away, 3) AS away, model_version\n"
-    "FROM predictions.match_outcomes ORDER BY kickoff;",
+    "FROM predictions.match_outcomes WHERE as_of = (SELECT max_by(as_of, predicted_at) FROM predictions.match_outcomes) ORDER BY kickoff;",
 )
 
 # rolling player statistics and their windows (rows before the cutoff), shared with lib/player_model.py
@@ -501,8 +514,10 @@ PLAYER_BACKTEST = TableSchema(
 )
 PLAYER_PREDICTIONS = TableSchema(
     name="predictions.player_points",
-    doc="Predicted FPL points for every player-fixture of the next gameweek, from the champion model.",
-    key=("player_id", "match_id"),
+    doc="Predicted FPL points for every player-fixture of the gameweek after each data cutoff, from the champion "
+    "serving then (one set per as-of, like predictions.match_outcomes).",
+    key=("as_of", "player_id", "match_id"),
+    partition_column="as_of",
     columns=(
         *_PLAYER_KEYS,
         _c("kickoff", "TIMESTAMPTZ", "Kickoff.", True),
@@ -514,7 +529,8 @@ PLAYER_PREDICTIONS = TableSchema(
         _c("predicted_at", "TIMESTAMPTZ", "When the prediction was made."),
     ),
     example_sql="SELECT player_name, team, opponent, round(predicted_points, 2) AS expected, round(p_play, 2) AS p_play\n"
-    "FROM predictions.player_points ORDER BY predicted_points DESC LIMIT 10;",
+    "FROM predictions.player_points WHERE as_of = (SELECT max_by(as_of, predicted_at) FROM predictions.player_points)\n"
+    "ORDER BY predicted_points DESC LIMIT 10;",
 )
 
 ALERTS = TableSchema(
@@ -592,6 +608,78 @@ DRIFT_REPORTS = TableSchema(
     "FROM monitoring.drift_reports ORDER BY created_at DESC;",
 )
 
+PERFORMANCE = TableSchema(
+    name="monitoring.performance",
+    doc="Per model and finished gameweek: the scores of the predictions actually served (source 'served') and of the "
+    "walk-forward backtest (source 'backtest', which sets the control limits), on that gameweek and on a rolling window, "
+    "with statistical process control: limits, CUSUM and a status the sensors act on.",
+    key=("model_name", "source", "season", "gameweek"),
+    columns=(
+        _c("model_name", "VARCHAR", "match_outcome or player_points."),
+        _c("source", "VARCHAR", "'served' (predictions.* joined with results) or 'backtest' (ml.*_backtest)."),
+        _c("season", "VARCHAR", "Season."),
+        _c("gameweek", "SMALLINT", "Gameweek."),
+        _c("model_version", "VARCHAR", "Version(s) that served the gameweek ('walk-forward' for backtest rows)."),
+        _c("n", "INTEGER", "Predictions scored in the gameweek."),
+        *(
+            _c(m, "DOUBLE", f"{doc} of the gameweek (matches).", True)
+            for m, doc in (("rps", "RPS"), ("brier", "Brier"), ("log_loss", "Log loss"), ("accuracy", "Accuracy"))
+        ),
+        *(
+            _c(m, "DOUBLE", f"{doc} of the gameweek (players).", True)
+            for m, doc in (("mae", "MAE"), ("rmse", "RMSE"), ("r2", "R²"))
+        ),
+        *(
+            _c(f"rolling_{m}", "DOUBLE", f"{m} pooled over the rolling window ending here.", True)
+            for m in ("rps", "brier", "log_loss", "accuracy", "mae", "rmse", "r2")
+        ),
+        _c("rolling_gameweeks", "SMALLINT", "Gameweeks in the rolling window (settings: performance.rolling_gameweeks)."),
+        _c("metric", "VARCHAR", "The monitored metric: rps (matches) or rmse (players); lower is better."),
+        _c("centre", "DOUBLE", "Centre line: mean per-gameweek metric over the last backtest seasons."),
+        _c("sigma_gameweek", "DOUBLE", "σ of one gameweek's metric in the backtest."),
+        _c("sigma_rolling", "DOUBLE", "σ of the rolling-window metric in the backtest."),
+        _c("ucl_gameweek", "DOUBLE", "Upper control limit of one gameweek: centre + 3σ."),
+        _c("warning_limit", "DOUBLE", "Rolling metric above this → warning."),
+        _c("critical_limit", "DOUBLE", "Rolling metric above this → critical (retrain within the cooldown)."),
+        _c("emergency_limit", "DOUBLE", "Rolling metric above this → emergency (retrain skipping the cooldown)."),
+        _c("cusum", "DOUBLE", "One-sided CUSUM of the standardised metric (per source); above cusum_h → critical."),
+        _c("status", "VARCHAR", "ok, warning, critical or emergency."),
+        _c("computed_at", "TIMESTAMPTZ", "When the table was computed."),
+    ),
+    example_sql="SELECT model_name, season, gameweek, model_version, round(rps, 4) AS rps, round(rolling_rps, 4) AS rolling,\n"
+    "  round(critical_limit, 4) AS critical_limit, status FROM monitoring.performance WHERE source = 'served' ORDER BY season, gameweek;",
+)
+
+RETRAINING_EVENTS = TableSchema(
+    name="monitoring.retraining_events",
+    doc="Every retraining decision: trainings gated (promoted, rejected), failed retrains, triggers skipped by the "
+    "cooldown or the attempt cap, and rollbacks, with the evidence and the models before and after.",
+    key=("event_id",),
+    columns=(
+        _c("event_id", "VARCHAR", "Event id."),
+        _c("created_at", "TIMESTAMPTZ", "When the decision was made."),
+        _c("model_name", "VARCHAR", "match_outcome or player_points."),
+        _c("trigger", "VARCHAR", "scheduled, drift, performance, emergency, manual, new_data or rollback."),
+        _c("evidence", "VARCHAR", "What fired the trigger (drift report id, gameweek and metric, schedule tick, command).", True),
+        _c("champion_before", "VARCHAR", "Champion version before the decision.", True),
+        _c("champion_after", "VARCHAR", "Champion version after the decision.", True),
+        _c("challenger_version", "VARCHAR", "The version trained and gated.", True),
+        _c("metric", "VARCHAR", "Gate metric: rps (matches) or rmse (players).", True),
+        _c("challenger_score", "DOUBLE", "Challenger's score on the gate window.", True),
+        _c("champion_score", "DOUBLE", "Champion's score on the same rows.", True),
+        _c("improvement", "DOUBLE", "champion_score − challenger_score.", True),
+        _c("p_value", "DOUBLE", "One-sided paired test p-value.", True),
+        _c("test", "VARCHAR", "diebold_mariano or wilcoxon.", True),
+        _c("n_compared", "INTEGER", "Rows in the paired comparison.", True),
+        _c("decision", "VARCHAR", "promoted, rejected, failed, skipped or rolled_back."),
+        _c("reason", "VARCHAR", "Why, with the numbers."),
+        _c("dagster_run_id", "VARCHAR", "The Dagster run (or sensor tick) that decided.", True),
+        _c("mlflow_run_id", "VARCHAR", "The challenger's MLflow run.", True),
+    ),
+    example_sql="SELECT created_at, model_name, trigger, decision, champion_before, champion_after, round(improvement, 5) AS improvement,\n"
+    "  round(p_value, 4) AS p, reason FROM monitoring.retraining_events ORDER BY created_at DESC;",
+)
+
 ALL_TABLES: tuple[TableSchema, ...] = (
     MATCHES,
     PLAYER_GAMEWEEKS,
@@ -613,6 +701,8 @@ ALL_TABLES: tuple[TableSchema, ...] = (
     ALERTS,
     DRIFT,
     DRIFT_REPORTS,
+    PERFORMANCE,
+    RETRAINING_EVENTS,
 )
 SCHEMAS: tuple[str, ...] = ("raw", "features", "ml", "predictions", "monitoring")
 

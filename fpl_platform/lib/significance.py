@@ -48,8 +48,8 @@ class Decision:
 
     promote: bool
     reason: str
-    mean_challenger: float
-    mean_champion: float
+    score_challenger: float
+    score_champion: float
     improvement: float
     p_value: float
     test: str
@@ -57,15 +57,32 @@ class Decision:
 
 
 def promotion_decision(
-    challenger_loss, champion_loss, *, margin: float = 0.0005, alpha: float = 0.05, test: str = "diebold_mariano"
+    challenger_loss,
+    champion_loss,
+    *,
+    margin: float = 0.0005,
+    alpha: float = 0.05,
+    test: str = "diebold_mariano",
+    aggregate: str = "mean",
 ) -> Decision:
-    """Promote only if mean loss improves by at least `margin` and the one-sided paired test has p < alpha."""
+    """Promote only if the score improves by at least `margin` and the one-sided paired test has p < alpha.
+
+    The score is the mean loss, or with aggregate="rmse" the root of the mean squared error (losses are
+    then squared errors); the paired test always runs on the per-item losses.
+    """
+    if aggregate not in ("mean", "rmse"):
+        raise ValueError(f"aggregate must be 'mean' or 'rmse', not {aggregate!r}")
+    if test not in ("diebold_mariano", "wilcoxon"):
+        raise ValueError(f"test must be 'diebold_mariano' or 'wilcoxon', not {test!r}")
     challenger = np.asarray(challenger_loss, dtype=float)
     champion = np.asarray(champion_loss, dtype=float)
     if challenger.shape != champion.shape or len(challenger) == 0:
         raise ValueError(f"paired losses must have the same non-zero length ({challenger.shape} vs {champion.shape})")
-    improvement = float(champion.mean() - challenger.mean())
+    score = np.mean if aggregate == "mean" else (lambda x: float(np.sqrt(np.mean(x))))
+    improvement = float(score(champion) - score(challenger))
     _, p_value = diebold_mariano(challenger, champion) if test == "diebold_mariano" else wilcoxon_one_sided(challenger, champion)
+    if p_value != p_value:  # no variance in the differences: certain if they all favour the challenger, else no evidence
+        p_value = 0.0 if improvement > 0 else 1.0
     if improvement < margin:
         promote, reason = False, f"improvement {improvement:.5f} is below the margin {margin:.5f}"
     elif not p_value < alpha:
@@ -73,5 +90,5 @@ def promotion_decision(
     else:
         promote, reason = True, f"improvement {improvement:.5f} ≥ {margin:.5f} and {test} p = {p_value:.4f} < {alpha}"
     return Decision(
-        promote, reason, float(challenger.mean()), float(champion.mean()), improvement, float(p_value), test, len(challenger)
+        promote, reason, float(score(challenger)), float(score(champion)), improvement, float(p_value), test, len(challenger)
     )

@@ -70,6 +70,27 @@ def set_alias(tracking_uri: str, name: str, alias: str, version: str) -> None:
     client.set_registered_model_alias(name, alias, version)
 
 
+def delete_alias(tracking_uri: str, name: str, alias: str) -> None:
+    """Remove `alias` from the model (no error when it is not set)."""
+    _, client = _client(tracking_uri)
+    if alias_version(tracking_uri, name, alias) is not None:
+        client.delete_registered_model_alias(name, alias)
+
+
+def aliases(tracking_uri: str, name: str) -> dict[str, str]:
+    """alias → version for a registered model ({} when the model does not exist)."""
+    _, client = _client(tracking_uri)
+    try:
+        return {alias: str(version) for alias, version in client.get_registered_model(name).aliases.items()}
+    except Exception:  # RESOURCE_DOES_NOT_EXIST
+        return {}
+
+
+def set_version_tag(tracking_uri: str, name: str, version: str, key: str, value: str) -> None:
+    _, client = _client(tracking_uri)
+    client.set_model_version_tag(name, version, key, value)
+
+
 def alias_version(tracking_uri: str, name: str, alias: str) -> str | None:
     """The version carrying `alias`, or None."""
     _, client = _client(tracking_uri)
@@ -79,10 +100,10 @@ def alias_version(tracking_uri: str, name: str, alias: str) -> str | None:
         return None
 
 
-def load(tracking_uri: str, name: str, alias: str = "champion") -> tuple[object, str]:
-    """The Python object behind `models:/<name>@<alias>` and its version."""
+def load(tracking_uri: str, name: str, alias: str = "champion", *, version: str | None = None) -> tuple[object, str]:
+    """The Python object behind `models:/<name>@<alias>` (or the given version) and its version."""
     mlflow, client = _client(tracking_uri)
-    version = client.get_model_version_by_alias(name, alias).version
+    version = version or client.get_model_version_by_alias(name, alias).version
     loaded = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
     return loaded.unwrap_python_model().model, str(version)
 

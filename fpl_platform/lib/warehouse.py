@@ -78,6 +78,26 @@ def ensure_table(connection: duckdb.DuckDBPyConnection, table: TableSchema) -> N
     for column in table.columns:
         if column.name not in existing:
             connection.execute(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {column.type}')
+    _migrate_key(connection, table)
+
+
+def _migrate_key(connection: duckdb.DuckDBPyConnection, table: TableSchema) -> None:
+    """Rebuild a table whose primary key an older schema defined differently (rows kept, same transaction)."""
+    schema, name = table.name.split(".")
+    found = connection.execute(
+        "SELECT constraint_column_names FROM duckdb_constraints() "
+        "WHERE schema_name = ? AND table_name = ? AND constraint_type = 'PRIMARY KEY'",
+        [schema, name],
+    ).fetchall()
+    current = tuple(found[0][0]) if found else ()
+    if current == tuple(table.key):
+        return
+    columns = ", ".join(f'"{c}"' for c in table.column_names)
+    connection.execute(f"CREATE TEMP TABLE _rekey AS SELECT {columns} FROM {table.name}")
+    connection.execute(f"DROP TABLE {table.name}")
+    connection.execute(table.ddl())
+    connection.execute(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM _rekey")
+    connection.execute("DROP TABLE _rekey")
 
 
 def validate_frame(table: TableSchema, frame: pd.DataFrame, source: str) -> None:

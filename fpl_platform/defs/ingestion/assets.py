@@ -167,21 +167,24 @@ def raw_match_odds(context: dg.AssetExecutionContext, warehouse: Warehouse, foot
     )
 
 
-@dg.asset(key=["raw", "squad"], deps=[["raw", "fixtures"]], output_required=False, **INGESTION)
-def raw_squad(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource):
+@dg.asset(key=["raw", "squad"], deps=[["raw", "fixtures"]], **INGESTION)
+def raw_squad(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
     """The next gameweek's squad list from the live FPL API (every player × his team's fixtures), for player predictions."""
+    import pandas as pd
+
     squad = fpl_source.source().squad()
     if squad is None:
+        # always materialise (an empty table) so the player branch downstream runs in bundled mode too
         context.log.info(
-            "raw/squad skipped: the bundled source has no upcoming gameweek (its squads are in raw.player_gameweeks); "
+            "raw.squad is empty: the bundled source has no upcoming gameweek (its squads are in raw.player_gameweeks); "
             "in live mode (FPL_PLATFORM_SOURCE=live) it holds the next gameweek's players"
         )
-        return
+        squad = pd.DataFrame({column: pd.Series(dtype=object) for column in schemas.SQUAD.column_names})
     warehouse.write(schemas.SQUAD, squad, source="raw.squad")
-    yield dg.MaterializeResult(
+    return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(squad),
-            "gameweek": int(squad["gameweek"].iat[0]),
+            "gameweek": int(squad["gameweek"].iat[0]) if len(squad) else 0,
             "players": int(squad["player_id"].nunique()),
         }
     )

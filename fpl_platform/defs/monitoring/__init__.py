@@ -1,7 +1,15 @@
-"""Monitoring domain: alerts (more arrives with drift and performance monitoring)."""
+"""Monitoring domain: drift and performance monitoring, and the sensors that act on them."""
 
 import dagster as dg
 
 from fpl_platform.defs.monitoring import assets, sensors
 
-defs = dg.Definitions(assets=dg.load_assets_from_modules([assets]), sensors=[sensors.alert_on_run_failure])
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([assets]),
+    sensors=[
+        sensors.alert_on_run_failure,
+        sensors.drift_retrain_sensor,
+        sensors.performance_retrain_sensor,
+        sensors.stale_data_sensor,
+    ],
+)

@@ -171,3 +171,153 @@ def drift(
         metadata[f"evidently_report_{name}"] = dg.MetadataValue.path(summary["html"])
         metadata[f"drift_share_{name}"] = summary["drift_share"]
     return dg.MaterializeResult(metadata=metadata)
+
+
+class PerformanceConfig(dg.Config):
+    """SPC overrides for one run (unset: the `performance` section of the settings file) and the data cutoff."""
+
+    rolling_gameweeks: int | None = None
+    warning_sigma: float | None = None
+    critical_sigma: float | None = None
+    emergency_sigma: float | None = None
+    cusum_k: float | None = None
+    cusum_h: float | None = None
+    backtest_seasons: int | None = None
+    as_of: str = ""
+
+
+# per model: backtest rows (walk-forward), served rows (predictions joined with results), metric, scorer name
+PERFORMANCE_SOURCES = {
+    "match_outcome": {
+        "backtest_table": "ml.match_backtest",
+        "backtest": "SELECT season, gameweek, match_id, p_home, p_draw, p_away, home_goals, away_goals "
+        "FROM ml.match_backtest WHERE model = 'ours'",
+        "predictions_table": "predictions.match_outcomes",
+        "served": "SELECT p.season, p.gameweek, p.match_id, p.p_home, p.p_draw, p.p_away, f.home_goals, f.away_goals, "
+        "p.model_version FROM predictions.match_outcomes p JOIN features.match_features f USING (match_id) "
+        "WHERE f.home_goals IS NOT NULL QUALIFY row_number() OVER (PARTITION BY p.match_id ORDER BY p.predicted_at DESC) = 1",
+        "metric": "rps",
+    },
+    "player_points": {
+        "backtest_table": "ml.player_backtest",
+        "backtest": "SELECT season, gameweek, player_id, match_id, predicted_points, actual_points FROM ml.player_backtest",
+        "predictions_table": "predictions.player_points",
+        "served": "SELECT p.season, p.gameweek, p.player_id, p.match_id, p.predicted_points, f.points AS actual_points, "
+        "p.model_version FROM predictions.player_points p JOIN features.player_features f USING (player_id, match_id) "
+        "WHERE f.points IS NOT NULL QUALIFY row_number() OVER (PARTITION BY p.player_id, p.match_id ORDER BY p.predicted_at DESC) = 1",
+        "metric": "rmse",
+    },
+}
+STATUS_SEVERITY = {"warning": "MEDIUM", "critical": "HIGH", "emergency": "CRITICAL"}
+
+
+@dg.asset(
+    key=["monitoring", "performance"],
+    deps=[
+        ["predictions", "match_outcomes"],
+        ["predictions", "player_points"],
+        ["ml", "match_backtest"],
+        ["ml", "player_backtest"],
+    ],
+    group_name="monitoring",
+    kinds={"duckdb", "python"},
+    pool="duckdb",
+)
+def performance(
+    context: dg.AssetExecutionContext, config: PerformanceConfig, warehouse: Warehouse, notifier: Notifier
+) -> dg.MaterializeResult:
+    """Per finished gameweek: the served champions' scores, rolling scores, SPC limits from the backtest, CUSUM, status."""
+    import pandas as pd
+
+    from fpl_platform.defs.training.assets import played_features
+    from fpl_platform.lib import asof, settings
+    from fpl_platform.lib import performance as spc
+    from fpl_platform.lib.notify import Alert
+
+    options = settings.resolve("performance", config.model_dump(exclude={"as_of"}))
+    fixtures = warehouse.read("SELECT season, gameweek, finished FROM raw.fixtures") if warehouse.exists("raw.fixtures") else None
+    played = played_features(warehouse)
+    spec = asof.resolve(played[played["home_goals"].notna()], fixtures, config.as_of or None)
+    now = pd.Timestamp.now(tz="UTC")
+    parts, metadata, summaries = [], {}, {}
+    for name, source in PERFORMANCE_SOURCES.items():
+        metric = source["metric"]
+        scorer = spc.match_score if name == "match_outcome" else spc.player_score
+        if not warehouse.exists(source["backtest_table"]):
+            context.log.warning(f"{source['backtest_table']} is missing: no control limits for {name}, skipped")
+            continue
+        backtest = warehouse.read(source["backtest"])
+        seasons = sorted(backtest["season"].unique())[-options["backtest_seasons"] :]
+        backtest = backtest[backtest["season"].isin(seasons)]
+        window = options["rolling_gameweeks"]
+        backtest_series = spc.gameweek_series(backtest, scorer, window)
+        limits = spc.control_limits(backtest_series, metric)
+        frames = [spc.classify(backtest_series, metric, limits, options).assign(source="backtest", model_version="walk-forward")]
+        served = warehouse.read(source["served"]) if warehouse.exists(source["predictions_table"]) else pd.DataFrame()
+        if len(served):
+            known = [(s, g) <= (spec.season, spec.gameweek) for s, g in zip(served["season"], served["gameweek"], strict=True)]
+            served = served[known]
+        if len(served):
+            versions = served.groupby(["season", "gameweek"])["model_version"].agg(lambda v: ",".join(sorted(set(map(str, v)))))
+            served_series = spc.classify(spc.gameweek_series(served, scorer, window), metric, limits, options)
+            served_series["model_version"] = [
+                versions[(s, g)] for s, g in zip(served_series["season"], served_series["gameweek"], strict=True)
+            ]
+            frames.append(served_series.assign(source="served"))
+        frame = pd.concat(frames, ignore_index=True).assign(model_name=name, metric=metric, rolling_gameweeks=window)
+        parts.append(frame)
+        latest = frame[frame["source"] == "served"].tail(1)
+        status = latest["status"].iat[0] if len(latest) else "no served gameweeks yet"
+        summaries[name] = {
+            "status": status,
+            "centre": round(limits.centre, 5),
+            "critical_limit": round(frame["critical_limit"].iat[0], 5),
+            "served_gameweeks": int((frame["source"] == "served").sum()),
+        }
+        metadata[f"trend_{name}"] = dg.MetadataValue.md(
+            spc.png_markdown(
+                spc.trend_png(frame, metric, f"{name}: {metric} per gameweek, rolling {window} and control limits"),
+                f"{name} {metric} trend",
+            )
+        )
+        if len(latest) and status in STATUS_SEVERITY:
+            row = latest.iloc[0]
+            limit = row[
+                "emergency_limit" if status == "emergency" else f"{'critical' if status == 'critical' else 'warning'}_limit"
+            ]
+            notifier.notify(
+                Alert(
+                    key=f"performance:{name}:{status}",
+                    title=f"{name} performance {status} after {row['season']} gameweek {int(row['gameweek'])}",
+                    severity=STATUS_SEVERITY[status],
+                    message=spc.status_reason(row, metric),
+                    metric=f"rolling_{metric}",
+                    value=float(row[f"rolling_{metric}"]),
+                    threshold=float(limit),
+                    details={"model_version": row["model_version"], "cusum": f"{row['cusum']:.2f}"},
+                ),
+                warehouse,
+            )
+    if not parts:
+        raise dg.Failure("no backtest to set control limits: materialise ml/match_backtest and ml/player_backtest first")
+    table = pd.concat(parts, ignore_index=True).assign(computed_at=now)
+    for column in schemas.PERFORMANCE.column_names:
+        if column not in table.columns:
+            table[column] = float("nan")
+    warehouse.write(schemas.PERFORMANCE, table[schemas.PERFORMANCE.column_names], source="monitoring.performance")
+    served = table[table["source"] == "served"]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(table),
+            "as_of": spec.label,
+            "models": summaries,
+            "latest_served": dg.MetadataValue.md(
+                served.groupby("model_name")
+                .tail(3)[["model_name", "season", "gameweek", "model_version", "metric", "status", "cusum"]]
+                .to_markdown(index=False)
+                if len(served)
+                else "_no served gameweek has results yet_"
+            ),
+            **metadata,
+        }
+    )

@@ -60,7 +60,7 @@ def match_outcome_predictions(
             "predicted_at": pd.Timestamp.now(tz="UTC"),
         }
     )
-    warehouse.write(schemas.MATCH_PREDICTIONS, frame, source="predictions.match_outcomes")
+    warehouse.write(schemas.MATCH_PREDICTIONS, frame, partitions=[cutoff.label], source="predictions.match_outcomes")
     preview = frame[["home_team", "away_team", "p_home", "p_draw", "p_away"]].round(3)
     return dg.MaterializeResult(
         metadata={
@@ -101,7 +101,7 @@ def player_points_predictions(
         as_of=spec.label,
         predicted_at=pd.Timestamp.now(tz="UTC"),
     )
-    warehouse.write(schemas.PLAYER_PREDICTIONS, frame, source="predictions.player_points")
+    warehouse.write(schemas.PLAYER_PREDICTIONS, frame, partitions=[spec.label], source="predictions.player_points")
     top = frame.sort_values("predicted_points", ascending=False).head(10)[
         ["player_name", "team", "opponent", "predicted_points", "p_play"]
     ]

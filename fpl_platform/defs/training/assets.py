@@ -4,8 +4,9 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from fpl_platform.defs.training.gating import Challenger, GateConfig, gate_metadata, train_and_gate
 from fpl_platform.lib import schemas
-from fpl_platform.resources import MlflowTracking, Warehouse
+from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,8 +24,8 @@ class MatchBacktestConfig(dg.Config):
     refit_every_gameweeks: int = 4
 
 
-class MatchModelConfig(dg.Config):
-    """Seasons used to choose the candidate, and the data cutoff (empty: FPL_PLATFORM_AS_OF or the default)."""
+class MatchModelConfig(GateConfig):
+    """Seasons used to choose the candidate, the data cutoff (empty: FPL_PLATFORM_AS_OF or the default), gate overrides."""
 
     validation_seasons: list[str] = ["2023-24", "2024-25"]
     refit_every_gameweeks: int = 4
@@ -148,67 +149,6 @@ def backtest_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse):
     )
 
 
-def train_and_register(
-    context: dg.AssetExecutionContext,
-    warehouse: Warehouse,
-    mlflow_tracking: MlflowTracking,
-    *,
-    model_name: str,
-    table: schemas.TableSchema,
-    as_of: str,
-    cutoff,
-    history: "pd.DataFrame",
-    fit,
-    candidate: str,
-    params: dict,
-    metrics: dict,
-    validation_score: float,
-    validation_seasons: list[str],
-) -> tuple[str, str]:
-    """One MLflow run: fit, log params/metrics/data window, register a version, make it champion, record it."""
-    import mlflow
-    import pandas as pd
-
-    tags = {"dagster_run_id": context.run_id, "dagster_asset": context.asset_key.to_user_string(), "as_of": as_of}
-    with mlflow_tracking.training_run(model_name, f"{candidate} as of {as_of}", tags) as run_id:
-        model = fit()
-        mlflow.log_params(
-            {
-                **params,
-                "data_cutoff": str(cutoff),
-                "first_kickoff": str(history["kickoff"].min()),
-                "training_rows": len(history),
-                "validation_seasons": ",".join(validation_seasons),
-            }
-        )
-        mlflow.log_metrics(metrics)
-        version = mlflow_tracking.register(model, model_name, run_id)
-    mlflow_tracking.set_alias(model_name, "champion", version)
-    row = pd.DataFrame(
-        [
-            {
-                "trained_at": pd.Timestamp.now(tz="UTC"),
-                "model_name": model_name,
-                "version": version,
-                "mlflow_run_id": run_id,
-                "dagster_run_id": context.run_id,
-                "candidate": candidate,
-                "data_cutoff": cutoff,
-                "training_rows": len(history),
-                "validation_score": validation_score,
-                "validation_seasons": ",".join(validation_seasons),
-                "alias": "champion",
-            }
-        ]
-    )
-    if warehouse.exists(table.name):
-        previous = warehouse.read(f"SELECT * FROM {table.name}")
-        previous["alias"] = None
-        row = pd.concat([previous, row], ignore_index=True)
-    warehouse.write(table, row, source=table.name)
-    return version, run_id
-
-
 def resolve_cutoff(warehouse: Warehouse, features: "pd.DataFrame", as_of_text: str):
     """The as-of spec and the first kickoff of the gameweek to predict (the training cutoff)."""
     from fpl_platform.lib import asof
@@ -221,12 +161,33 @@ def resolve_cutoff(warehouse: Warehouse, features: "pd.DataFrame", as_of_text: s
     return spec, predicted["cutoff"].min()
 
 
+def gate_settings(config: GateConfig, model: str) -> dict:
+    """The gate section of the settings with this run's overrides."""
+    from fpl_platform.lib import settings
+
+    return settings.resolve(
+        "gate",
+        {
+            f"{model}_margin": config.gate_margin,
+            "alpha": config.gate_alpha,
+            "test": config.gate_test,
+            f"{model}_gameweeks": config.gate_gameweeks,
+        },
+    )
+
+
 @dg.asset(key=["ml", "match_outcome_model"], deps=[["features", "match_features"]], **TRAINING)
 def match_outcome_model(
-    context: dg.AssetExecutionContext, config: MatchModelConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
+    context: dg.AssetExecutionContext,
+    config: MatchModelConfig,
+    warehouse: Warehouse,
+    mlflow_tracking: MlflowTracking,
+    notifier: Notifier,
 ) -> dg.MaterializeResult:
-    """Choose the candidate by walk-forward RPS, fit it on all matches before the cutoff, register it in MLflow as champion."""
-    from fpl_platform.lib import match_model
+    """Choose the candidate by walk-forward RPS, fit it before the cutoff, register it as challenger and gate it against the champion."""
+    import pandas as pd
+
+    from fpl_platform.lib import gate, match_model
 
     features = played_features(warehouse)
     spec, cutoff = resolve_cutoff(warehouse, features, config.as_of)
@@ -235,34 +196,56 @@ def match_outcome_model(
         history, config.validation_seasons, refit_every=config.refit_every_gameweeks
     )
     candidate = match_model.CANDIDATES[chosen]
-    version, run_id = train_and_register(
+
+    def compare(model, champion, settings_: dict):
+        rounds = gate.window_rounds(history, settings_["match_gameweeks"])
+        same_recipe = champion.candidate == candidate
+        return gate.paired_losses(
+            history,
+            rounds,
+            refit_every=settings_["refit_every_gameweeks"],
+            fit_challenger=lambda rows: match_model.fit(candidate, rows),
+            fit_champion=None if same_recipe else (lambda rows: match_model.fit(champion.candidate, rows)),
+            champion_model=champion,
+            champion_trained_until=pd.Timestamp(champion.trained_until),
+            loss=gate.match_rps_loss,
+        )
+
+    result = train_and_gate(
         context,
         warehouse,
         mlflow_tracking,
-        model_name=MATCH_MODEL_NAME,
-        table=schemas.MODEL_TRAININGS,
-        as_of=spec.label,
-        cutoff=cutoff,
-        history=history,
-        fit=lambda: match_model.fit(candidate, history),
-        candidate=chosen,
-        params={
-            "candidate": chosen,
-            "features": ",".join(candidate.features),
-            "dc_weight": candidate.dc_weight,
-            "refit_every_gameweeks": config.refit_every_gameweeks,
-            **{f"param_{k}": v for k, v in candidate.params.items()},
-        },
-        metrics={**{f"validation_rps_{name}": value for name, value in validation.items()}, "validation_rps": validation[chosen]},
-        validation_score=validation[chosen],
-        validation_seasons=config.validation_seasons,
+        notifier,
+        Challenger(
+            model_name=MATCH_MODEL_NAME,
+            table=schemas.MODEL_TRAININGS,
+            as_of=spec.label,
+            cutoff=cutoff,
+            history=history,
+            fit=lambda: match_model.fit(candidate, history),
+            candidate=chosen,
+            params={
+                "candidate": chosen,
+                "features": ",".join(candidate.features),
+                "dc_weight": candidate.dc_weight,
+                "refit_every_gameweeks": config.refit_every_gameweeks,
+                **{f"param_{k}": v for k, v in candidate.params.items()},
+            },
+            metrics={
+                **{f"validation_rps_{name}": value for name, value in validation.items()},
+                "validation_rps": validation[chosen],
+            },
+            validation_score=validation[chosen],
+            validation_seasons=config.validation_seasons,
+            metric="rps",
+            compare=compare,
+        ),
+        gate_settings(config, "match"),
     )
     return dg.MaterializeResult(
         metadata={
+            **gate_metadata(result, mlflow_tracking.uri),
             "candidate": chosen,
-            "version": version,
-            "mlflow_run_id": run_id,
-            "mlflow_tracking_uri": mlflow_tracking.uri,
             "data_cutoff": str(cutoff),
             "training_rows": len(history),
             "validation_rps": float(validation[chosen]),
@@ -279,8 +262,8 @@ class PlayerBacktestConfig(dg.Config):
     training_seasons: int = 3
 
 
-class PlayerModelConfig(dg.Config):
-    """Validation gameweeks (the last N before the cutoff), training window and data cutoff."""
+class PlayerModelConfig(GateConfig):
+    """Validation gameweeks (the last N before the cutoff), training window, data cutoff, gate overrides."""
 
     validation_gameweeks: int = 8
     training_seasons: int = 3
@@ -324,43 +307,72 @@ def player_backtest(
 
 @dg.asset(key=["ml", "player_points_model"], deps=[["features", "player_features"], ["features", "match_features"]], **TRAINING)
 def player_points_model(
-    context: dg.AssetExecutionContext, config: PlayerModelConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
+    context: dg.AssetExecutionContext,
+    config: PlayerModelConfig,
+    warehouse: Warehouse,
+    mlflow_tracking: MlflowTracking,
+    notifier: Notifier,
 ) -> dg.MaterializeResult:
-    """Fit the two-stage points model on player rows before the cutoff; register it in MLflow as champion."""
-    from fpl_platform.lib import player_model
+    """Fit the two-stage points model on player rows before the cutoff, register it as challenger and gate it against the champion."""
+    import pandas as pd
+
+    from fpl_platform.lib import gate, player_model
     from fpl_platform.lib.metrics import regression_scores
 
     spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
     features = player_features_frame(warehouse)
     history = features[(features["kickoff"] < cutoff) & features["points"].notna()]
     seasons = sorted(history["season"].unique())
-    history = history[history["season"] >= seasons[max(0, len(seasons) - 1 - config.training_seasons)]]
+    first_season = seasons[max(0, len(seasons) - 1 - config.training_seasons)]
+    history = history[history["season"] >= first_season]
     gameweeks = (
         history[["season", "gameweek"]].drop_duplicates().sort_values(["season", "gameweek"]).tail(config.validation_gameweeks)
     )
     validation_start = history.merge(gameweeks)["cutoff"].min()
     fit_part, check_part = history[history["kickoff"] < validation_start], history[history["cutoff"] >= validation_start]
     validation = regression_scores(player_model.fit(fit_part).predict(check_part), check_part["points"])
-    version, run_id = train_and_register(
+
+    def compare(model, champion, settings_: dict):
+        return gate.paired_losses(
+            history,
+            gate.window_rounds(history, settings_["player_gameweeks"]),
+            refit_every=settings_["refit_every_gameweeks"],
+            fit_challenger=player_model.fit,
+            fit_champion=None,  # one recipe; the champion differs by the data it was trained on
+            champion_model=champion,
+            champion_trained_until=pd.Timestamp(champion.trained_until),
+            loss=gate.player_squared_error,
+        )
+
+    result = train_and_gate(
         context,
         warehouse,
         mlflow_tracking,
-        model_name=PLAYER_MODEL_NAME,
-        table=schemas.PLAYER_TRAININGS,
-        as_of=spec.label,
-        cutoff=cutoff,
-        history=history,
-        fit=lambda: player_model.fit(history),
-        candidate="xgboost_two_stage",
-        params={"features": ",".join(player_model.FEATURES), "training_seasons": config.training_seasons},
-        metrics={"validation_rmse": validation["rmse"], "validation_mae": validation["mae"], "validation_r2": validation["r2"]},
-        validation_score=validation["rmse"],
-        validation_seasons=[f"last {config.validation_gameweeks} gameweeks"],
+        notifier,
+        Challenger(
+            model_name=PLAYER_MODEL_NAME,
+            table=schemas.PLAYER_TRAININGS,
+            as_of=spec.label,
+            cutoff=cutoff,
+            history=history,
+            fit=lambda: player_model.fit(history),
+            candidate="xgboost_two_stage",
+            params={"features": ",".join(player_model.FEATURES), "training_seasons": config.training_seasons},
+            metrics={
+                "validation_rmse": validation["rmse"],
+                "validation_mae": validation["mae"],
+                "validation_r2": validation["r2"],
+            },
+            validation_score=validation["rmse"],
+            validation_seasons=[f"last {config.validation_gameweeks} gameweeks"],
+            metric="rmse",
+            compare=compare,
+        ),
+        gate_settings(config, "player"),
     )
     return dg.MaterializeResult(
         metadata={
-            "version": version,
-            "mlflow_run_id": run_id,
+            **gate_metadata(result, mlflow_tracking.uri),
             "data_cutoff": str(cutoff),
             "training_rows": len(history),
             "validation_rmse": validation["rmse"],

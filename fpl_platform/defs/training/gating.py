@@ -1,0 +1,256 @@
+"""Training as champion/challenger: register a challenger, gate it against the champion, record the decision.
+
+Used by ml/match_outcome_model and ml/player_points_model. The gate is blocking: only a challenger
+that beats the champion on the same recent rows by the margin, with a paired test behind it, moves
+the `champion` alias; otherwise the champion keeps serving and the rejection is recorded.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from fpl_platform.lib.schemas import TableSchema
+    from fpl_platform.lib.significance import Decision
+
+TRIGGER_TAG = "fpl_platform/trigger"
+EVIDENCE_TAG = "fpl_platform/evidence"
+RETRAIN_MODEL_TAG = "fpl_platform/retrain_model"
+# tags set by the CLI and by `dagster asset materialize` map to a manual trigger
+MANUAL_TRIGGERS = {"", "cli", "manual", "replay"}
+
+
+class GateConfig(dg.Config):
+    """Gate overrides for one run (unset: the `gate` section of the settings file, see README)."""
+
+    gate_margin: float | None = None
+    gate_alpha: float | None = None
+    gate_test: str | None = None
+    gate_gameweeks: int | None = None
+
+
+def trigger_of(context: dg.AssetExecutionContext) -> tuple[str, str]:
+    """(trigger, evidence) from the run's tags; untagged runs are manual."""
+    tags = context.run.tags
+    trigger = tags.get(TRIGGER_TAG, "")
+    trigger = "manual" if trigger in MANUAL_TRIGGERS else trigger
+    evidence = tags.get(EVIDENCE_TAG) or (f"run {context.run_id}" if trigger == "manual" else "")
+    return trigger, evidence
+
+
+def failed_upstream_checks(context: dg.AssetExecutionContext) -> list[str]:
+    """Blocking raw/ and features/ checks whose latest evaluation failed (a data-quality failure blocks training)."""
+    from fpl_platform.definitions import defs  # the whole graph: a run may have been launched with a subset of it
+
+    graph = defs.resolve_asset_graph()
+    keys = [
+        key
+        for key in graph.asset_check_keys
+        if key.asset_key.path[0] in ("raw", "features") and graph.get_check_spec(key).blocking
+    ]
+    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    return sorted(
+        f"{key.asset_key.to_user_string()}:{key.name}" for key, record in latest.items() if record.status.value == "FAILED"
+    )
+
+
+@dataclass
+class Challenger:
+    """What the training asset hands to the gate."""
+
+    model_name: str
+    table: "TableSchema"
+    as_of: str
+    cutoff: object
+    history: "pd.DataFrame"
+    fit: Callable[[], object]
+    candidate: str
+    params: dict
+    metrics: dict
+    validation_score: float
+    validation_seasons: list[str]
+    metric: str  # "rps" or "rmse"
+    # (challenger model, champion model) → paired losses frame from lib.gate.paired_losses
+    compare: Callable[[object, object, dict], "pd.DataFrame"]
+
+
+def train_and_gate(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    mlflow_tracking: MlflowTracking,
+    notifier: Notifier,
+    challenger: Challenger,
+    gate_settings: dict,
+) -> dict:
+    """One MLflow run: fit, register as challenger, gate against the champion, move aliases, record everything."""
+    import mlflow
+    import pandas as pd
+
+    from fpl_platform.lib import promotion
+    from fpl_platform.lib.notify import Alert
+    from fpl_platform.lib.significance import promotion_decision
+
+    blocked = failed_upstream_checks(context)
+    if blocked:
+        raise dg.Failure(
+            f"training of {challenger.model_name} is blocked by failed data-quality checks: {', '.join(blocked)}; "
+            "fix the data and re-run the checks first"
+        )
+    trigger, evidence = trigger_of(context)
+    name = challenger.model_name
+    champion_before = mlflow_tracking.aliases(name).get("champion")
+    tags = {
+        "dagster_run_id": context.run_id,
+        "dagster_asset": context.asset_key.to_user_string(),
+        "as_of": challenger.as_of,
+        "trigger": trigger,
+    }
+    decision: Decision | None = None
+    with mlflow_tracking.training_run(name, f"{challenger.candidate} as of {challenger.as_of}", tags) as run_id:
+        model = challenger.fit()
+        mlflow.log_params(
+            {
+                **challenger.params,
+                "data_cutoff": str(challenger.cutoff),
+                "first_kickoff": str(challenger.history["kickoff"].min()),
+                "training_rows": len(challenger.history),
+                "validation_seasons": ",".join(challenger.validation_seasons),
+            }
+        )
+        mlflow.log_metrics(challenger.metrics)
+        version = mlflow_tracking.register(model, name, run_id)
+        mlflow_tracking.set_alias(name, "challenger", version)
+        if champion_before is None:
+            reason = "no champion yet: the first version becomes champion without a gate"
+        else:
+            champion_model, _ = mlflow_tracking.load(name, version=champion_before)
+            losses = challenger.compare(model, champion_model, gate_settings)
+            margin = gate_settings["match_margin" if challenger.metric == "rps" else "player_margin"]
+            decision = promotion_decision(
+                losses["challenger_loss"],
+                losses["champion_loss"],
+                margin=margin,
+                alpha=gate_settings["alpha"],
+                test=gate_settings["test"],
+                aggregate="mean" if challenger.metric == "rps" else "rmse",
+            )
+            reason = (
+                decision.reason
+                + f" (on {decision.n} rows of the last {losses[['season', 'gameweek']].drop_duplicates().shape[0]} gameweeks)"
+            )
+            mlflow.log_metrics(
+                {
+                    f"gate_{challenger.metric}_challenger": decision.score_challenger,
+                    f"gate_{challenger.metric}_champion": decision.score_champion,
+                    "gate_improvement": decision.improvement,
+                    "gate_p_value": decision.p_value if decision.p_value == decision.p_value else 1.0,
+                    "gate_rows": decision.n,
+                }
+            )
+        promoted = decision is None or decision.promote
+        mlflow.set_tag("gate_decision", "promoted" if promoted else "rejected")
+        mlflow.set_tag("gate_reason", reason)
+    if promoted:
+        promotion.promote(mlflow_tracking, name, version)
+    mlflow_tracking.tag_version(name, version, "gate_decision", "promoted" if promoted else "rejected")
+    champion_after = version if promoted else champion_before
+    row = pd.DataFrame(
+        [
+            {
+                "trained_at": pd.Timestamp.now(tz="UTC"),
+                "model_name": name,
+                "version": version,
+                "mlflow_run_id": run_id,
+                "dagster_run_id": context.run_id,
+                "candidate": challenger.candidate,
+                "data_cutoff": challenger.cutoff,
+                "training_rows": len(challenger.history),
+                "validation_score": challenger.validation_score,
+                "validation_seasons": ",".join(challenger.validation_seasons),
+                "alias": None,
+                "gate_decision": "promoted" if promoted else "rejected",
+            }
+        ]
+    )
+    table = challenger.table
+    if warehouse.exists(table.name):
+        row = pd.concat([warehouse.read(f"SELECT * FROM {table.name}"), row], ignore_index=True)
+    warehouse.write(table, row, source=table.name)
+    promotion.sync_trainings(warehouse, mlflow_tracking, name)
+    event = promotion.record_event(
+        warehouse,
+        model_name=name,
+        trigger=trigger,
+        decision="promoted" if promoted else "rejected",
+        reason=reason,
+        evidence=evidence,
+        champion_before=champion_before,
+        champion_after=champion_after,
+        challenger_version=version,
+        metric=challenger.metric,
+        challenger_score=None if decision is None else decision.score_challenger,
+        champion_score=None if decision is None else decision.score_champion,
+        improvement=None if decision is None else decision.improvement,
+        p_value=None if decision is None else decision.p_value,
+        test=None if decision is None else decision.test,
+        n_compared=None if decision is None else decision.n,
+        dagster_run_id=context.run_id,
+        mlflow_run_id=run_id,
+    )
+    if champion_before is not None:
+        notifier.notify(
+            Alert(
+                key=f"retrain:{name}:{event['decision']}",
+                title=f"Retrain of {name} {event['decision']}: version {version}"
+                + (f" replaces {champion_before}" if promoted else f"; {champion_before} keeps serving"),
+                severity="MEDIUM" if promoted else "LOW",
+                message=f"trigger {trigger} ({evidence}); {reason}",
+                metric=f"gate_{challenger.metric}_improvement",
+                value=decision.improvement,
+                threshold=gate_settings["match_margin" if challenger.metric == "rps" else "player_margin"],
+                details={"challenger": version, "champion_before": champion_before, "mlflow_run_id": run_id},
+            ),
+            warehouse,
+        )
+    context.log.info(f"{name} version {version}: {event['decision']} ({reason})")
+    return {
+        "version": version,
+        "mlflow_run_id": run_id,
+        "decision": event["decision"],
+        "reason": reason,
+        "trigger": trigger,
+        "champion_before": champion_before or "(none)",
+        "champion_after": champion_after,
+        "gate": None if decision is None else decision,
+    }
+
+
+def gate_metadata(result: dict, mlflow_uri: str) -> dict:
+    """Asset metadata describing the gate's verdict."""
+    decision = result["gate"]
+    metadata = {
+        "version": result["version"],
+        "mlflow_run_id": result["mlflow_run_id"],
+        "mlflow_tracking_uri": mlflow_uri,
+        "gate_decision": result["decision"],
+        "gate_reason": result["reason"],
+        "trigger": result["trigger"],
+        "champion_before": result["champion_before"],
+        "champion_after": result["champion_after"],
+    }
+    if decision is not None:
+        metadata.update(
+            {
+                "gate_challenger_score": decision.score_challenger,
+                "gate_champion_score": decision.score_champion,
+                "gate_p_value": decision.p_value,
+                "gate_rows": decision.n,
+            }
+        )
+    return metadata

@@ -1,0 +1,102 @@
+"""Retraining and rollback jobs, and what the automation needs to know about past retrains."""
+
+from datetime import datetime
+
+import dagster as dg
+
+from fpl_platform.defs.training.gating import RETRAIN_MODEL_TAG
+from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
+
+MODEL_ASSETS = {
+    "match_outcome": (["ml", "match_outcome_model"], ["predictions", "match_outcomes"]),
+    "player_points": (["ml", "player_points_model"], ["predictions", "player_points"]),
+}
+
+
+def _retrain_job(model: str):
+    return dg.define_asset_job(
+        f"retrain_{model}_job",
+        selection=dg.AssetSelection.assets(*MODEL_ASSETS[model]),
+        description=f"Retrain {model} (challenger + blocking gate) and refresh its predictions from the champion.",
+        tags={RETRAIN_MODEL_TAG: model},
+    )
+
+
+retrain_match_outcome_job = _retrain_job("match_outcome")
+retrain_player_points_job = _retrain_job("player_points")
+RETRAIN_JOBS = {"match_outcome": retrain_match_outcome_job, "player_points": retrain_player_points_job}
+
+weekly_retrain_job = dg.define_asset_job(
+    "weekly_retrain_job",
+    selection=dg.AssetSelection.assets(*(key for keys in MODEL_ASSETS.values() for key in keys)),
+    description="Retrain both models through their gates and refresh both predictions.",
+    tags={RETRAIN_MODEL_TAG: "all"},
+)
+
+refresh_predictions_job = dg.define_asset_job(
+    "refresh_predictions_job",
+    selection=dg.AssetSelection.assets(*(keys[1] for keys in MODEL_ASSETS.values())),
+    description="Re-predict the next gameweek from the current champions (after a rollback).",
+)
+
+
+class RollbackConfig(dg.Config):
+    """Which registered model to roll back."""
+
+    model_name: str
+
+
+@dg.op(pool="duckdb")
+def rollback_champion(
+    context: dg.OpExecutionContext,
+    config: RollbackConfig,
+    warehouse: Warehouse,
+    mlflow_tracking: MlflowTracking,
+    notifier: Notifier,
+) -> None:
+    """Move `champion` back to the `previous` version, record it, alert."""
+    from fpl_platform.lib import promotion
+    from fpl_platform.lib.notify import Alert
+
+    if config.model_name not in MODEL_ASSETS:
+        raise dg.Failure(f"unknown model {config.model_name!r}; expected one of {sorted(MODEL_ASSETS)}")
+    try:
+        removed, restored = promotion.rollback(
+            warehouse,
+            mlflow_tracking,
+            config.model_name,
+            evidence=context.run.tags.get("fpl_platform/evidence") or f"rollback run {context.run_id}",
+            run_id=context.run_id,
+        )
+    except promotion.RollbackError as error:
+        raise dg.Failure(str(error)) from error
+    notifier.notify(
+        Alert(
+            key=f"rollback:{config.model_name}",
+            title=f"{config.model_name} rolled back: version {restored} serves again (was {removed})",
+            severity="HIGH",
+            message=f"champion {removed} was rolled back to {restored} by Dagster run {context.run_id}",
+            details={"removed": removed, "restored": restored},
+        ),
+        warehouse,
+    )
+    context.log.info(f"{config.model_name}: champion {removed} → {restored}")
+
+
+@dg.job(tags={"fpl_platform/kind": "rollback"})
+def rollback_job():
+    """Restore the previous champion of one model (predictions are refreshed by refresh_predictions_after_rollback)."""
+    rollback_champion()
+
+
+def last_retrain_time(instance: dg.DagsterInstance, model: str) -> datetime | None:
+    """When the most recent retrain run covering `model` (its own job or the weekly one) was created."""
+    latest = None
+    for tag in (model, "all"):
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={RETRAIN_MODEL_TAG: tag}), limit=1)
+        for run in runs:
+            record = instance.get_run_record_by_id(run.run_id)
+            created = record.create_timestamp if record else None
+            if created is not None and (latest is None or created > latest):
+                latest = created
+    return latest
