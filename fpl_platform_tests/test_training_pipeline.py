@@ -35,6 +35,7 @@ DOWNSTREAM = [
     "ml/player_points_model",
     "predictions/player_points",
     "monitoring/drift",
+    "monitoring/performance",
 ]
 
 
@@ -122,7 +123,7 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     warehouse.publish()
     connection = duckdb.connect(str(warehouse.analytics_file), read_only=True)
     for schema in ALL_TABLES:
-        # no odds, no live squad, no alerts in this test: test_readme_and_demo, test_live_fpl and test_alerts run those
+        # no odds, no live squad, no alerts, no served results yet in this test: other tests run those
         if schema.name not in ("raw.match_odds", "raw.squad", "monitoring.alerts"):
             assert connection.execute(schema.example_sql).fetchall(), schema.name
     connection.close()
@@ -133,8 +134,88 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     assert len(runs) == 2 and len({r.info.run_id for r in runs}) == 2
     assert {r.data.tags["dagster_run_id"] for r in runs} == {result.run_id, second.run_id}
     assert all(r.info.status == "FINISHED" for r in runs)
-    assert tracking.alias_version(mlflow.uri, "match_outcome", "champion") == "2"
     assert len(table(warehouse, "SELECT * FROM ml.match_outcome_model")) == 2
+    # ... and a challenger: the same recipe on the same data gains nothing, so the gate rejects it
+    assert tracking.alias_version(mlflow.uri, "match_outcome", "champion") == "1"
+    assert tracking.alias_version(mlflow.uri, "match_outcome", "challenger") == "2"
+    events = table(
+        warehouse,
+        "SELECT trigger, decision, champion_before, champion_after, challenger_version, n_compared FROM monitoring.retraining_events "
+        "WHERE model_name = 'match_outcome' ORDER BY created_at",
+    )
+    assert events[["trigger", "decision", "champion_after", "challenger_version"]].values.tolist() == [
+        ["manual", "promoted", "1", "1"],
+        ["manual", "rejected", "1", "2"],
+    ]
+    assert events["n_compared"].iat[1] == 380  # the last 38 gameweeks before the cutoff
+    assert {r.data.tags.get("gate_decision") for r in tracking.runs(mlflow.uri, "match_outcome")} == {"promoted", "rejected"}
+
+    # performance: control limits from the backtest; the served gameweek 38 is after the as-of, so not scored yet
+    performance = table(warehouse, "SELECT * FROM monitoring.performance")
+    assert set(performance["source"]) == {"backtest"} and set(performance["model_name"]) == {"match_outcome", "player_points"}
+    match_rows = performance[performance["model_name"] == "match_outcome"]
+    assert len(match_rows) == 38 and (match_rows["critical_limit"] > match_rows["centre"]).all()
+    assert match_rows["centre"].iat[0] == pytest.approx(match_rows["rps"].mean())
+
+    # automation on the instance: a critical drift report → the drift sensor's request → that run, with a
+    # lenient gate, promotes → rollback job restores the previous champion → the sensor refreshes predictions
+    from fpl_platform.defs.monitoring.sensors import drift_retrain_sensor
+    from fpl_platform.defs.training.sensors import refresh_predictions_after_rollback
+    from fpl_platform_tests.test_automation_sensors import drift_report, tick
+
+    report = drift_report(warehouse, "match_outcome", "critical", 0.5)
+    evaluation = tick(drift_retrain_sensor, instance, None, warehouse=warehouse, notifier=resources["notifier"])
+    [request] = evaluation.run_requests
+    job = defs.get_job_def(request.job_name)
+    lenient = {
+        "ops": {
+            "ml__match_outcome_model": {
+                "config": {**FAST["ops"]["ml__match_outcome_model"]["config"], "gate_margin": -1.0, "gate_alpha": 1.01}
+            }
+        }
+    }
+    retrain = job.execute_in_process(instance=instance, tags=request.tags, run_config=lenient, resources=resources)
+    assert retrain.success
+    assert instance.get_run_by_id(retrain.run_id).tags["fpl_platform/trigger"] == "drift"
+    assert tracking.aliases(mlflow.uri, "match_outcome") == {"champion": "3", "previous": "1", "challenger": "3"}
+    promoted = table(warehouse, "SELECT * FROM monitoring.retraining_events ORDER BY created_at DESC LIMIT 1").iloc[0]
+    assert (promoted["trigger"], promoted["decision"], promoted["champion_before"], promoted["champion_after"]) == (
+        "drift",
+        "promoted",
+        "1",
+        "3",
+    )
+    assert report in promoted["evidence"] and promoted["dagster_run_id"] == retrain.run_id
+    served = table(warehouse, "SELECT DISTINCT model_version FROM predictions.match_outcomes WHERE as_of = '2025-26:37'")
+    assert served["model_version"].tolist() == ["3"]  # the retrain job refreshed predictions from the new champion
+    trainings = table(warehouse, "SELECT version, alias, gate_decision FROM ml.match_outcome_model ORDER BY version")
+    assert trainings.values.tolist() == [["1", "previous", "promoted"], ["2", None, "rejected"], ["3", "champion", "promoted"]]
+
+    rollback = defs.get_job_def("rollback_job").execute_in_process(
+        instance=instance,
+        run_config={"ops": {"rollback_champion": {"config": {"model_name": "match_outcome"}}}},
+        resources=resources,
+    )
+    assert rollback.success and tracking.alias_version(mlflow.uri, "match_outcome", "champion") == "1"
+    rollback_run = instance.get_run_by_id(rollback.run_id)
+    success = instance.all_logs(rollback.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)[0]
+    context = dg.build_run_status_sensor_context(
+        sensor_name=refresh_predictions_after_rollback.name, dagster_instance=instance, dagster_run=rollback_run,
+        dagster_event=success.dagster_event,
+    )  # fmt: skip
+    refresh_request = refresh_predictions_after_rollback(context)
+    assert refresh_request.run_key == f"refresh-after-rollback-{rollback.run_id}"
+    refreshed = defs.get_job_def("refresh_predictions_job").execute_in_process(
+        instance=instance, tags=refresh_request.tags, run_config={}, resources=resources
+    )
+    assert refreshed.success
+    served = table(warehouse, "SELECT DISTINCT model_version FROM predictions.match_outcomes WHERE as_of = '2025-26:37'")
+    assert served["model_version"].tolist() == ["1"]
+    last = table(
+        warehouse,
+        "SELECT trigger, decision, champion_before, champion_after FROM monitoring.retraining_events ORDER BY created_at DESC LIMIT 1",
+    )
+    assert last.values.tolist() == [["rollback", "rolled_back", "3", "1"]]
 
 
 def test_failed_training_ends_its_mlflow_run_failed(pipeline, warehouse, instance, monkeypatch):

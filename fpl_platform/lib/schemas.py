@@ -646,8 +646,9 @@ PERFORMANCE = TableSchema(
         _c("status", "VARCHAR", "ok, warning, critical or emergency."),
         _c("computed_at", "TIMESTAMPTZ", "When the table was computed."),
     ),
-    example_sql="SELECT model_name, season, gameweek, model_version, round(rps, 4) AS rps, round(rolling_rps, 4) AS rolling,\n"
-    "  round(critical_limit, 4) AS critical_limit, status FROM monitoring.performance WHERE source = 'served' ORDER BY season, gameweek;",
+    example_sql="SELECT model_name, source, season, gameweek, model_version, metric, round(coalesce(rolling_rps, rolling_rmse), 4) AS rolling,\n"
+    "  round(critical_limit, 4) AS critical_limit, round(cusum, 2) AS cusum, status\n"
+    "FROM monitoring.performance ORDER BY model_name, source DESC, season DESC, gameweek DESC LIMIT 20;",
 )
 
 RETRAINING_EVENTS = TableSchema(

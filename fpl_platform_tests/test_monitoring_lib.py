@@ -1,0 +1,239 @@
+"""Known answers for the monitoring maths and the automation rules: SPC limits and CUSUM, the gate's
+honest windows, settings files, retrain-storm protection, promotion and rollback in a real MLflow registry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fpl_platform.lib import automation, gate, performance, promotion, settings, tracking
+from fpl_platform.lib.errors import DataValidationError
+from fpl_platform.lib.significance import promotion_decision
+
+SETTINGS = settings.DEFAULTS["performance"]
+
+
+def rounds_frame(values: list[float], season: str = "2024-25") -> pd.DataFrame:
+    """One item per gameweek whose squared error is `value` (player_score's RMSE of that gameweek = sqrt(value))."""
+    return pd.DataFrame(
+        {
+            "season": season,
+            "gameweek": np.arange(1, len(values) + 1),
+            "predicted_points": np.sqrt(values),
+            "actual_points": 0.0,
+        }
+    )
+
+
+def test_gameweek_series_pools_the_rolling_window():
+    items = rounds_frame([1.0, 4.0, 9.0, 16.0])
+    series = performance.gameweek_series(items, performance.player_score, window=2)
+    assert series["rmse"].tolist() == pytest.approx([1, 2, 3, 4])
+    # pooled, not averaged: RMSE of {4, 9} squared errors = sqrt(6.5)
+    assert series["rolling_rmse"].tolist() == pytest.approx([1, np.sqrt(2.5), np.sqrt(6.5), np.sqrt(12.5)])
+    assert series["rolling_n"].tolist() == [1, 2, 2, 2]
+
+
+def test_cusum_known_values():
+    values = np.array([0.0, 2.0, 2.0, -3.0, 1.0])
+    # S = max(0, S + x - 0.5): 0, 1.5, 3.0, 0, 0.5
+    assert performance.cusum(values, centre=0.0, sigma=1.0, k=0.5).tolist() == [0.0, 1.5, 3.0, 0.0, 0.5]
+
+
+def test_control_limits_and_statuses_on_a_shifted_series():
+    rng = np.random.default_rng(0)
+    backtest = performance.gameweek_series(
+        pd.DataFrame({"season": "2023-24", "gameweek": np.repeat(np.arange(1, 39), 10), "predicted_points": 0.0,
+                      "actual_points": rng.normal(0, 2, 380)}),
+        performance.player_score,
+        window=4,
+    )  # fmt: skip
+    limits = performance.control_limits(backtest, "rmse")
+    assert limits.centre == pytest.approx(backtest["rmse"].mean())
+    assert limits.sigma_gameweek == pytest.approx(backtest["rmse"].std(ddof=1))
+    assert limits.sigma_rolling == pytest.approx(backtest["rolling_rmse"].std(ddof=1))
+    assert limits.sigma_rolling < limits.sigma_gameweek  # pooling four gameweeks averages noise away
+
+    in_control = performance.classify(backtest, "rmse", limits, SETTINGS)
+    assert (in_control["status"] == "ok").mean() > 0.8
+
+    # a served season whose errors triple from gameweek 5 on: warning/critical first, then emergency
+    served_items = pd.DataFrame(
+        {"season": "2025-26", "gameweek": np.repeat(np.arange(1, 11), 10), "predicted_points": 0.0,
+         "actual_points": np.r_[rng.normal(0, 2, 40), rng.normal(0, 6, 60)]}
+    )  # fmt: skip
+    served = performance.classify(
+        performance.gameweek_series(served_items, performance.player_score, 4), "rmse", limits, SETTINGS
+    )
+    assert (served["status"].iloc[:4] != "emergency").all()
+    assert served["status"].iloc[-1] == "emergency"
+    assert served["cusum"].iloc[-1] > SETTINGS["cusum_h"]
+    reason = performance.status_reason(served.iloc[-1], "rmse")
+    assert "2025-26 gameweek 10" in reason and "critical >" in reason
+
+
+def test_trend_plot_is_a_small_png():
+    frame = performance.classify(
+        performance.gameweek_series(rounds_frame([1.0, 2.0, 1.5, 1.2, 1.1]), performance.player_score, 2),
+        "rmse",
+        performance.ControlLimits(1.1, 0.1, 0.05, 5),
+        SETTINGS,
+    ).assign(source="backtest")
+    png = performance.trend_png(frame, "rmse", "test")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) < 60_000
+    assert performance.png_markdown(png, "t").startswith("![t](data:image/png;base64,")
+
+
+class MeanModel:
+    """Predicts the mean of the points it was fitted on; remembers what it saw."""
+
+    def __init__(self, rows: pd.DataFrame):
+        self.seen = set(rows["key"])
+        self.mean = rows["points"].mean()
+
+    def predict(self, frame):
+        return np.full(len(frame), self.mean)
+
+
+def test_gate_windows_never_score_a_row_a_model_was_trained_on():
+    history = pd.DataFrame(
+        {
+            "season": "2025-26",
+            "gameweek": np.repeat(np.arange(1, 13), 2),
+            "points": np.r_[np.zeros(12), np.full(12, 4.0)],
+        }
+    )
+    history["cutoff"] = pd.Timestamp("2025-08-01", tz="UTC") + pd.to_timedelta(history["gameweek"] * 7, unit="D")
+    history["kickoff"] = history["cutoff"] + pd.Timedelta(hours=2)
+    history["key"] = np.arange(len(history))
+    fits: list[set] = []
+
+    def fit(rows):
+        model = MeanModel(rows)
+        fits.append(model.seen)
+        return model
+
+    frozen = MeanModel(history[history["gameweek"] <= 8])  # the champion was trained through gameweek 8
+    rounds = gate.window_rounds(history, 8)
+    assert rounds["gameweek"].tolist() == list(range(5, 13))
+
+    def loss(model, frame):
+        assert not (set(frame["key"]) & model.seen), "a model scored a row it was trained on"
+        return (model.predict(frame) - frame["points"].to_numpy()) ** 2
+
+    # the frozen champion has seen gameweek 5-8 rows: the gate must refit its recipe there, not use it
+    losses = gate.paired_losses(
+        history,
+        rounds,
+        refit_every=4,
+        fit_challenger=fit,
+        fit_champion=None,
+        champion_model=frozen,
+        champion_trained_until=history.loc[history["gameweek"] == 8, "kickoff"].max(),
+        loss=loss,
+    )
+    assert losses.groupby("gameweek")["champion_source"].first().tolist() == ["refit"] * 4 + ["frozen"] * 4
+    assert len(fits) == 2 and len(losses) == 16
+    early = losses[losses["gameweek"] <= 8]
+    assert (early["challenger_loss"] == early["champion_loss"]).all()  # same recipe, same data: no difference
+
+
+def test_promotion_decision_margin_test_and_rmse():
+    rng = np.random.default_rng(1)
+    champion = rng.normal(1.0, 0.1, 400) ** 2
+    better = champion - 0.05
+    assert promotion_decision(better, champion, margin=0.01).promote
+    assert not promotion_decision(better, champion, margin=0.1).promote  # below the margin
+    assert not promotion_decision(champion, champion, margin=0.0).promote  # no evidence
+    noisy = champion + rng.normal(-0.002, 0.3, 400)
+    verdict = promotion_decision(noisy, champion, margin=0.0)
+    assert not verdict.promote and "p =" in verdict.reason
+    rmse = promotion_decision(better, champion, margin=0.0, aggregate="rmse", test="wilcoxon")
+    assert rmse.score_champion == pytest.approx(np.sqrt(champion.mean())) and rmse.promote
+    with pytest.raises(ValueError, match="aggregate"):
+        promotion_decision(better, champion, aggregate="median")
+
+
+def test_settings_file_overrides_defaults_and_names_bad_keys(isolated_home, monkeypatch):
+    assert settings.load("gate") == settings.DEFAULTS["gate"]
+    path = isolated_home / "fpl_platform.yaml"
+    path.write_text("gate:\n  match_margin: 0.002\n  alpha: 0.1\nautomation:\n  retrain_cooldown_hours: 6\n")
+    assert settings.load("gate")["match_margin"] == 0.002 and settings.load("gate")["alpha"] == 0.1
+    assert settings.load("automation")["retrain_cooldown_hours"] == 6.0
+    assert settings.resolve("gate", {"alpha": 0.01, "unrelated": 1, "match_margin": None})["alpha"] == 0.01
+    assert settings.resolve("gate", {"match_margin": None})["match_margin"] == 0.002
+    path.write_text("gate:\n  margin: 0.002\n")
+    with pytest.raises(DataValidationError, match=r"fpl_platform.yaml.*gate.margin is not a setting"):
+        settings.load("gate")
+    path.write_text("performance:\n  rolling_gameweeks: six\n")
+    with pytest.raises(DataValidationError, match=r"performance\.rolling_gameweeks = 'six': expected int"):
+        settings.load("performance")
+    monkeypatch.setenv("FPL_PLATFORM_CONFIG", str(isolated_home / "missing.yaml"))
+    with pytest.raises(DataValidationError, match="does not exist"):
+        settings.load("gate")
+
+
+def test_retrain_storm_protection():
+    now = datetime(2026, 1, 5, 23, tzinfo=UTC)
+    day = timedelta(hours=24)
+    first = automation.decide_retrain(attempts=0, last_retrain=None, now=now, cooldown=day, max_attempts=3)
+    assert first.request and first.attempts == 1
+    cooling = automation.decide_retrain(attempts=1, last_retrain=now - timedelta(hours=2), now=now, cooldown=day, max_attempts=3)
+    assert not cooling.request and "cooldown" in cooling.reason and "22.0 h left" in cooling.reason
+    emergency = automation.decide_retrain(
+        attempts=1, last_retrain=now - timedelta(hours=2), now=now, cooldown=day, max_attempts=3, emergency=True
+    )
+    assert emergency.request and emergency.attempts == 2
+    capped = automation.decide_retrain(attempts=3, last_retrain=None, now=now, cooldown=day, max_attempts=3, emergency=True)
+    assert not capped.request and "needs a person" in capped.reason
+    assert automation.load_cursor(None, {"a": {}}) == {"a": {}}
+    assert automation.load_cursor('{"b": 1}', {"a": {}}) == {"a": {}, "b": 1}
+    with pytest.raises(ValueError):
+        automation.load_cursor("[1]", {})
+
+
+class Registry:
+    """The MlflowTracking surface promotion needs, over a real MLflow sqlite registry."""
+
+    def __init__(self, uri: str):
+        self.uri = uri
+
+    def aliases(self, name):
+        return tracking.aliases(self.uri, name)
+
+    def set_alias(self, name, alias, version):
+        tracking.set_alias(self.uri, name, alias, version)
+
+    def delete_alias(self, name, alias):
+        tracking.delete_alias(self.uri, name, alias)
+
+
+def test_promotion_and_rollback_move_real_mlflow_aliases(warehouse, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    for _ in range(3):
+        with tracking.training_run(uri, "match_outcome", str(tmp_path / "artifacts"), "t", {}) as run_id:
+            tracking.log_model(uri, {"a": 1}, "match_outcome", run_id=run_id)
+    registry = Registry(uri)
+    for version, before in (("1", None), ("2", "1"), ("3", "2")):
+        assert promotion.promote(registry, "match_outcome", version) == before
+        promotion.record_event(
+            warehouse, model_name="match_outcome", trigger="scheduled", decision="promoted", reason="test",
+            champion_before=before, champion_after=version,
+        )  # fmt: skip
+    assert registry.aliases("match_outcome") == {"champion": "3", "previous": "2"}
+
+    assert promotion.rollback(warehouse, registry, "match_outcome", evidence="test") == ("3", "2")
+    assert registry.aliases("match_outcome") == {"champion": "2", "previous": "1", "rolled_back": "3"}
+    assert promotion.rollback(warehouse, registry, "match_outcome", evidence="test") == ("2", "1")
+    assert registry.aliases("match_outcome") == {"champion": "1", "rolled_back": "2"}
+    with pytest.raises(promotion.RollbackError, match="no previous champion"):
+        promotion.rollback(warehouse, registry, "match_outcome", evidence="test")
+    events = warehouse.read(
+        "SELECT decision, champion_before, champion_after FROM monitoring.retraining_events ORDER BY created_at"
+    )
+    assert events.values.tolist()[-2:] == [["rolled_back", "3", "2"], ["rolled_back", "2", "1"]]
+    with pytest.raises(ValueError, match="trigger"):
+        promotion.record_event(warehouse, model_name="m", trigger="whim", decision="promoted", reason="")
