@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_foundation.py
 	$(BIN)/python benchmarks/bench_forecasting.py
+	$(BIN)/python benchmarks/bench_monitoring.py
 
 clean:
 	rm -rf .fpl_platform

@@ -9,9 +9,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import pytest
 
+from fpl_platform.definitions import defs
 from fpl_platform.defs.ingestion.sensors import new_data_sensor
 from fpl_platform.defs.monitoring.sensors import drift_retrain_sensor, performance_retrain_sensor, stale_data_sensor
 from fpl_platform.defs.training.gating import RETRAIN_MODEL_TAG
@@ -231,3 +233,70 @@ def test_weekly_schedule_fires_monday_23_00_london_with_the_evidence(instance):
 
     fires = cron_string_iterator(datetime(2026, 3, 25).timestamp(), "0 23 * * 1", "Europe/London")
     assert [next(fires).astimezone(ZoneInfo("UTC")).strftime("%a %H:%M") for _ in range(2)] == ["Mon 22:00", "Mon 22:00"]
+
+
+def synthetic_season(season: str, gameweeks: int, rng) -> pd.DataFrame:
+    """Ten matches per gameweek with results drawn from fixed probabilities (home 0.45, draw 0.27, away 0.28)."""
+    rows = []
+    for gameweek in range(1, gameweeks + 1):
+        kickoff = pd.Timestamp(f"{season[:4]}-08-10", tz="UTC") + pd.Timedelta(days=7 * gameweek)
+        for i in range(10):
+            outcome = rng.choice(3, p=[0.45, 0.27, 0.28])
+            rows.append(
+                {"season": season, "gameweek": gameweek, "kickoff": kickoff, "match_id": f"{season}-{gameweek}-{i}",
+                 "home_team": "Arsenal", "away_team": "Chelsea", "home_goals": [2, 1, 0][outcome], "away_goals": [0, 1, 2][outcome]}
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_performance_asset_flags_a_collapse_alerts_and_the_sensor_retrains_at_once(warehouse, instance, monkeypatch):
+    """Served predictions that turn confidently wrong: the rolling RPS leaves the backtest's control limits,
+    the asset records an emergency and sends the alert, and the performance sensor requests a retrain."""
+    import duckdb
+
+    rng = np.random.default_rng(7)
+    backtest = pd.concat([synthetic_season(s, 38, rng) for s in ("2023-24", "2024-25")], ignore_index=True)
+    backtest = backtest.assign(model="ours", candidate="test", p_home=0.45, p_draw=0.27, p_away=0.28)
+    warehouse.write(schemas.MATCH_BACKTEST, backtest[schemas.MATCH_BACKTEST.column_names])
+    served = synthetic_season("2025-26", 8, rng)
+    wrong = served["home_goals"] > served["away_goals"]  # from gameweek 5 on, certain of the opposite result
+    late = served["gameweek"] >= 5
+    served = served.assign(p_home=0.45, p_draw=0.27, p_away=0.28)
+    served.loc[late, ["p_home", "p_draw", "p_away"]] = np.where(
+        wrong[late].to_numpy()[:, None], [0.0, 0.02, 0.98], [0.98, 0.02, 0.0]
+    )
+    predictions = served.assign(
+        dc_p_home=0.45, model_name="match_outcome", model_version="7", as_of=[f"2025-26:{g - 1}" for g in served["gameweek"]],
+        predicted_at=pd.Timestamp.now(tz="UTC"),
+    )  # fmt: skip
+    warehouse.write(schemas.MATCH_PREDICTIONS, predictions[schemas.MATCH_PREDICTIONS.column_names])
+    with duckdb.connect(str(warehouse.file)) as connection:
+        connection.register(
+            "played", pd.concat([backtest, served])[["season", "gameweek", "kickoff", "match_id", "home_goals", "away_goals"]]
+        )
+        connection.execute("CREATE SCHEMA features; CREATE TABLE features.match_features AS SELECT * FROM played")
+
+    with serve_webhooks() as hooks:
+        monkeypatch.setenv("FPL_PLATFORM_SLACK_WEBHOOK", f"{hooks.url}/slack/T0/B0/secret-token")
+        result = dg.materialize(
+            [*defs.assets, *defs.asset_checks],
+            selection=dg.AssetSelection.assets(["monitoring", "performance"]),
+            resources=resources_for(warehouse),
+            instance=instance,
+            run_config={"ops": {"monitoring__performance": {"config": {"as_of": "2025-26:8", "backtest_seasons": 2}}}},
+        )
+    assert result.success
+    rows = table(warehouse, "SELECT * FROM monitoring.performance WHERE source = 'served' ORDER BY gameweek")
+    assert rows["gameweek"].tolist() == list(range(1, 9)) and set(rows["model_version"]) == {"7"}
+    assert (rows["status"].iloc[:4] == "ok").all() and rows["status"].iat[-1] == "emergency"
+    assert rows["rps"].iat[-1] > rows["emergency_limit"].iat[-1]
+    metadata = result.asset_materializations_for_node("monitoring__performance")[0].metadata
+    assert metadata["trend_match_outcome"].value.startswith("![match_outcome rps trend](data:image/png;base64,")
+    [body] = [b for _, b in hooks.bodies if "gameweek 8" in b["text"]]
+    assert "match_outcome performance emergency after 2025-26 gameweek 8" in body["text"] and "(CRITICAL)" in body["text"]
+    assert "rolling_rps = " in body["text"] and "threshold" in body["text"] and "secret-token" not in json.dumps(body)
+
+    evaluation = tick(performance_retrain_sensor, instance, None, warehouse=warehouse, notifier=Notifier(backoff_seconds=0.01))
+    [request] = evaluation.run_requests
+    assert request.job_name == "retrain_match_outcome_job" and request.tags["fpl_platform/trigger"] == "emergency"
+    assert request.run_key == "performance-match_outcome-2025-26-gw8-emergency"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fpl_platform.lib import automation, gate, performance, promotion, settings, tracking
+from fpl_platform.lib import automation, gate, performance, plots, promotion, settings, tracking
 from fpl_platform.lib.errors import DataValidationError
 from fpl_platform.lib.significance import promotion_decision
 
@@ -82,9 +82,11 @@ def test_trend_plot_is_a_small_png():
         performance.ControlLimits(1.1, 0.1, 0.05, 5),
         SETTINGS,
     ).assign(source="backtest")
-    png = performance.trend_png(frame, "rmse", "test")
+    png = plots.trend_png(frame, "rmse", "test")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) < 60_000
-    assert performance.png_markdown(png, "t").startswith("![t](data:image/png;base64,")
+    assert plots.png_markdown(png, "t").startswith("![t](data:image/png;base64,")
+    bars = plots.bar_png(["a", "b"], [0.3, 0.05], "psi", threshold=0.25)
+    assert bars[:4] == b"\x89PNG"
 
 
 class MeanModel:
@@ -237,3 +239,36 @@ def test_promotion_and_rollback_move_real_mlflow_aliases(warehouse, tmp_path):
     assert events.values.tolist()[-2:] == [["rolled_back", "3", "2"], ["rolled_back", "2", "1"]]
     with pytest.raises(ValueError, match="trigger"):
         promotion.record_event(warehouse, model_name="m", trigger="whim", decision="promoted", reason="")
+
+
+def test_gate_promotes_a_fresher_model_and_rejects_an_identical_one():
+    """Known answers: points jump from 0 to 4 at gameweek 7. A champion frozen at gameweek 6 keeps predicting 0;
+    a challenger refit walk-forward learns the new level, so it wins clearly; the same model against itself does not."""
+    gameweeks = np.repeat(np.arange(1, 21), 10)
+    history = pd.DataFrame({"season": "2025-26", "gameweek": gameweeks, "points": np.where(gameweeks >= 7, 4.0, 0.0)})
+    history["cutoff"] = pd.Timestamp("2025-08-01", tz="UTC") + pd.to_timedelta(history["gameweek"] * 7, unit="D")
+    history["kickoff"] = history["cutoff"] + pd.Timedelta(hours=2)
+    history["key"] = np.arange(len(history))
+
+    class RecentMean(MeanModel):
+        def __init__(self, rows):
+            super().__init__(rows[rows["gameweek"] > rows["gameweek"].max() - 3])
+
+    frozen = RecentMean(history[history["gameweek"] <= 6])
+    assert frozen.mean == 0.0
+    kwargs = {
+        "refit_every": 2,
+        "fit_champion": None,
+        "champion_trained_until": history.loc[history["gameweek"] == 6, "kickoff"].max(),
+        "loss": lambda model, frame: (model.predict(frame) - frame["points"].to_numpy()) ** 2,
+    }
+    rounds = gate.window_rounds(history, 8)  # gameweeks 13-20: all after the champion's data
+    losses = gate.paired_losses(history, rounds, fit_challenger=RecentMean, champion_model=frozen, **kwargs)
+    assert losses["champion_loss"].mean() == 16.0 and losses["challenger_loss"].mean() == 0.0
+    verdict = promotion_decision(losses["challenger_loss"], losses["champion_loss"], margin=0.005, aggregate="rmse")
+    assert verdict.promote and verdict.improvement == 4.0 and verdict.p_value == 0.0
+
+    fresh = RecentMean(history[history["gameweek"] <= 20])
+    same = gate.paired_losses(history, rounds, fit_challenger=lambda rows: fresh, champion_model=fresh, **kwargs)
+    verdict = promotion_decision(same["challenger_loss"], same["champion_loss"], margin=0.005, aggregate="rmse")
+    assert not verdict.promote and "below the margin" in verdict.reason

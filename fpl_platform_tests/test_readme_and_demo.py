@@ -55,17 +55,33 @@ def test_readme_example_sql_runs_on_the_analyst_copy(isolated_home):
 
 
 def test_fpl_platform_demo_loads_every_bundled_row(isolated_home):
-    """What `make demo` runs, in a fresh FPL_PLATFORM_HOME, through a real Dagster instance."""
+    """What `make demo` runs (backtests cut to one season), in a fresh FPL_PLATFORM_HOME, through a real Dagster instance."""
     cli = Path(sys.executable).with_name("fpl-platform")
-    out = subprocess.run([str(cli), "demo"], capture_output=True, text=True, cwd=REPO, env=dict(os.environ))
+    out = subprocess.run([str(cli), "demo", "--quick"], capture_output=True, text=True, cwd=REPO, env=dict(os.environ))
     assert out.returncode == 0, out.stderr[-3000:]
     assert "make ui" in out.stdout and str(isolated_home / "warehouse.duckdb") in out.stdout
     connection = duckdb.connect(str(isolated_home / "analytics.duckdb"), read_only=True)
     assert connection.execute("SELECT count(*), count(DISTINCT season) FROM raw.matches").fetchone() == (4560, 12)
     assert connection.execute("SELECT count(*) FROM raw.player_gameweeks").fetchone()[0] == 264_304
+    # every branch ran: both models, both predictions, drift and performance monitoring, the first gate decisions
+    served = connection.execute("SELECT count(*) FROM predictions.player_points WHERE as_of = '2025-26:37'").fetchone()[0]
+    assert served > 500 and connection.execute("SELECT count(*) FROM predictions.match_outcomes").fetchone()[0] == 10
+    decisions = connection.execute("SELECT model_name, decision FROM monitoring.retraining_events ORDER BY model_name").fetchall()
+    assert decisions == [("match_outcome", "promoted"), ("player_points", "promoted")]
+    assert connection.execute("SELECT count(DISTINCT model_name) FROM monitoring.performance").fetchone()[0] == 2
+    assert connection.execute("SELECT count(*) FROM monitoring.drift_reports").fetchone()[0] == 2
     connection.close()
     storage = isolated_home / "dagster" / "storage"
     assert storage.exists()  # the runs were recorded in the platform's own instance
+
+    status = subprocess.run([str(cli), "status"], capture_output=True, text=True, cwd=REPO, env=dict(os.environ))
+    assert status.returncode == 0, status.stderr[-2000:]
+    assert "match_outcome" in status.stdout and "promoted" in status.stdout and "newest result: 2026-05-24" in status.stdout
+    # nothing to roll back to after the first training: a clear refusal, not a traceback
+    rollback = subprocess.run(
+        [str(cli), "rollback", "match_outcome"], capture_output=True, text=True, cwd=REPO, env=dict(os.environ)
+    )
+    assert rollback.returncode == 1 and "has no previous champion to restore" in rollback.stderr
 
 
 def test_sql_command_queries_the_analyst_copy(isolated_home, warehouse):

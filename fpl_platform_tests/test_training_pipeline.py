@@ -9,19 +9,13 @@ import dagster as dg
 import duckdb
 import pytest
 
+from fpl_platform.cli import QUICK
 from fpl_platform.definitions import defs
 from fpl_platform.lib import match_model, tracking
 from fpl_platform.lib.schemas import ALL_TABLES
 from fpl_platform_tests.conftest import failure_message, materialise, resources_for, table
 
-FAST = {
-    "ops": {
-        "ml__match_backtest": {"config": {"seasons": ["2025-26"], "validation_seasons": ["2023-24"], "refit_every_gameweeks": 8}},
-        "ml__match_outcome_model": {"config": {"validation_seasons": ["2024-25"], "refit_every_gameweeks": 8}},
-        "ml__player_backtest": {"config": {"seasons": ["2025-26"], "refit_every_gameweeks": 19, "training_seasons": 1}},
-        "ml__player_points_model": {"config": {"validation_gameweeks": 4, "training_seasons": 1}},
-    }
-}
+FAST = {"ops": QUICK}  # what `fpl-platform demo --quick` runs: backtests on 2025-26 only
 DOWNSTREAM = [
     "features/team_ratings",
     "features/match_features",
@@ -166,7 +160,7 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     report = drift_report(warehouse, "match_outcome", "critical", 0.5)
     evaluation = tick(drift_retrain_sensor, instance, None, warehouse=warehouse, notifier=resources["notifier"])
     [request] = evaluation.run_requests
-    job = defs.get_job_def(request.job_name)
+    job = defs.resolve_job_def(request.job_name)
     lenient = {
         "ops": {
             "ml__match_outcome_model": {
@@ -191,7 +185,7 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     trainings = table(warehouse, "SELECT version, alias, gate_decision FROM ml.match_outcome_model ORDER BY version")
     assert trainings.values.tolist() == [["1", "previous", "promoted"], ["2", None, "rejected"], ["3", "champion", "promoted"]]
 
-    rollback = defs.get_job_def("rollback_job").execute_in_process(
+    rollback = defs.resolve_job_def("rollback_job").execute_in_process(
         instance=instance,
         run_config={"ops": {"rollback_champion": {"config": {"model_name": "match_outcome"}}}},
         resources=resources,
@@ -205,7 +199,7 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     )  # fmt: skip
     refresh_request = refresh_predictions_after_rollback(context)
     assert refresh_request.run_key == f"refresh-after-rollback-{rollback.run_id}"
-    refreshed = defs.get_job_def("refresh_predictions_job").execute_in_process(
+    refreshed = defs.resolve_job_def("refresh_predictions_job").execute_in_process(
         instance=instance, tags=refresh_request.tags, run_config={}, resources=resources
     )
     assert refreshed.success

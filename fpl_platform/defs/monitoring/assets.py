@@ -56,7 +56,7 @@ def drift(
 
     from fpl_platform.defs.training.assets import MATCH_MODEL_NAME, PLAYER_MODEL_NAME, played_features, player_features_frame
     from fpl_platform.lib import drift as drift_lib
-    from fpl_platform.lib import paths
+    from fpl_platform.lib import paths, plots
     from fpl_platform.lib.features import MODEL_FEATURES
     from fpl_platform.lib.notify import Alert
     from fpl_platform.lib.player_model import FEATURES as PLAYER_FEATURES
@@ -170,6 +170,18 @@ def drift(
     for name, summary in summaries.items():
         metadata[f"evidently_report_{name}"] = dg.MetadataValue.path(summary["html"])
         metadata[f"drift_share_{name}"] = summary["drift_share"]
+        worst = features_frame[features_frame["model_name"] == name].nlargest(12, "psi")
+        metadata[f"psi_{name}"] = dg.MetadataValue.md(
+            plots.png_markdown(
+                plots.bar_png(
+                    worst["feature"].tolist(),
+                    worst["psi"].tolist(),
+                    f"{name}: PSI, recent vs training (critical {config.psi_critical})",
+                    threshold=config.psi_critical,
+                ),
+                f"{name} drift",
+            )
+        )
     return dg.MaterializeResult(metadata=metadata)
 
 
@@ -230,7 +242,7 @@ def performance(
     import pandas as pd
 
     from fpl_platform.defs.training.assets import played_features
-    from fpl_platform.lib import asof, settings
+    from fpl_platform.lib import asof, plots, settings
     from fpl_platform.lib import performance as spc
     from fpl_platform.lib.notify import Alert
 
@@ -275,8 +287,8 @@ def performance(
             "served_gameweeks": int((frame["source"] == "served").sum()),
         }
         metadata[f"trend_{name}"] = dg.MetadataValue.md(
-            spc.png_markdown(
-                spc.trend_png(frame, metric, f"{name}: {metric} per gameweek, rolling {window} and control limits"),
+            plots.png_markdown(
+                plots.trend_png(frame, metric, f"{name}: {metric} per gameweek, rolling {window} and control limits"),
                 f"{name} {metric} trend",
             )
         )

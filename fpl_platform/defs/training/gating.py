@@ -5,6 +5,7 @@ that beats the champion on the same recent rows by the margin, with a paired tes
 the `champion` alias; otherwise the champion keeps serving and the rejection is recorded.
 """
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -219,7 +220,9 @@ def train_and_gate(
             warehouse,
         )
     context.log.info(f"{name} version {version}: {event['decision']} ({reason})")
+    experiment = mlflow.get_run(run_id).info.experiment_id
     return {
+        "mlflow_run_url": f"{os.environ.get('FPL_PLATFORM_MLFLOW_UI', 'http://127.0.0.1:5000').rstrip('/')}/#/experiments/{experiment}/runs/{run_id}",
         "version": version,
         "mlflow_run_id": run_id,
         "decision": event["decision"],
@@ -238,6 +241,7 @@ def gate_metadata(result: dict, mlflow_uri: str) -> dict:
         "version": result["version"],
         "mlflow_run_id": result["mlflow_run_id"],
         "mlflow_tracking_uri": mlflow_uri,
+        "mlflow_run": dg.MetadataValue.url(result["mlflow_run_url"]),
         "gate_decision": result["decision"],
         "gate_reason": result["reason"],
         "trigger": result["trigger"],
