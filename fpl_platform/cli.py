@@ -199,6 +199,24 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0 if refreshed.success else 1
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from fpl_platform.replay import Replay
+
+    replay = Replay(args.season, inject_drift=args.inject_drift, quick=args.quick, log=lambda line: print(line, flush=True))
+    started = time.perf_counter()
+    state = replay.run(args.from_gameweek, args.to_gameweek)
+    elapsed = time.perf_counter() - started
+    played = [v for k, v in state.seconds.items() if k.startswith("gameweek_")]
+    print()
+    print(f"replay of {args.season} reached gameweek {state.next_gameweek - 1} in {elapsed:.0f}s this session")
+    if played:
+        print(
+            f"  {len(played)} gameweeks so far, {sum(played) / len(played):.1f}s per gameweek (bootstrap {state.seconds.get('bootstrap', 0):.0f}s)"
+        )
+    print(f"  home: {replay.home}   (FPL_PLATFORM_HOME={replay.home} fpl-platform status)")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from fpl_platform.lib import status
 
@@ -240,6 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     rollback = sub.add_parser("rollback", help="restore a model's previous champion and refresh its predictions")
     rollback.add_argument("model", help="match_outcome or player_points")
     rollback.set_defaults(func=cmd_rollback)
+    replay = sub.add_parser("replay", help="replay a bundled season gameweek by gameweek through sensors, schedule and gates")
+    replay.add_argument("--season", default="2025-26")
+    replay.add_argument("--from-gameweek", type=int, default=1)
+    replay.add_argument("--to-gameweek", type=int, default=38)
+    replay.add_argument("--inject-drift", help="e.g. swap:0.5@20 (swap home/away goals in 50%% of matches from gameweek 20)")
+    replay.add_argument("--quick", action="store_true", help="lighter backtests and training validation")
+    replay.set_defaults(func=cmd_replay)
     sub.add_parser(
         "status", help="champions, last retrain, last drift report, performance, open alerts, data freshness"
     ).set_defaults(func=cmd_status)

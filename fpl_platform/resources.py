@@ -89,16 +89,23 @@ class FplSource(dg.ConfigurableResource):
 
     def source(self):
         """The source object for this run (bundled, or live for the current season)."""
-        from fpl_platform.lib.sources import BundledSource, LiveSource
+        from fpl_platform.lib.sources import BundledSource, LiveSource, ReplaySource
 
         mode = self.mode or os.environ.get("FPL_PLATFORM_SOURCE", "bundled")
         data_dir = self.data_dir or str(paths.data_dir())
         if mode == "bundled":
             return BundledSource(data_dir)
+        if mode == "replay":
+            reveal = os.environ.get("FPL_PLATFORM_REPLAY_REVEAL", "")
+            if not reveal:
+                raise ValueError(
+                    "FPL_PLATFORM_SOURCE is 'replay' but FPL_PLATFORM_REPLAY_REVEAL ('<season>:<gameweek>') is not set"
+                )
+            return ReplaySource(data_dir, reveal)
         if mode == "live":
             base = self.api_base or os.environ.get("FPL_PLATFORM_FPL_API") or paths.DEFAULT_FPL_API
             return LiveSource(data_dir, base, retries=self.retries, backoff_seconds=self.backoff_seconds)
-        raise ValueError(f"FPL_PLATFORM_SOURCE is {mode!r}; expected 'bundled' or 'live'")
+        raise ValueError(f"FPL_PLATFORM_SOURCE is {mode!r}; expected 'bundled', 'live' or 'replay'")
 
 
 class FootballData(dg.ConfigurableResource):
@@ -189,9 +196,9 @@ class Notifier(dg.ConfigurableResource):
 
         import pandas as pd
 
-        from fpl_platform.lib import notify, schemas
+        from fpl_platform.lib import clock, notify, schemas
 
-        now = pd.Timestamp.now(tz="UTC")
+        now = clock.now()
         last_sent = None
         if warehouse.exists(schemas.ALERTS.name):
             found = warehouse.read(

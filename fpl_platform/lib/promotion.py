@@ -13,7 +13,7 @@ import uuid
 
 import pandas as pd
 
-from fpl_platform.lib import schemas
+from fpl_platform.lib import clock, schemas
 
 TRIGGERS = ("scheduled", "drift", "performance", "emergency", "manual", "new_data", "rollback")
 DECISIONS = ("promoted", "rejected", "failed", "skipped", "rolled_back")
@@ -34,7 +34,7 @@ def record_event(warehouse, *, model_name: str, trigger: str, decision: str, rea
     row.update(fields)
     row.update(
         event_id=uuid.uuid4().hex,
-        created_at=pd.Timestamp.now(tz="UTC"),
+        created_at=clock.now(),
         model_name=model_name,
         trigger=trigger,
         decision=decision,

@@ -44,6 +44,50 @@ class BundledSource:
         return ingest.normalise_fixtures(frame, path, label)
 
 
+class ReplaySource(BundledSource):
+    """The bundled snapshot as it stood after one gameweek of one season: later results hidden, later
+    fixtures unplayed, the next gameweek's squad list (players × fixtures, outcomes stripped) available.
+    The season replay advances `reveal` gameweek by gameweek."""
+
+    def __init__(self, data_dir: str | Path, reveal: str):
+        super().__init__(data_dir)
+        from fpl_platform.lib.asof import parse
+
+        self.reveal = parse(reveal)
+
+    def _cut(self, frame: pd.DataFrame, season: str) -> pd.DataFrame:
+        if season > self.reveal.season:
+            return frame.iloc[0:0]
+        if season == self.reveal.season:
+            frame = frame[frame["gameweek"] <= self.reveal.gameweek]
+        return frame.reset_index(drop=True)
+
+    def matches(self, season: str) -> pd.DataFrame:
+        return self._cut(super().matches(season), season)
+
+    def player_gameweeks(self, season: str) -> pd.DataFrame:
+        frame = super().player_gameweeks(season)
+        return frame if frame.empty else self._cut(frame, season)
+
+    def fixtures(self) -> pd.DataFrame:
+        frame = super().fixtures()
+        frame = frame[frame["season"] <= self.reveal.season].reset_index(drop=True)
+        later = (frame["season"] == self.reveal.season) & (frame["gameweek"].isna() | (frame["gameweek"] > self.reveal.gameweek))
+        frame.loc[later, "finished"] = False
+        frame.loc[later, ["home_goals", "away_goals"]] = None
+        return frame
+
+    def squad(self) -> pd.DataFrame | None:
+        """The next gameweek's players and fixtures as the FPL API lists them before the deadline."""
+        from fpl_platform.lib.schemas import SQUAD
+
+        players = super().player_gameweeks(self.reveal.season)
+        upcoming = players[players["gameweek"] == self.reveal.gameweek + 1]
+        if upcoming.empty:
+            return None
+        return upcoming.assign(chance_of_playing=None, status=None, source="replay")[SQUAD.column_names].reset_index(drop=True)
+
+
 class LiveSource(BundledSource):
     """The FPL API for the season it is currently serving; earlier seasons come from the bundle."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fpl_platform.lib import paths, tracking
+from fpl_platform.lib import clock, paths, tracking
 from fpl_platform.lib import warehouse as duck
 
 MODELS = ("match_outcome", "player_points")
@@ -32,7 +32,7 @@ def _table(frame: pd.DataFrame | None, empty: str) -> str:
 
 def report(now: pd.Timestamp | None = None) -> str:
     """The status text."""
-    now = now or pd.Timestamp.now(tz="UTC")
+    now = now or clock.now()
     out = [f"fpl_platform status at {now:%Y-%m-%d %H:%M} UTC (home {paths.platform_home()})", ""]
     if not paths.warehouse_path().exists():
         return "\n".join([*out, f"no warehouse at {paths.warehouse_path()}: run `make demo` first"])

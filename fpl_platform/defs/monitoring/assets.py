@@ -55,14 +55,14 @@ def drift(
     import pandas as pd
 
     from fpl_platform.defs.training.assets import MATCH_MODEL_NAME, PLAYER_MODEL_NAME, played_features, player_features_frame
+    from fpl_platform.lib import clock, paths, plots
     from fpl_platform.lib import drift as drift_lib
-    from fpl_platform.lib import paths, plots
     from fpl_platform.lib.features import MODEL_FEATURES
     from fpl_platform.lib.notify import Alert
     from fpl_platform.lib.player_model import FEATURES as PLAYER_FEATURES
 
     reports_dir = paths.reports_dir()
-    now = pd.Timestamp.now(tz="UTC")
+    now = clock.now()
     thresholds = {
         "psi_warning": config.psi_warning,
         "psi_critical": config.psi_critical,
@@ -242,7 +242,7 @@ def performance(
     import pandas as pd
 
     from fpl_platform.defs.training.assets import played_features
-    from fpl_platform.lib import asof, plots, settings
+    from fpl_platform.lib import asof, clock, plots, settings
     from fpl_platform.lib import performance as spc
     from fpl_platform.lib.notify import Alert
 
@@ -250,7 +250,7 @@ def performance(
     fixtures = warehouse.read("SELECT season, gameweek, finished FROM raw.fixtures") if warehouse.exists("raw.fixtures") else None
     played = played_features(warehouse)
     spec = asof.resolve(played[played["home_goals"].notna()], fixtures, config.as_of or None)
-    now = pd.Timestamp.now(tz="UTC")
+    now = clock.now()
     parts, metadata, summaries = [], {}, {}
     for name, source in PERFORMANCE_SOURCES.items():
         metric = source["metric"]

@@ -31,7 +31,7 @@ def retrain_requests(
     """Run requests for the active triggers that pass the cooldown and the attempt cap; skips are recorded."""
     import pandas as pd
 
-    from fpl_platform.lib import automation, promotion, settings
+    from fpl_platform.lib import automation, clock, promotion, settings
     from fpl_platform.lib.notify import Alert
 
     options = settings.load("automation")
@@ -46,7 +46,7 @@ def retrain_requests(
         verdict = automation.decide_retrain(
             attempts=attempts.get(trigger.key, 0),
             last_retrain=None if last is None else pd.Timestamp(last),
-            now=pd.Timestamp.now(tz="UTC"),
+            now=clock.now(),
             cooldown=cooldown,
             max_attempts=options["max_attempts_per_trigger"],
             emergency=trigger.kind == "emergency",
@@ -178,7 +178,7 @@ def stale_data_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse,
     """During a season (fixtures still to play), alert when the newest result is older than the configured days."""
     import pandas as pd
 
-    from fpl_platform.lib import settings
+    from fpl_platform.lib import clock, settings
     from fpl_platform.lib.notify import Alert
 
     if not (warehouse.exists("raw.fixtures") and warehouse.exists("raw.matches")):
@@ -189,7 +189,7 @@ def stale_data_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse,
         return dg.SkipReason(f"no season in progress ({season} has no fixture left to play)")
     newest = warehouse.read("SELECT max(kickoff) AS newest FROM raw.matches WHERE season = ?", [season])["newest"].iat[0]
     days = settings.load("automation")["stale_data_days"]
-    now = pd.Timestamp.now(tz="UTC")
+    now = clock.now()
     age = None if pd.isna(newest) else (now - pd.Timestamp(newest)).total_seconds() / 86400
     if age is not None and age <= days:
         return dg.SkipReason(f"newest {season} result is {age:.1f} days old (limit {days:g})")

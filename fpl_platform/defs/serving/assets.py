@@ -36,6 +36,7 @@ def match_outcome_predictions(
     import pandas as pd
 
     from fpl_platform.defs.training.assets import MATCH_MODEL_NAME, played_features, resolve_cutoff
+    from fpl_platform.lib import clock
 
     features = played_features(warehouse)
     cutoff, first_kickoff = resolve_cutoff(warehouse, features, config.as_of)
@@ -57,7 +58,7 @@ def match_outcome_predictions(
             "model_name": MATCH_MODEL_NAME,
             "model_version": version,
             "as_of": cutoff.label,
-            "predicted_at": pd.Timestamp.now(tz="UTC"),
+            "predicted_at": clock.now(),
         }
     )
     warehouse.write(schemas.MATCH_PREDICTIONS, frame, partitions=[cutoff.label], source="predictions.match_outcomes")
@@ -78,9 +79,9 @@ def player_points_predictions(
     context: dg.AssetExecutionContext, config: PredictionConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
 ) -> dg.MaterializeResult:
     """Predicted FPL points for every player-fixture of the next gameweek, with the champion's version on each row."""
-    import pandas as pd
 
     from fpl_platform.defs.training.assets import PLAYER_MODEL_NAME, played_features, player_features_frame, resolve_cutoff
+    from fpl_platform.lib import clock
 
     spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
     features = player_features_frame(warehouse)
@@ -99,7 +100,7 @@ def player_points_predictions(
         model_name=PLAYER_MODEL_NAME,
         model_version=version,
         as_of=spec.label,
-        predicted_at=pd.Timestamp.now(tz="UTC"),
+        predicted_at=clock.now(),
     )
     warehouse.write(schemas.PLAYER_PREDICTIONS, frame, partitions=[spec.label], source="predictions.player_points")
     top = frame.sort_values("predicted_points", ascending=False).head(10)[

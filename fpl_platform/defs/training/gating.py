@@ -93,7 +93,7 @@ def train_and_gate(
     import mlflow
     import pandas as pd
 
-    from fpl_platform.lib import promotion
+    from fpl_platform.lib import clock, promotion
     from fpl_platform.lib.notify import Alert
     from fpl_platform.lib.significance import promotion_decision
 
@@ -164,7 +164,7 @@ def train_and_gate(
     row = pd.DataFrame(
         [
             {
-                "trained_at": pd.Timestamp.now(tz="UTC"),
+                "trained_at": clock.now(),
                 "model_name": name,
                 "version": version,
                 "mlflow_run_id": run_id,

@@ -90,13 +90,21 @@ def rollback_job():
 
 
 def last_retrain_time(instance: dg.DagsterInstance, model: str) -> datetime | None:
-    """When the most recent retrain run covering `model` (its own job or the weekly one) was created."""
+    """When the most recent retrain run covering `model` (its own job or the weekly one) was created.
+
+    A replay's runs carry their simulated creation time in a tag; that is the time the cooldown compares.
+    """
+    from fpl_platform.lib.clock import SIMULATED_AT_TAG
+
     latest = None
     for tag in (model, "all"):
         runs = instance.get_runs(filters=dg.RunsFilter(tags={RETRAIN_MODEL_TAG: tag}), limit=1)
         for run in runs:
-            record = instance.get_run_record_by_id(run.run_id)
-            created = record.create_timestamp if record else None
+            if SIMULATED_AT_TAG in run.tags:
+                created = datetime.fromisoformat(run.tags[SIMULATED_AT_TAG])
+            else:
+                record = instance.get_run_record_by_id(run.run_id)
+                created = record.create_timestamp if record else None
             if created is not None and (latest is None or created > latest):
                 latest = created
     return latest

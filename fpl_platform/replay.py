@@ -1,0 +1,348 @@
+"""Season replay: the platform lives through a bundled season gameweek by gameweek, as the daemon would.
+
+For each gameweek g: the source reveals g's results (`ReplaySource`), the clock moves to just after
+g's last kickoff (`FPL_PLATFORM_NOW`), and then only what production runs runs: the new-data sensor's
+request (season ingestion), the run-status sensor's refresh (features, predictions of g+1 from the
+champion, performance, drift), the drift and performance sensors' retrain requests (through the gate),
+and the weekly schedule's ticks at every Monday 23:00 London before g+1 kicks off. Every run is
+executed in process against the replay's own Dagster instance, warehouse and MLflow registry under
+`$FPL_PLATFORM_HOME/replays/<season>/`, so a replay never touches the demo's tables.
+
+The replay is resumable (a JSON state file records the next gameweek, sensor cursors and executed run
+keys) and deterministic (simulated time, seeded models, seeded drift injection).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fpl_platform.lib import paths
+from fpl_platform.lib.seasons import ALL_SEASONS, GAMEWEEKS_PER_SEASON
+
+PREDICTION_OPS = ("predictions__match_outcomes", "predictions__player_points")
+
+
+@dataclass
+class ReplayState:
+    """What a resumed replay needs: where it is, the sensors' cursors, the run keys already executed."""
+
+    season: str
+    next_gameweek: int
+    inject_drift: str | None
+    quick: bool
+    cursors: dict[str, str | None] = field(default_factory=dict)
+    run_keys: list[str] = field(default_factory=list)
+    last_now: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> ReplayState | None:
+        return cls(**json.loads(path.read_text())) if path.exists() else None
+
+    def save(self, path: Path) -> None:
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.__dict__, indent=2, sort_keys=True))
+        os.replace(temporary, path)
+
+
+@dataclass(frozen=True)
+class DriftInjection:
+    """`swap:<fraction>@<gameweek>`: from that gameweek on, swap home and away goals in a seeded fraction of matches."""
+
+    fraction: float
+    from_gameweek: int
+
+    @classmethod
+    def parse(cls, spec: str) -> DriftInjection:
+        import re
+
+        match = re.fullmatch(r"swap:(0?\.\d+|1(?:\.0)?)@(\d{1,2})", spec.strip())
+        if not match or not 1 <= int(match.group(2)) <= GAMEWEEKS_PER_SEASON:
+            raise ValueError(f"--inject-drift {spec!r}: expected 'swap:<fraction>@<gameweek>', e.g. 'swap:0.5@20'")
+        return cls(float(match.group(1)), int(match.group(2)))
+
+    def apply(self, data_dir: Path, season: str) -> int:
+        """Rewrite the replay's private copy of matches.parquet and fixtures.parquet; returns matches changed."""
+        import numpy as np
+        import pandas as pd
+
+        matches = pd.read_parquet(data_dir / "matches.parquet")
+        fixtures = pd.read_parquet(data_dir / "fixtures.parquet")
+        target = matches.index[(matches["season"] == season) & (matches["gameweek"] >= self.from_gameweek)]
+        picked = np.random.default_rng(20250801).permutation(target)[: round(self.fraction * len(target))]
+        swapped = set(zip(matches.loc[picked, "home_team"], matches.loc[picked, "away_team"], strict=True))
+        for frame in (matches, fixtures):
+            keys = frame.index[
+                (frame["season"] == season)
+                & [pair in swapped for pair in zip(frame["home_team"], frame["away_team"], strict=True)]
+            ]
+            frame.loc[keys, ["home_goals", "away_goals"]] = frame.loc[keys, ["away_goals", "home_goals"]].to_numpy()
+        matches.to_parquet(data_dir / "matches.parquet", index=False)
+        fixtures.to_parquet(data_dir / "fixtures.parquet", index=False)
+        return len(picked)
+
+
+def replay_home(season: str) -> Path:
+    return paths.platform_home() / "replays" / season
+
+
+class Replay:
+    """Drives one season's replay against its own instance; see the module docstring."""
+
+    def __init__(self, season: str, *, inject_drift: str | None = None, quick: bool = False, log: Callable[[str], None] = print):
+        if season not in ALL_SEASONS[1:]:
+            raise ValueError(
+                f"season {season!r} cannot be replayed: expected one of {ALL_SEASONS[1:]} (a season with history before it)"
+            )
+        self.season = season
+        self.inject = DriftInjection.parse(inject_drift) if inject_drift else None
+        self.inject_spec = inject_drift
+        self.quick = quick
+        self.log = log
+        self.parent_home = paths.platform_home()
+        self.source_data = paths.data_dir()
+        self.home = replay_home(season)
+        self.state_file = self.home / "replay_state.json"
+
+    # -- environment -------------------------------------------------------------------------------
+    def _enter(self) -> None:
+        from fpl_platform.cli import prepare_home
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        data = self.home / "data"
+        if not data.exists():
+            shutil.copytree(self.source_data, data, ignore=shutil.ignore_patterns("*.md"))
+            if self.inject is not None:
+                changed = self.inject.apply(data, self.season)
+                self.log(f"injected drift {self.inject_spec}: swapped home/away goals in {changed} matches of {self.season}")
+        for name in ("FPL_PLATFORM_WAREHOUSE", "FPL_PLATFORM_ANALYTICS", "DAGSTER_HOME"):
+            os.environ.pop(name, None)
+        os.environ["FPL_PLATFORM_HOME"] = str(self.home)
+        os.environ["FPL_PLATFORM_DATA_DIR"] = str(data)
+        os.environ["FPL_PLATFORM_SOURCE"] = "replay"
+        prepare_home()
+
+    def _reveal(self, gameweek: int, now) -> None:
+        os.environ["FPL_PLATFORM_REPLAY_REVEAL"] = f"{self.season}:{gameweek}"
+        os.environ["FPL_PLATFORM_AS_OF"] = f"{self.season}:{gameweek}"
+        os.environ["FPL_PLATFORM_NOW"] = now.isoformat()
+
+    # -- the season's calendar --------------------------------------------------------------------
+    def _calendar(self):
+        """Per gameweek: first and last kickoff (UTC)."""
+        import pandas as pd
+
+        matches = pd.read_parquet(self.home / "data" / "matches.parquet")
+        season = matches[matches["season"] == self.season]
+        kickoffs = pd.to_datetime(season["kickoff"], utc=True)
+        return season.assign(kickoff=kickoffs).groupby("gameweek")["kickoff"].agg(["min", "max"])
+
+    # -- running what the daemon would run ----------------------------------------------------------
+    def _execute(self, instance, job_name: str, request, gameweek: int) -> bool:
+        """Run a requested job in process, as the daemon would launch it; returns success."""
+        from fpl_platform.cli import QUICK, QUIET
+        from fpl_platform.definitions import defs
+        from fpl_platform.lib.clock import SIMULATED_AT_TAG, now
+
+        key = request.run_key or f"{job_name}-{gameweek}-{now().isoformat()}"
+        if key in self.state.run_keys:
+            self.log(f"  gw {gameweek}: {job_name} for {key} already ran (resumed replay)")
+            return True
+        job = defs.resolve_job_def(job_name)
+        nodes = {node.name for node in job.graph.node_defs} | set(job.graph.node_dict)
+        ops = {op: config for op, config in (QUICK if self.quick else {}).items() if op in nodes}
+        selection = None
+        if gameweek >= GAMEWEEKS_PER_SEASON:  # the season is over: there is no next gameweek to predict
+            selection = [k for k in job.asset_layer.executable_asset_keys if "__".join(k.path) not in PREDICTION_OPS]
+            if not selection:
+                return True
+        started = time.perf_counter()
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={**QUIET, **({"ops": ops} if ops else {})},
+            tags={**request.tags, SIMULATED_AT_TAG: now().isoformat(), "fpl_platform/replay": self.season},
+            partition_key=request.partition_key,
+            asset_selection=selection,
+            raise_on_error=False,
+        )
+        elapsed = time.perf_counter() - started
+        self.state.seconds[job_name] = self.state.seconds.get(job_name, 0.0) + elapsed
+        self.state.run_keys.append(key)
+        self.log(f"  gw {gameweek}: {job_name} {'ok' if result.success else 'FAILED'} in {elapsed:.1f}s ({key})")
+        if not result.success:
+            self._after_failure(instance, result)
+        return result.success
+
+    def _after_failure(self, instance, result) -> None:
+        """The run-failure sensor, as the daemon evaluates it."""
+        import dagster as dg
+
+        from fpl_platform.definitions import defs
+        from fpl_platform.defs.monitoring.sensors import alert_on_run_failure
+
+        run = instance.get_run_by_id(result.run_id)
+        failure = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0]
+        context = dg.build_run_status_sensor_context(
+            sensor_name=alert_on_run_failure.name,
+            dagster_instance=instance,
+            dagster_run=run,
+            dagster_event=failure.dagster_event,
+            resources=defs.resources,
+        ).for_run_failure()
+        alert_on_run_failure(context)
+
+    def _tick(self, instance, sensor) -> list:
+        import dagster as dg
+
+        from fpl_platform.definitions import defs
+
+        resources = {k: v for k, v in (defs.resources or {}).items() if k in sensor.required_resource_keys}
+        context = dg.build_sensor_context(
+            instance=instance,
+            cursor=self.state.cursors.get(sensor.name),
+            resources=resources,
+            sensor_name=sensor.name,
+            repository_def=defs.get_repository_def(),
+        )
+        evaluation = sensor.evaluate_tick(context)
+        self.state.cursors[sensor.name] = evaluation.cursor
+        if not evaluation.run_requests and evaluation.skip_message:
+            self.log(f"    {sensor.name}: {evaluation.skip_message}")
+        return list(evaluation.run_requests)
+
+    def _after_success(self, instance, run_id: str, sensor):
+        """A run-status sensor's request after a successful run (None when it skips)."""
+        import dagster as dg
+
+        run = instance.get_run_by_id(run_id)
+        success = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)[0]
+        context = dg.build_run_status_sensor_context(
+            sensor_name=sensor.name, dagster_instance=instance, dagster_run=run, dagster_event=success.dagster_event
+        )
+        request = sensor(context)
+        return request if isinstance(request, dg.RunRequest) else None
+
+    def _bootstrap(self, instance, gameweek: int) -> None:
+        """Ingest everything up to the start, backtest the seasons before it, train the first champions."""
+        import dagster as dg
+
+        from fpl_platform.cli import QUICK, QUIET
+        from fpl_platform.definitions import defs
+
+        index = ALL_SEASONS.index(self.season)
+        before = ALL_SEASONS[max(0, index - 3) : index]
+        ops = {
+            "ml__match_backtest": {
+                "config": {
+                    "seasons": before[-1:] if self.quick else before,
+                    "validation_seasons": ALL_SEASONS[max(0, index - 5) : index - 3] or before[:1],
+                }
+            },
+            "ml__player_backtest": {"config": {"seasons": before[-1:]}},
+        }
+        if self.quick:
+            ops["ml__player_backtest"]["config"].update(QUICK["ml__player_backtest"]["config"], seasons=before[-1:])
+            ops["ml__match_outcome_model"] = QUICK["ml__match_outcome_model"]
+            ops["ml__player_points_model"] = QUICK["ml__player_points_model"]
+        graph = defs.resolve_asset_graph()
+        keys = graph.get_all_asset_keys()
+        partitioned = [k for k in keys if graph.get(k).partitions_def is not None]
+        assets = [*defs.assets, *(defs.asset_checks or [])]
+        started = time.perf_counter()
+        for selection, tags, run_config in (
+            (
+                partitioned,
+                {"dagster/asset_partition_range_start": ALL_SEASONS[0], "dagster/asset_partition_range_end": self.season},
+                QUIET,
+            ),
+            ([k for k in keys if k not in partitioned], {}, {**QUIET, "ops": ops}),
+        ):
+            result = dg.materialize(
+                assets,
+                selection=dg.AssetSelection.assets(*selection),
+                resources=defs.resources,
+                instance=instance,
+                tags={**tags, "fpl_platform/trigger": "replay", "fpl_platform/replay": self.season},
+                run_config=run_config,
+                raise_on_error=False,
+            )
+            if not result.success:
+                raise RuntimeError(f"replay bootstrap failed (Dagster run {result.run_id}): see `make ui` or the run's logs")
+        self.state.seconds["bootstrap"] = time.perf_counter() - started
+        self.log(
+            f"bootstrap as of {self.season}:{gameweek}: ingested, backtested {before}, champions trained in {self.state.seconds['bootstrap']:.0f}s"
+        )
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self, from_gameweek: int = 1, to_gameweek: int = GAMEWEEKS_PER_SEASON) -> ReplayState:
+        import dagster as dg
+        import pandas as pd
+
+        from fpl_platform.defs.ingestion.sensors import new_data_sensor, refresh_after_ingestion
+        from fpl_platform.defs.monitoring.sensors import drift_retrain_sensor, performance_retrain_sensor
+        from fpl_platform.defs.training.schedules import weekly_retrain_schedule
+
+        if not 1 <= from_gameweek <= to_gameweek <= GAMEWEEKS_PER_SEASON:
+            raise ValueError(f"gameweeks must satisfy 1 ≤ from ≤ to ≤ 38, got {from_gameweek} … {to_gameweek}")
+        self._enter()
+        state = ReplayState.load(self.state_file)
+        if state is not None and (state.inject_drift != self.inject_spec or state.quick != self.quick):
+            raise ValueError(
+                f"{self.home} holds a replay with inject_drift={state.inject_drift!r}, quick={state.quick}; "
+                "delete that directory to start a different one"
+            )
+        fresh = state is None
+        self.state = state or ReplayState(self.season, from_gameweek, self.inject_spec, self.quick)
+        calendar = self._calendar()
+        with dg.DagsterInstance.get() as instance:
+            if fresh:
+                start = from_gameweek - 1
+                first = calendar.loc[from_gameweek, "min"]
+                self._reveal(start, first - pd.Timedelta(days=2))
+                self._bootstrap(instance, start)
+                self.state.last_now = (first - pd.Timedelta(days=2)).isoformat()
+                self.state.save(self.state_file)
+            for gameweek in range(self.state.next_gameweek, to_gameweek + 1):
+                started = time.perf_counter()
+                now = calendar.loc[gameweek, "max"] + pd.Timedelta(hours=3)
+                self._reveal(gameweek, now)
+                self.log(f"{self.season} gameweek {gameweek}: results revealed, clock {now:%Y-%m-%d %H:%M} UTC")
+                for request in self._tick(instance, new_data_sensor):
+                    if self._execute(instance, "ingest_season_job", request, gameweek):
+                        ingest_run = instance.get_runs(filters=dg.RunsFilter(tags={"fpl_platform/replay": self.season}), limit=1)[
+                            0
+                        ]
+                        refresh = self._after_success(instance, ingest_run.run_id, refresh_after_ingestion)
+                        if refresh is not None:
+                            self._execute(instance, "refresh_job", refresh, gameweek)
+                for sensor in (drift_retrain_sensor, performance_retrain_sensor):
+                    for request in self._tick(instance, sensor):
+                        self._execute(instance, request.job_name, request, gameweek)
+                self._schedule_ticks(instance, weekly_retrain_schedule, calendar, gameweek)
+                self.state.next_gameweek = gameweek + 1
+                self.state.seconds[f"gameweek_{gameweek}"] = time.perf_counter() - started
+                self.state.save(self.state_file)
+        return self.state
+
+    def _schedule_ticks(self, instance, schedule, calendar, gameweek: int) -> None:
+        """Every Monday 23:00 London between this gameweek's end and the next one's first kickoff."""
+        import dagster as dg
+        import pandas as pd
+
+        start = calendar.loc[gameweek, "max"]
+        end = calendar.loc[gameweek + 1, "min"] if gameweek + 1 in calendar.index else start + pd.Timedelta(days=7)
+        ticks = pd.date_range(start.tz_convert("Europe/London").normalize(), end.tz_convert("Europe/London"), freq="W-MON")
+        for day in ticks:
+            tick = day + pd.Timedelta(hours=23)
+            if not start < tick < end:
+                continue
+            os.environ["FPL_PLATFORM_NOW"] = tick.tz_convert("UTC").isoformat()
+            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick.to_pydatetime())
+            for request in schedule.evaluate_tick(context).run_requests or []:
+                self._execute(instance, "weekly_retrain_job", request, gameweek)
