@@ -52,6 +52,7 @@ def resolve(matches: pd.DataFrame, fixtures: pd.DataFrame | None = None, text: s
         return parse(text)
     season = matches["season"].max()
     if fixtures is not None and len(fixtures):
+        season = max(season, fixtures["season"].max())  # a new season's fixtures arrive before its first result
         pending = fixtures[(fixtures["season"] == season) & ~fixtures["finished"].astype(bool)]
         if len(pending) and pending["gameweek"].notna().any():
             return AsOf(season, int(pending["gameweek"].min()) - 1)

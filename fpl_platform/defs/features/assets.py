@@ -20,7 +20,7 @@ def matches_and_fixtures(warehouse: Warehouse) -> "pd.DataFrame":
         sql += (
             " UNION ALL SELECT match_id, season, gameweek, kickoff, home_team, away_team, NULL, NULL FROM raw.fixtures f"
             " WHERE NOT finished AND gameweek IS NOT NULL AND kickoff IS NOT NULL"
-            " AND season = (SELECT max(season) FROM raw.matches)"
+            " AND season = (SELECT max(season) FROM raw.fixtures)"  # at a season's start raw.matches has none of it yet
             " AND match_id NOT IN (SELECT match_id FROM raw.matches)"
         )
     return warehouse.read_with_nullable_numbers(sql, ["home_goals", "away_goals"])

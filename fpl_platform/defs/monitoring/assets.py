@@ -25,8 +25,8 @@ def _windows(frame, cutoff, config: DriftConfig):
     current_rounds = rounds.tail(config.current_gameweeks)
     trained = rounds[(rounds["cutoff"] < cutoff) & (rounds["cutoff"] < current_rounds["cutoff"].min())]
     reference_rounds = trained.tail(config.reference_gameweeks)
-    key = list(zip(frame["season"], frame["gameweek"], strict=True))
-    pick = lambda rounds_: frame[[k in set(zip(rounds_["season"], rounds_["gameweek"], strict=True)) for k in key]]  # noqa: E731
+    key = frame["season"] + ":" + frame["gameweek"].astype(str)
+    pick = lambda rounds_: frame[key.isin(set(rounds_["season"] + ":" + rounds_["gameweek"].astype(str)))]  # noqa: E731
     return pick(reference_rounds), pick(current_rounds)
 
 

@@ -1,0 +1,78 @@
+"""The season replay's building blocks: what the replay source reveals, the simulated clock, drift injection."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from fpl_platform.lib import clock, schemas
+from fpl_platform.lib.asof import resolve
+from fpl_platform.lib.sources import BundledSource, ReplaySource
+from fpl_platform.replay import DriftInjection
+from fpl_platform_tests.conftest import BUNDLED
+
+
+def test_replay_source_reveals_results_up_to_the_gameweek_and_the_next_squad():
+    source = ReplaySource(BUNDLED, "2025-26:5")
+    matches = source.matches("2025-26")
+    assert len(matches) == 50 and matches["gameweek"].max() == 5
+    assert len(source.matches("2024-25")) == 380 and source.matches("2026-27").empty
+    players = source.player_gameweeks("2025-26")
+    assert players["gameweek"].max() == 5
+
+    fixtures = source.fixtures()
+    current = fixtures[fixtures["season"] == "2025-26"]
+    assert current.loc[current["gameweek"] <= 5, "finished"].all()
+    later = current[current["gameweek"] > 5]
+    assert len(later) == 330 and not later["finished"].any() and later["home_goals"].isna().all()
+    assert fixtures["season"].max() == "2025-26"
+
+    squad = source.squad()
+    assert set(squad["gameweek"]) == {6} and list(squad.columns) == schemas.SQUAD.column_names
+    assert not {"minutes", "points", "goals"} & set(squad.columns)  # no outcome of the gameweek it lists
+    full = BundledSource(BUNDLED).player_gameweeks("2025-26")
+    assert len(squad) == (full["gameweek"] == 6).sum()
+
+    # the as-of the platform resolves from what the replay source shows is the revealed gameweek
+    assert resolve(matches, fixtures, "").label == "2025-26:5"
+    assert ReplaySource(BUNDLED, "2025-26:38").squad() is None
+
+
+def test_a_new_seasons_fixtures_set_the_as_of_before_its_first_result():
+    source = ReplaySource(BUNDLED, "2025-26:0")
+    assert source.matches("2025-26").empty
+    played = pd.concat([source.matches(s) for s in ("2023-24", "2024-25")])
+    assert resolve(played, source.fixtures(), "").label == "2025-26:0"
+
+
+def test_simulated_clock(monkeypatch):
+    monkeypatch.setenv("FPL_PLATFORM_NOW", "2025-09-01T12:00:00")
+    assert clock.now() == pd.Timestamp("2025-09-01 12:00", tz="UTC") and clock.is_simulated()
+    monkeypatch.setenv("FPL_PLATFORM_NOW", "yesterday-ish")
+    with pytest.raises(ValueError, match="FPL_PLATFORM_NOW"):
+        clock.now()
+    monkeypatch.delenv("FPL_PLATFORM_NOW")
+    assert abs(clock.now() - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(minutes=1)
+
+
+def test_drift_injection_swaps_a_seeded_fraction_consistently(data_dir):
+    with pytest.raises(ValueError, match="swap:<fraction>@<gameweek>"):
+        DriftInjection.parse("shift:price")
+    spec = DriftInjection.parse("swap:0.5@30")
+    before = pd.read_parquet(data_dir / "matches.parquet")
+    changed = spec.apply(data_dir, "2025-26")
+    after = pd.read_parquet(data_dir / "matches.parquet")
+    late = ((before["season"] == "2025-26") & (before["gameweek"] >= 30)).sum()
+    assert late == 89 and changed == 44  # half of gameweeks 30-38's matches (one was moved out of them)
+    moved = (before["home_goals"] != after["home_goals"]) | (before["away_goals"] != after["away_goals"])
+    assert (after.loc[moved, "season"] == "2025-26").all() and (after.loc[moved, "gameweek"] >= 30).all()
+    assert (after.loc[moved, "home_goals"] == before.loc[moved, "away_goals"]).all()
+    fixtures = pd.read_parquet(data_dir / "fixtures.parquet")
+    joined = fixtures.merge(after, on=["season", "home_team", "away_team"], suffixes=("_f", "_m"))
+    assert (joined["home_goals_f"] == joined["home_goals_m"]).all()  # results and fixtures still agree
+    other = data_dir.parent / "other"
+    other.mkdir()
+    before.to_parquet(other / "matches.parquet", index=False)
+    (other / "fixtures.parquet").write_bytes((data_dir / "fixtures.parquet").read_bytes())
+    spec.apply(other, "2025-26")
+    assert pd.read_parquet(other / "matches.parquet").equals(after)  # seeded: the same matches every time
