@@ -59,3 +59,46 @@ def test_walk_forward_predictions_do_not_see_their_own_gameweek(real_data):
     pd.testing.assert_frame_equal(before.loc[up_to], after.loc[up_to])
     beyond = before.index[gameweeks.loc[before.index] > 20]
     assert not before.loc[beyond].equals(after.loc[beyond])
+
+
+def test_team_ratings_recompute_only_from_the_first_changed_season(warehouse, instance):
+    """Walk-forward makes incremental recomputation exact: a corrected 2025-26 result leaves earlier seasons'
+    stored rows as they were and gives the newest season the ratings a full recomputation gives (to the
+    optimiser's tolerance)."""
+    import duckdb
+    import numpy as np
+
+    from fpl_platform.defs.features.assets import matches_and_fixtures
+    from fpl_platform.lib.features import build_team_ratings
+    from fpl_platform_tests.conftest import materialise, resources_for, table
+
+    resources = resources_for(warehouse)
+    materialise(["raw/matches"], resources, instance, seasons=("2021-22", "2025-26"))
+    materialise(["raw/fixtures"], resources, instance)
+    first = materialise(["features/team_ratings"], resources, instance)
+    assert (
+        first.asset_materializations_for_node("features__team_ratings")[0]
+        .metadata["recomputed_seasons"]
+        .value.startswith("2021-22")
+    )
+    before = table(warehouse, "SELECT * FROM features.team_ratings ORDER BY match_id")
+
+    with duckdb.connect(str(warehouse.file)) as connection:
+        connection.execute(
+            "UPDATE raw.matches SET home_goals = 6, away_goals = 0 WHERE match_id = "
+            "(SELECT min(match_id) FROM raw.matches WHERE season = '2025-26' AND gameweek = 10)"
+        )
+    second = materialise(["features/team_ratings"], resources, instance)
+    assert second.asset_materializations_for_node("features__team_ratings")[0].metadata["recomputed_seasons"].value == "2025-26"
+    after = table(warehouse, "SELECT * FROM features.team_ratings ORDER BY match_id")
+    earlier = before["season"] < "2025-26"
+    pd.testing.assert_frame_equal(
+        before[earlier].reset_index(drop=True), after[after["season"] < "2025-26"].reset_index(drop=True)
+    )
+
+    full = build_team_ratings(matches_and_fixtures(warehouse)).set_index("match_id")
+    newest = after[after["season"] == "2025-26"].set_index("match_id")
+    assert np.allclose(newest["dc_p_home"], full.loc[newest.index, "dc_p_home"], atol=1e-4)
+    moved = (newest["dc_p_home"] - before[~earlier].set_index("match_id")["dc_p_home"]).abs()
+    # up to gameweek 10 only the optimiser's starting point differs (a cold start instead of last season's fit)
+    assert moved[newest["gameweek"] <= 10].max() < 1e-4 and moved[newest["gameweek"] > 10].max() > 1e-3

@@ -159,12 +159,46 @@ def build_match_features(
 
 
 def build_team_ratings(
-    matches: pd.DataFrame, *, xi: float = 0.0018, window_days: int = 3 * 365, ridge: float = 5.0
+    matches: pd.DataFrame,
+    *,
+    xi: float = 0.0018,
+    window_days: int = 3 * 365,
+    ridge: float = 5.0,
+    seasons: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Dixon-Coles strengths and probabilities plus Elo ratings, as of every gameweek's first kickoff."""
-    dc = walk_forward_dixon_coles(matches, xi=xi, window_days=window_days, ridge=ridge)
+    """Dixon-Coles strengths and probabilities plus Elo ratings, as of every gameweek's first kickoff.
+
+    `seasons` limits the output (and the Dixon-Coles refits) to those seasons; every match still counts
+    as history. Walk-forward means a season's ratings depend only on matches before its rounds, so
+    recomputing from the first season whose inputs changed gives the rows recomputing all would, up to
+    the optimiser's tolerance (its first refit starts cold instead of from the previous season's fit).
+    """
+    dc = walk_forward_dixon_coles(matches, xi=xi, window_days=window_days, ridge=ridge, seasons=seasons)
     elo = Elo().walk_forward(matches)
     return dc.merge(elo, on="match_id", how="inner")
+
+
+def season_digests(matches: pd.DataFrame) -> dict[str, str]:
+    """Per season, a digest of what the ratings are computed from (keys, rounds, kickoffs, results)."""
+    import hashlib
+
+    out = {}
+    for season, rows in matches.groupby("season"):
+        rows = rows.sort_values("match_id")
+        text = "\n".join(
+            f"{m}|{g}|{k}|{h}|{a}"
+            for m, g, k, h, a in zip(
+                rows["match_id"], rows["gameweek"], utc(rows["kickoff"]), rows["home_goals"], rows["away_goals"], strict=True
+            )
+        )
+        out[str(season)] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return out
+
+
+def first_changed_season(current: dict[str, str], previous: dict[str, str]) -> str | None:
+    """The earliest season whose digest differs (or is new or gone); None when nothing changed."""
+    changed = sorted(s for s in set(current) | set(previous) if current.get(s) != previous.get(s))
+    return changed[0] if changed else None
 
 
 MODEL_FEATURES = [

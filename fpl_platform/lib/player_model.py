@@ -39,17 +39,31 @@ FEATURES = [f"{stat}_last_{w}" for w in WINDOWS for stat in ROLLING_STATS] + CON
 
 
 def player_history(players: pd.DataFrame) -> pd.DataFrame:
-    """Per player and row: rolling means over the last 3/5/10/38 rows up to and including it."""
+    """Per player and row: rolling means over the last 3/5/10/38 rows up to and including it.
+
+    Same as a grouped `rolling(w, min_periods=1).mean()` (NaNs skipped), computed from per-player
+    cumulative sums so the whole history takes a fraction of a second.
+    """
     frame = players.assign(kickoff=utc(players["kickoff"])).sort_values(["player_id", "kickoff"]).reset_index(drop=True)
     frame["played"] = (frame["minutes"] > 0).astype(float)
     frame["started"] = (frame["minutes"] >= 60).astype(float)
-    numeric = frame[ROLLING_STATS].astype(float)
-    grouped = numeric.groupby(frame["player_id"])
+    values = frame[ROLLING_STATS].astype(float).to_numpy()
+    present = ~np.isnan(values)
+    # cumulative sums with a leading zero row per player, so window sums are differences of two rows
+    sums = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(np.where(present, values, 0.0), axis=0)])
+    counts = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(present, axis=0)])
+    position = frame.groupby("player_id").cumcount().to_numpy()  # rows of the same player before this one
+    row = np.arange(len(frame))
     parts = [frame[["player_id", "kickoff"]]]
     for window in WINDOWS:
-        parts.append(grouped.rolling(window, min_periods=1).mean().reset_index(level=0, drop=True).add_suffix(f"_last_{window}"))
+        start = row + 1 - np.minimum(position + 1, window)  # first row of the window, never before the player's first
+        total = sums[row + 1] - sums[start]
+        count = counts[row + 1] - counts[start]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        parts.append(pd.DataFrame(mean, columns=[f"{stat}_last_{window}" for stat in ROLLING_STATS]))
     history = pd.concat(parts, axis=1)
-    history["appearances"] = frame.groupby("player_id").cumcount() + 1
+    history["appearances"] = position + 1
     history["last_kickoff"] = history["kickoff"]
     return history
 

@@ -26,14 +26,39 @@ def matches_and_fixtures(warehouse: Warehouse) -> "pd.DataFrame":
     return warehouse.read_with_nullable_numbers(sql, ["home_goals", "away_goals"])
 
 
+def _previous_digests(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The per-season input digests recorded by the last successful materialisation ({} if none)."""
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    if event is None or event.asset_materialization is None:
+        return {}
+    recorded = event.asset_materialization.metadata.get("input_digests")
+    return dict(recorded.value) if recorded is not None else {}
+
+
 @dg.asset(key=["features", "team_ratings"], deps=[["raw", "matches"], ["raw", "fixtures"]], **FEATURES)
 def team_ratings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Dixon-Coles strengths (refit before every gameweek) and Elo ratings as of each gameweek's first kickoff."""
-    from fpl_platform.lib.features import build_team_ratings
+    import pandas as pd
+
+    from fpl_platform.lib.features import build_team_ratings, first_changed_season, season_digests
 
     matches = matches_and_fixtures(warehouse)
-    ratings = build_team_ratings(matches)
-    frame = matches.drop(columns=["home_goals", "away_goals"]).merge(ratings, on="match_id")
+    digests = season_digests(matches)
+    previous = _previous_digests(context) if warehouse.exists(schemas.TEAM_RATINGS.name) else {}
+    start = first_changed_season(digests, previous) if previous else None
+    seasons = sorted(digests)
+    recompute = seasons if not previous else [s for s in seasons if start is not None and s >= start]
+    ratings = build_team_ratings(matches, seasons=recompute) if recompute else None
+    frame = matches.drop(columns=["home_goals", "away_goals"])
+    frame = frame.merge(ratings, on="match_id") if ratings is not None else frame.iloc[0:0]
+    if previous:
+        # walk-forward: seasons before the first changed one keep their stored rows
+        kept = warehouse.read("SELECT * FROM features.team_ratings WHERE season < ?", [start or "9999"])
+        frame = pd.concat([kept, frame[kept.columns]], ignore_index=True)
+    context.log.info(
+        f"team ratings recomputed for {recompute[0] if recompute else 'no'} … {recompute[-1] if recompute else ''} "
+        f"(first changed season: {start or 'none'}); earlier seasons kept"
+    )
     warehouse.write(schemas.TEAM_RATINGS, frame, source="features.team_ratings")
     latest = frame[frame["cutoff"] == frame["cutoff"].max()]
     table = latest.assign(
@@ -43,6 +68,8 @@ def team_ratings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
         metadata={
             "dagster/row_count": len(frame),
             "refits": int(frame["cutoff"].nunique()),
+            "recomputed_seasons": ", ".join(recompute) or "none",
+            "input_digests": dg.MetadataValue.json(digests),
             "seasons": f"{frame['season'].min()} … {frame['season'].max()}",
             "latest_gameweek": dg.MetadataValue.md(
                 table[["home_team", "away_team", "p_home", "p_draw", "p_away", "elo_home", "elo_away"]].to_markdown(index=False)
