@@ -128,6 +128,16 @@ class Replay:
         os.environ["FPL_PLATFORM_SOURCE"] = "replay"
         prepare_home()
 
+    def _lock(self) -> None:
+        """One replay per home at a time: a second one fails fast instead of interleaving runs."""
+        import fcntl
+
+        self._lock_file = open(self.home / "replay.lock", "w")  # noqa: SIM115 - held for the process's lifetime
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise RuntimeError(f"another replay is running in {self.home}; wait for it or stop it first") from error
+
     def _reveal(self, gameweek: int, now) -> None:
         os.environ["FPL_PLATFORM_REPLAY_REVEAL"] = f"{self.season}:{gameweek}"
         os.environ["FPL_PLATFORM_AS_OF"] = f"{self.season}:{gameweek}"
@@ -174,6 +184,7 @@ class Replay:
         elapsed = time.perf_counter() - started
         self.state.seconds[job_name] = self.state.seconds.get(job_name, 0.0) + elapsed
         self.state.run_keys.append(key)
+        self.state.save(self.state_file)  # a resumed replay never re-runs a finished run
         self.log(f"  gw {gameweek}: {job_name} {'ok' if result.success else 'FAILED'} in {elapsed:.1f}s ({key})")
         if not result.success:
             self._after_failure(instance, result)
@@ -291,6 +302,7 @@ class Replay:
         if not 1 <= from_gameweek <= to_gameweek <= GAMEWEEKS_PER_SEASON:
             raise ValueError(f"gameweeks must satisfy 1 ≤ from ≤ to ≤ 38, got {from_gameweek} … {to_gameweek}")
         self._enter()
+        self._lock()
         state = ReplayState.load(self.state_file)
         if state is not None and (state.inject_drift != self.inject_spec or state.quick != self.quick):
             raise ValueError(
@@ -328,7 +340,19 @@ class Replay:
                 self.state.next_gameweek = gameweek + 1
                 self.state.seconds[f"gameweek_{gameweek}"] = time.perf_counter() - started
                 self.state.save(self.state_file)
+        self.report()
         return self.state
+
+    def report(self) -> tuple[Path, Path]:
+        """Write the season report (markdown and HTML) for the gameweeks replayed so far."""
+        from fpl_platform.lib import season_report
+        from fpl_platform.lib import warehouse as duck
+
+        markdown, page = season_report.write(
+            lambda sql, params: duck.read_sql(paths.warehouse_path(), sql, params), self.season, paths.reports_dir()
+        )
+        self.log(f"season report: {markdown} and {page}")
+        return markdown, page
 
     def _schedule_ticks(self, instance, schedule, calendar, gameweek: int) -> None:
         """Every Monday 23:00 London between this gameweek's end and the next one's first kickoff."""

@@ -59,8 +59,13 @@ def bar_png(labels: list[str], values: list[float], title: str, *, threshold: fl
     return _png(plt, figure)
 
 
-def png_markdown(png: bytes, alt: str) -> str:
-    """Markdown embedding a PNG as a base64 data URI (Dagster renders it in asset metadata)."""
+def data_uri(png: bytes) -> str:
+    """A PNG as a base64 data URI."""
     import base64
 
-    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})"
+    return f"data:image/png;base64,{base64.b64encode(png).decode()}"
+
+
+def png_markdown(png: bytes, alt: str) -> str:
+    """Markdown embedding a PNG as a base64 data URI (Dagster renders it in asset metadata)."""
+    return f"![{alt}]({data_uri(png)})"
