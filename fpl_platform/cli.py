@@ -33,7 +33,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 # `demo --quick`: the same graph with the backtests cut to one season and coarser refits (tests use it)
 QUICK = {
     "ml__match_backtest": {"config": {"seasons": ["2025-26"], "validation_seasons": ["2024-25"], "refit_every_gameweeks": 8}},
-    "ml__match_outcome_model": {"config": {"validation_seasons": ["2024-25"], "refit_every_gameweeks": 8}},
+    "ml__match_outcome_model": {"config": {"validation_season_count": 1, "refit_every_gameweeks": 8}},
     "ml__player_backtest": {"config": {"seasons": ["2025-26"], "refit_every_gameweeks": 19, "training_seasons": 1}},
     "ml__player_points_model": {"config": {"validation_gameweeks": 4, "training_seasons": 1}},
 }

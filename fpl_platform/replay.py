@@ -247,13 +247,12 @@ class Replay:
         from fpl_platform.definitions import defs
 
         index = ALL_SEASONS.index(self.season)
-        before = ALL_SEASONS[max(0, index - 3) : index]
+        # backtest up to three seasons before the replayed one, each with at least one season of history
+        before = ALL_SEASONS[max(2, index - 3) : index][-1 if self.quick else -3 :]
+        first = ALL_SEASONS.index(before[0])
         ops = {
             "ml__match_backtest": {
-                "config": {
-                    "seasons": before[-1:] if self.quick else before,
-                    "validation_seasons": ALL_SEASONS[max(0, index - 5) : index - 3] or before[:1],
-                }
+                "config": {"seasons": before, "validation_seasons": ALL_SEASONS[max(1, first - 3) : first] or before[:1]}
             },
             "ml__player_backtest": {"config": {"seasons": before[-1:]}},
         }

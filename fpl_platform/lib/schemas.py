@@ -138,7 +138,7 @@ SQUAD = TableSchema(
         _c("match_id", "VARCHAR", "Match key (raw.fixtures.match_id)."),
         _c("kickoff", "TIMESTAMPTZ", "Scheduled kickoff.", True),
         _c("player_id", "VARCHAR", "Stable player id ('fpl:<code>')."),
-        _c("player_code", "BIGINT", "FPL player code."),
+        _c("player_code", "BIGINT", "FPL player code (NULL in a replay of an old season whose bundled rows lack it).", True),
         _c("player_name", "VARCHAR", "Player name."),
         _c("position", "VARCHAR", "FPL position.", True),
         _c("team", "VARCHAR", "The player's team."),

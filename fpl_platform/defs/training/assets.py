@@ -27,7 +27,8 @@ class MatchBacktestConfig(dg.Config):
 class MatchModelConfig(GateConfig):
     """Seasons used to choose the candidate, the data cutoff (empty: FPL_PLATFORM_AS_OF or the default), gate overrides."""
 
-    validation_seasons: list[str] = ["2023-24", "2024-25"]
+    validation_seasons: list[str] = []  # empty: the `validation_season_count` seasons before the cutoff's season
+    validation_season_count: int = 2
     refit_every_gameweeks: int = 4
     as_of: str = ""
 
@@ -192,9 +193,9 @@ def match_outcome_model(
     features = played_features(warehouse)
     spec, cutoff = resolve_cutoff(warehouse, features, config.as_of)
     history = features[(features["kickoff"] < cutoff) & features["home_goals"].notna()]
-    chosen, validation = match_model.select_candidate(
-        history, config.validation_seasons, refit_every=config.refit_every_gameweeks
-    )
+    earlier = sorted(s for s in history["season"].unique() if s < spec.season)
+    validation_seasons = config.validation_seasons or earlier[-config.validation_season_count :]
+    chosen, validation = match_model.select_candidate(history, validation_seasons, refit_every=config.refit_every_gameweeks)
     candidate = match_model.CANDIDATES[chosen]
 
     def compare(model, champion, settings_: dict):
@@ -236,7 +237,7 @@ def match_outcome_model(
                 "validation_rps": validation[chosen],
             },
             validation_score=validation[chosen],
-            validation_seasons=config.validation_seasons,
+            validation_seasons=validation_seasons,
             metric="rps",
             compare=compare,
         ),

@@ -10,6 +10,7 @@ BACKTEST_METRICS = dg.AssetKey(["ml", "backtest_metrics"])
 # market RPS 0.1805. So: strict pooled limits, looser per-season ones, and where the season's odds are
 # loaded, the market itself is the yardstick (beating the closing line clearly means a feature saw the result).
 POOLED_ACCURACY, POOLED_RPS = 0.58, 0.185
+POOLED_MIN_MATCHES = 1000  # a "pooled" row of one or two seasons is judged like a season
 SEASON_ACCURACY, SEASON_RPS = 0.63, 0.170
 MARKET_EDGE = 0.005
 
@@ -23,13 +24,13 @@ def no_leakage_alarm(warehouse: Warehouse) -> dg.AssetCheckResult:
         market AS (SELECT season, rps AS market_rps FROM m WHERE model = 'market')
         SELECT m.season, m.model, m.n, m.rps, m.accuracy, market.market_rps,
             CASE
-                WHEN m.season = 'pooled' THEN 'pooled accuracy > {POOLED_ACCURACY} or RPS < {POOLED_RPS}'
+                WHEN m.season = 'pooled' AND m.n >= {POOLED_MIN_MATCHES} THEN 'pooled accuracy > {POOLED_ACCURACY} or RPS < {POOLED_RPS}'
                 WHEN market.market_rps IS NOT NULL THEN 'RPS more than {MARKET_EDGE} below the closing-odds market'
                 ELSE 'season accuracy > {SEASON_ACCURACY} or RPS < {SEASON_RPS}'
             END AS rule
         FROM m LEFT JOIN market USING (season)
         WHERE m.model <> 'market' AND CASE
-            WHEN m.season = 'pooled' THEN m.accuracy > {POOLED_ACCURACY} OR m.rps < {POOLED_RPS}
+            WHEN m.season = 'pooled' AND m.n >= {POOLED_MIN_MATCHES} THEN m.accuracy > {POOLED_ACCURACY} OR m.rps < {POOLED_RPS}
                 OR (market.market_rps IS NOT NULL AND m.rps < market.market_rps - {MARKET_EDGE})
             WHEN market.market_rps IS NOT NULL THEN m.rps < market.market_rps - {MARKET_EDGE}
             ELSE m.accuracy > {SEASON_ACCURACY} OR m.rps < {SEASON_RPS}
@@ -43,7 +44,7 @@ def no_leakage_alarm(warehouse: Warehouse) -> dg.AssetCheckResult:
         passed=suspicious.empty,
         metadata={
             "suspicious_rows": len(suspicious),
-            "thresholds": f"pooled: accuracy > {POOLED_ACCURACY} or RPS < {POOLED_RPS}; per season (≥ 100 matches): "
+            "thresholds": f"pooled (≥ {POOLED_MIN_MATCHES} matches): accuracy > {POOLED_ACCURACY} or RPS < {POOLED_RPS}; per season (≥ 100 matches): "
             f"RPS < market − {MARKET_EDGE} when odds are loaded, else accuracy > {SEASON_ACCURACY} or RPS < {SEASON_RPS}",
             "pooled": dg.MetadataValue.md(pooled.round(4).to_markdown(index=False) if len(pooled) else "_none_"),
             "suspicious": dg.MetadataValue.md(suspicious.round(4).to_markdown(index=False) if len(suspicious) else "_none_"),
