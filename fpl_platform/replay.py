@@ -80,7 +80,9 @@ class DriftInjection:
         for frame in (matches, fixtures):
             keys = frame.index[
                 (frame["season"] == season)
-                & [pair in swapped for pair in zip(frame["home_team"], frame["away_team"], strict=True)]
+                & pd.Series(
+                    [pair in swapped for pair in zip(frame["home_team"], frame["away_team"], strict=True)], index=frame.index
+                )
             ]
             frame.loc[keys, ["home_goals", "away_goals"]] = frame.loc[keys, ["away_goals", "home_goals"]].to_numpy()
         matches.to_parquet(data_dir / "matches.parquet", index=False)
