@@ -21,7 +21,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n 2  # two workers: the suite is CPU-bound and the machine has 2 cores
+	$(BIN)/python -m pytest -n 2 --dist worksteal  # two workers: CPU-bound suite, 2 cores; long tests start first (conftest)
 
 ui: $(STAMP)
 	$(BIN)/fpl-platform ui

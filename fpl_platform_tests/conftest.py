@@ -102,3 +102,24 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
                 error = error.cause
             return "\n".join(texts)
     return ""
+
+
+# the end-to-end tests take minutes each; started first, they run side by side on the two xdist
+# workers while the short tests fill the gaps, instead of meeting at the end of one worker's queue
+LONG_TESTS = (
+    "test_fpl_platform_demo_loads_every_bundled_row",
+    "test_pipeline_end_to_end",
+    "test_live_mode_predicts_the_real_next_gameweek",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.originalname in LONG_TESTS:
+            item.add_marker(pytest.mark.slow)
+    items.sort(
+        key=lambda item: (
+            item.originalname not in LONG_TESTS,
+            LONG_TESTS.index(item.originalname) if item.originalname in LONG_TESTS else 0,
+        )
+    )
