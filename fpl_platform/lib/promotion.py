@@ -48,16 +48,17 @@ def record_event(warehouse, *, model_name: str, trigger: str, decision: str, rea
     return row
 
 
-def sync_trainings(warehouse, tracking, model_name: str, *, decisions: dict[str, str] | None = None) -> None:
-    """Mirror the MLflow aliases (champion, previous) and gate decisions into the model's trainings table."""
+def sync_trainings(warehouse, tracking, model_name: str, *, new_rows: pd.DataFrame | None = None) -> None:
+    """Mirror the MLflow aliases (champion, previous) into the model's trainings table, appending `new_rows`, in one write."""
     table = TRAININGS[model_name]
-    if not warehouse.exists(table.name):
+    parts = [warehouse.read(f"SELECT * FROM {table.name}")] if warehouse.exists(table.name) else []
+    if new_rows is not None:
+        parts.append(new_rows)
+    if not parts:
         return
-    frame = warehouse.read(f"SELECT * FROM {table.name}")
+    frame = pd.concat(parts, ignore_index=True)
     by_version = {version: alias for alias, version in tracking.aliases(model_name).items() if alias in ("champion", "previous")}
     frame["alias"] = frame["version"].map(by_version).astype(object).where(frame["version"].isin(by_version.keys()), None)
-    for version, decision in (decisions or {}).items():
-        frame.loc[frame["version"] == version, "gate_decision"] = decision
     warehouse.write(table, frame, source=table.name)
 
 

@@ -219,7 +219,6 @@ def match_outcome_model(
         notifier,
         Challenger(
             model_name=MATCH_MODEL_NAME,
-            table=schemas.MODEL_TRAININGS,
             as_of=spec.label,
             cutoff=cutoff,
             history=history,
@@ -352,7 +351,6 @@ def player_points_model(
         notifier,
         Challenger(
             model_name=PLAYER_MODEL_NAME,
-            table=schemas.PLAYER_TRAININGS,
             as_of=spec.label,
             cutoff=cutoff,
             history=history,

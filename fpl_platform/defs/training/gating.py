@@ -17,7 +17,6 @@ from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
 if TYPE_CHECKING:
     import pandas as pd
 
-    from fpl_platform.lib.schemas import TableSchema
     from fpl_platform.lib.significance import Decision
 
 TRIGGER_TAG = "fpl_platform/trigger"
@@ -66,7 +65,6 @@ class Challenger:
     """What the training asset hands to the gate."""
 
     model_name: str
-    table: "TableSchema"
     as_of: str
     cutoff: object
     history: "pd.DataFrame"
@@ -179,11 +177,7 @@ def train_and_gate(
             }
         ]
     )
-    table = challenger.table
-    if warehouse.exists(table.name):
-        row = pd.concat([warehouse.read(f"SELECT * FROM {table.name}"), row], ignore_index=True)
-    warehouse.write(table, row, source=table.name)
-    promotion.sync_trainings(warehouse, mlflow_tracking, name)
+    promotion.sync_trainings(warehouse, mlflow_tracking, name, new_rows=row)
     event = promotion.record_event(
         warehouse,
         model_name=name,
