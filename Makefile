@@ -1,10 +1,13 @@
 # Two commands do all set-up on a fresh machine (Python 3.11, pip, make, git):
 #   make demo   - create .venv, install the pinned set, materialise every asset on the bundled data
-#   make test   - same environment; ruff check, ruff format --check, pytest
+#   make test   - same environment (+ Debian's chromium for the UI test); ruff check, ruff format --check, pytest
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# the UI test drives Debian's Chromium with its own chromedriver (never a browser downloaded by a test tool)
+BROWSER := /usr/bin/chromium /usr/bin/chromedriver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test ui lint format bench clean
 
@@ -18,7 +21,11 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/fpl-platform demo
 
-test: $(STAMP)
+$(BROWSER):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
+
+test: $(STAMP) $(BROWSER)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist worksteal  # two workers: CPU-bound suite, 2 cores; long tests start first (conftest)

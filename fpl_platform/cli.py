@@ -115,9 +115,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     prepare_home()
+    # `dagster dev` runs the webserver and the daemon (sensors, schedule); --webserver-only just the UI
+    program = ["dagster-webserver"] if args.webserver_only else ["dagster", "dev"]
     command = [
-        str(Path(sys.executable).with_name("dagster")),
-        "dev",
+        str(Path(sys.executable).with_name(program[0])),
+        *program[1:],
         "-h",
         args.host,
         "-p",
@@ -202,7 +204,14 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from fpl_platform.replay import Replay
 
-    replay = Replay(args.season, inject_drift=args.inject_drift, quick=args.quick, log=lambda line: print(line, flush=True))
+    replay = Replay(
+        args.season,
+        inject_drift=args.inject_drift,
+        quick=args.quick,
+        ab_test=args.ab_test,
+        history_seasons=args.history_seasons,
+        log=lambda line: print(line, flush=True),
+    )
     started = time.perf_counter()
     state = replay.run(args.from_gameweek, args.to_gameweek)
     elapsed = time.perf_counter() - started
@@ -214,6 +223,42 @@ def cmd_replay(args: argparse.Namespace) -> int:
             f"  {len(played)} gameweeks so far, {sum(played) / len(played):.1f}s per gameweek (bootstrap {state.seconds.get('bootstrap', 0):.0f}s)"
         )
     print(f"  home: {replay.home}   (FPL_PLATFORM_HOME={replay.home} fpl-platform status)")
+    return 0
+
+
+def cmd_ab_test(args: argparse.Namespace) -> int:
+    prepare_home()
+    from fpl_platform import ab_tests
+    from fpl_platform.resources import MlflowTracking, Warehouse
+
+    warehouse = Warehouse()
+    try:
+        if args.action == "create":
+            row = ab_tests.create(
+                warehouse,
+                MlflowTracking(),
+                args.name,
+                model=args.model,
+                treatment=args.treatment,
+                split=args.split,
+                rollout=args.rollout or "",
+                min_gameweeks_per_step=args.min_gameweeks_per_step,
+                target_size=args.target_size,
+                end_as_of=args.end,
+                alpha=args.alpha,
+            )
+            print(f"A/B test {args.name}: {row['note']}; start it with `fpl-platform ab-test start {args.name}`")
+        elif args.action == "start":
+            ab_tests.start(warehouse, args.name)
+            print(f"A/B test {args.name} is running: the next predictions are served by arm")
+        elif args.action == "stop":
+            ab_tests.stop(warehouse, args.name)
+            print(f"A/B test {args.name} stopped: the champion serves every item again")
+        else:
+            print(ab_tests.report(warehouse, args.name))
+    except ab_tests.AbTestError as error:
+        print(f"ab-test {args.action}: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -250,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     ui = sub.add_parser("ui", help="run `dagster dev` (webserver + daemon) against the platform's instance")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--webserver-only", action="store_true", help="the UI without the daemon (no sensor or schedule runs)")
     ui.set_defaults(func=cmd_ui)
     sub.add_parser("publish", help="publish analytics.duckdb from the warehouse").set_defaults(func=cmd_publish)
     sql = sub.add_parser("sql", help="run a query against the analyst copy (read-only)")
@@ -264,7 +310,33 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--to-gameweek", type=int, default=38)
     replay.add_argument("--inject-drift", help="e.g. swap:0.5@20 (swap home/away goals in 50%% of matches from gameweek 20)")
     replay.add_argument("--quick", action="store_true", help="lighter backtests and training validation")
+    replay.add_argument(
+        "--history-seasons", type=int, help="ingest only this many seasons before the replayed one (default: all)"
+    )
+    replay.add_argument(
+        "--ab-test",
+        help="A/B test a second match-outcome recipe all season at these treatment shares, e.g. 0.5 or 0.1,0.25,0.5",
+    )
     replay.set_defaults(func=cmd_replay)
+    ab_test = sub.add_parser("ab-test", help="A/B test a model version against the champion: create, start, stop, report")
+    ab_actions = ab_test.add_subparsers(dest="action", required=True)
+    create = ab_actions.add_parser("create", help="define a test (then `start` it)")
+    create.add_argument("name")
+    create.add_argument("--model", required=True, help="match_outcome or player_points")
+    create.add_argument("--treatment", default="challenger", help="a registered version number or alias (default: challenger)")
+    create.add_argument("--split", type=float, default=0.1, help="the treatment's initial share of items (default 0.1)")
+    create.add_argument("--rollout", help="raise the share through these steps while not worse, e.g. 0.25,0.5")
+    create.add_argument("--min-gameweeks-per-step", type=int, default=2)
+    create.add_argument("--target-size", type=int, help="complete after this many evaluated items")
+    create.add_argument("--end", help="complete at this as-of, e.g. 2025-26:38")
+    create.add_argument("--alpha", type=float, default=0.05)
+    for action, text in (
+        ("start", "start serving by arm"),
+        ("stop", "stop (the champion serves all)"),
+        ("report", "print the analysis"),
+    ):
+        ab_actions.add_parser(action, help=text).add_argument("name")
+    ab_test.set_defaults(func=cmd_ab_test)
     sub.add_parser(
         "status", help="champions, last retrain, last drift report, performance, open alerts, data freshness"
     ).set_defaults(func=cmd_status)

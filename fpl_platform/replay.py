@@ -22,10 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fpl_platform.lib import paths
+from fpl_platform.lib import ab, paths
 from fpl_platform.lib.seasons import ALL_SEASONS, GAMEWEEKS_PER_SEASON
 
 PREDICTION_OPS = ("predictions__match_outcomes", "predictions__player_points")
+# Evidently's HTML report (~10 s a model) only when PSI/KS flag drift or a champion has none yet;
+# PSI and KS still run on every gameweek and decide the drift sensor's requests, as in production
+REPLAY_OPS = {"monitoring__drift": {"config": {"evidently": "on_drift"}}}
 
 
 @dataclass
@@ -36,6 +39,8 @@ class ReplayState:
     next_gameweek: int
     inject_drift: str | None
     quick: bool
+    ab_test: str | None = None
+    history_seasons: int | None = None
     cursors: dict[str, str | None] = field(default_factory=dict)
     run_keys: list[str] = field(default_factory=list)
     last_now: str | None = None
@@ -97,7 +102,16 @@ def replay_home(season: str) -> Path:
 class Replay:
     """Drives one season's replay against its own instance; see the module docstring."""
 
-    def __init__(self, season: str, *, inject_drift: str | None = None, quick: bool = False, log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        season: str,
+        *,
+        inject_drift: str | None = None,
+        quick: bool = False,
+        ab_test: str | None = None,
+        history_seasons: int | None = None,
+        log: Callable[[str], None] = print,
+    ):
         if season not in ALL_SEASONS[1:]:
             raise ValueError(
                 f"season {season!r} cannot be replayed: expected one of {ALL_SEASONS[1:]} (a season with history before it)"
@@ -106,6 +120,14 @@ class Replay:
         self.inject = DriftInjection.parse(inject_drift) if inject_drift else None
         self.inject_spec = inject_drift
         self.quick = quick
+        self.ab_steps = ab.parse_steps(ab_test) if ab_test else None
+        self.ab_spec = ab_test
+        index = ALL_SEASONS.index(season)
+        if history_seasons is not None and history_seasons < 2:
+            raise ValueError(f"history_seasons {history_seasons}: expected at least 2 seasons before {season}")
+        # the seasons ingested before the replayed one (all by default; fewer make a faster, rougher start)
+        self.first_season = ALL_SEASONS[max(0, index - history_seasons)] if history_seasons else ALL_SEASONS[0]
+        self.history_seasons = history_seasons
         self.log = log
         self.parent_home = paths.platform_home()
         self.source_data = paths.data_dir()
@@ -156,7 +178,7 @@ class Replay:
         return season.assign(kickoff=kickoffs).groupby("gameweek")["kickoff"].agg(["min", "max"])
 
     # -- running what the daemon would run ----------------------------------------------------------
-    def _execute(self, instance, job_name: str, request, gameweek: int) -> bool:
+    def _execute(self, instance, job_name: str, request, gameweek: int, extra_ops: dict | None = None) -> bool:
         """Run a requested job in process, as the daemon would launch it; returns success."""
         from fpl_platform.cli import QUICK, QUIET
         from fpl_platform.definitions import defs
@@ -168,7 +190,9 @@ class Replay:
             return True
         job = defs.resolve_job_def(job_name)
         nodes = {node.name for node in job.graph.node_defs} | set(job.graph.node_dict)
-        ops = {op: config for op, config in (QUICK if self.quick else {}).items() if op in nodes}
+        ops = {op: config for op, config in {**(QUICK if self.quick else {}), **REPLAY_OPS}.items() if op in nodes}
+        for op, config in (extra_ops or {}).items():
+            ops[op] = {"config": {**ops.get(op, {}).get("config", {}), **config["config"]}}
         selection = None
         if gameweek >= GAMEWEEKS_PER_SEASON:  # the season is over: there is no next gameweek to predict
             selection = [k for k in job.asset_layer.executable_asset_keys if "__".join(k.path) not in PREDICTION_OPS]
@@ -249,12 +273,16 @@ class Replay:
         from fpl_platform.definitions import defs
 
         index = ALL_SEASONS.index(self.season)
+        lowest = ALL_SEASONS.index(self.first_season) + 1  # every backtest or validation season has one before it
         # backtest up to three seasons before the replayed one, each with at least one season of history
-        before = ALL_SEASONS[max(2, index - 3) : index][-1 if self.quick else -3 :]
+        before = ALL_SEASONS[max(2, lowest, index - 3) : index][-1 if self.quick else -3 :]
         first = ALL_SEASONS.index(before[0])
         ops = {
             "ml__match_backtest": {
-                "config": {"seasons": before, "validation_seasons": ALL_SEASONS[max(1, first - 3) : first] or before[:1]}
+                "config": {
+                    "seasons": before,
+                    "validation_seasons": ALL_SEASONS[max(1, lowest, first - 3) : first] or before[:1],
+                }
             },
             "ml__player_backtest": {"config": {"seasons": before[-1:]}},
         }
@@ -270,7 +298,7 @@ class Replay:
         for selection, tags, run_config in (
             (
                 partitioned,
-                {"dagster/asset_partition_range_start": ALL_SEASONS[0], "dagster/asset_partition_range_end": self.season},
+                {"dagster/asset_partition_range_start": self.first_season, "dagster/asset_partition_range_end": self.season},
                 QUIET,
             ),
             ([k for k in keys if k not in partitioned], {}, {**QUIET, "ops": ops}),
@@ -291,6 +319,50 @@ class Replay:
             f"bootstrap as of {self.season}:{gameweek}: ingested, backtested {before}, champions trained in {self.state.seconds['bootstrap']:.0f}s"
         )
 
+    def _start_ab_test(self, instance, gameweek: int) -> None:
+        """A second match-outcome recipe trained through the gate, A/B tested against the champion all season.
+
+        The treatment is the recipe the champion is not (xgboost against a logistic champion, else the
+        logistic one), trained at the same cutoff; it starts at the first rollout step and is raised through
+        the others while not worse; the analysis completes the test at gameweek 38.
+        """
+        import dagster as dg
+
+        from fpl_platform import ab_tests
+        from fpl_platform.resources import MlflowTracking, Warehouse
+
+        tracking = MlflowTracking()
+        champion, _ = tracking.load("match_outcome", "champion")
+        name = champion.candidate.name
+        other = "xgboost" if name != "xgboost" else "logistic_dc_elo"
+        request = dg.RunRequest(run_key=f"ab-treatment-{self.season}", tags={"fpl_platform/trigger": "manual"})
+        if not self._execute(
+            instance,
+            "retrain_match_outcome_job",
+            request,
+            gameweek,
+            {"ml__match_outcome_model": {"config": {"candidate": other}}},
+        ):
+            raise RuntimeError("replay: training the A/B treatment failed; see the Dagster run")
+        aliases = tracking.aliases("match_outcome")
+        treatment = aliases["challenger"] if aliases.get("challenger") != aliases.get("champion") else aliases["previous"]
+        warehouse = Warehouse()
+        test_name = f"replay-{self.season}"
+        if ab_tests._tests(warehouse).query("test_name == @test_name").empty:
+            ab_tests.create(
+                warehouse,
+                tracking,
+                test_name,
+                model="match_outcome",
+                treatment=str(treatment),
+                split=self.ab_steps[0],
+                rollout=",".join(str(step) for step in self.ab_steps[1:]),
+                end_as_of=f"{self.season}:{GAMEWEEKS_PER_SEASON}",
+            )
+            ab_tests.start(warehouse, test_name, as_of=f"{self.season}:{gameweek}")
+        self.log(f"A/B test {test_name}: {other} (version {treatment}) against the {name} champion, steps {self.ab_spec}")
+        self._execute(instance, "refresh_predictions_job", dg.RunRequest(run_key=f"ab-serve-{self.season}"), gameweek)
+
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, from_gameweek: int = 1, to_gameweek: int = GAMEWEEKS_PER_SEASON) -> ReplayState:
         import dagster as dg
@@ -305,13 +377,19 @@ class Replay:
         self._enter()
         self._lock()
         state = ReplayState.load(self.state_file)
-        if state is not None and (state.inject_drift != self.inject_spec or state.quick != self.quick):
+        if state is not None and (
+            (state.inject_drift, state.quick, state.ab_test, state.history_seasons)
+            != (self.inject_spec, self.quick, self.ab_spec, self.history_seasons)
+        ):
             raise ValueError(
-                f"{self.home} holds a replay with inject_drift={state.inject_drift!r}, quick={state.quick}; "
-                "delete that directory to start a different one"
+                f"{self.home} holds a replay with inject_drift={state.inject_drift!r}, quick={state.quick}, "
+                f"ab_test={state.ab_test!r}, history_seasons={state.history_seasons}; delete that directory to start "
+                "a different one"
             )
         fresh = state is None
-        self.state = state or ReplayState(self.season, from_gameweek, self.inject_spec, self.quick)
+        self.state = state or ReplayState(
+            self.season, from_gameweek, self.inject_spec, self.quick, self.ab_spec, self.history_seasons
+        )
         calendar = self._calendar()
         with dg.DagsterInstance.get() as instance:
             if fresh:
@@ -319,6 +397,8 @@ class Replay:
                 first = calendar.loc[from_gameweek, "min"]
                 self._reveal(start, first - pd.Timedelta(days=2))
                 self._bootstrap(instance, start)
+                if self.ab_steps:
+                    self._start_ab_test(instance, start)
                 self.state.last_now = (first - pd.Timedelta(days=2)).isoformat()
                 self.state.save(self.state_file)
             for gameweek in range(self.state.next_gameweek, to_gameweek + 1):

@@ -55,6 +55,12 @@ class Warehouse(dg.ConfigurableResource):
 
         return duck.append_rows(self.file, tables, source=source, timeout_seconds=self.lock_timeout_seconds)
 
+    def upsert(self, *tables: tuple[TableSchema, pd.DataFrame], source: str = "data") -> int:
+        """Insert rows, replacing those with the same key, into one or more tables in one transaction."""
+        from fpl_platform.lib import warehouse as duck
+
+        return duck.upsert_rows(self.file, tables, source=source, timeout_seconds=self.lock_timeout_seconds)
+
     def exists(self, table: str) -> bool:
         """Whether `schema.table` exists."""
         from fpl_platform.lib import warehouse as duck

@@ -107,6 +107,7 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
 # the end-to-end tests take minutes each; started first, they run side by side on the two xdist
 # workers while the short tests fill the gaps, instead of meeting at the end of one worker's queue
 LONG_TESTS = (
+    "test_replay_is_deterministic_resumable_and_runs_an_ab_test",
     "test_fpl_platform_demo_loads_every_bundled_row",
     "test_pipeline_end_to_end",
     "test_live_mode_predicts_the_real_next_gameweek",

@@ -32,9 +32,11 @@ EXPECTED_DEPS = {
     },
     "ml/player_backtest": {"features/player_features"},
     "ml/player_points_model": {"features/player_features", "features/match_features"},
-    "predictions/player_points": {"ml/player_points_model", "features/player_features"},
+    "predictions/player_points": {"ml/player_points_model", "features/player_features", "monitoring/ab_results"},
     "ml/match_outcome_model": {"features/match_features"},
-    "predictions/match_outcomes": {"ml/match_outcome_model", "features/match_features"},
+    "predictions/match_outcomes": {"ml/match_outcome_model", "features/match_features", "monitoring/ab_results"},
+    # before the predictions: a rollback or raised split applies to the next gameweek served
+    "monitoring/ab_results": {"features/match_features", "features/player_features"},
     "monitoring/performance": {
         "predictions/match_outcomes",
         "predictions/player_points",

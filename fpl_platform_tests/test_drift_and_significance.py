@@ -85,3 +85,26 @@ def test_drift_table_flags_an_injected_shift_and_carries_evidentlys_verdict(tmp_
     assert rows.loc["shifted", "severity"] == "critical" and rows.loc["shifted", "evidently_drifted"]
     assert not rows.loc["stable", "drifted"]
     assert html.stat().st_size > 10_000
+
+
+def test_evidently_runs_on_drift_only_when_psi_or_ks_flag_a_feature(tmp_path):
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    reference = pd.DataFrame({"a": rng.normal(0, 1, 600), "b": rng.normal(0, 1, 600)})
+    stable = pd.DataFrame({"a": rng.normal(0, 1, 200), "b": rng.normal(0, 1, 200)})
+    shifted = stable.assign(b=stable["b"] + 1.5)
+    quiet_html, loud_html = tmp_path / "quiet.html", tmp_path / "loud.html"
+    quiet, _ = drift.drift_table(
+        reference, stable, ["a", "b"], html_path=str(quiet_html), evidently="on_drift", on_drift_share=0.5
+    )
+    assert not quiet["drifted"].any() and quiet["evidently_method"].isna().all() and not quiet_html.exists()
+    loud, _ = drift.drift_table(
+        reference, shifted, ["a", "b"], html_path=str(loud_html), evidently="on_drift", on_drift_share=0.4
+    )
+    assert loud["drifted"].mean() == 0.5  # one of two features: more than 0.4 of them
+    assert loud.set_index("feature").loc["b", "evidently_drifted"] and loud_html.exists()
+    never, _ = drift.drift_table(reference, shifted, ["a", "b"], evidently="never")
+    assert never["psi"].tolist() == loud["psi"].tolist() and never["evidently_value"].isna().all()
+    with pytest.raises(ValueError, match="on_drift"):
+        drift.drift_table(reference, stable, ["a"], evidently="sometimes")

@@ -102,3 +102,46 @@ def test_team_ratings_recompute_only_from_the_first_changed_season(warehouse, in
     moved = (newest["dc_p_home"] - before[~earlier].set_index("match_id")["dc_p_home"]).abs()
     # up to gameweek 10 only the optimiser's starting point differs (a cold start instead of last season's fit)
     assert moved[newest["gameweek"] <= 10].max() < 1e-4 and moved[newest["gameweek"] > 10].max() > 1e-3
+
+
+def test_player_features_rebuild_only_from_the_first_changed_season(warehouse, instance):
+    """A corrected 2025-26 player row rebuilds only 2025-26's features, and they equal a full rebuild's."""
+    import duckdb
+    import numpy as np
+
+    from fpl_platform.lib.player_model import build_player_features
+    from fpl_platform_tests.conftest import materialise, resources_for, table
+
+    resources = resources_for(warehouse)
+    materialise(["raw/matches", "raw/player_gameweeks"], resources, instance, seasons=("2024-25", "2025-26"))
+    materialise(["raw/fixtures"], resources, instance)
+    materialise(["features/team_ratings"], resources, instance)
+    first = materialise(["features/player_features"], resources, instance)
+    assert first.asset_materializations_for_node("features__player_features")[0].metadata["rebuilt_seasons"].value == (
+        "2024-25, 2025-26"
+    )
+    before = table(warehouse, "SELECT * FROM features.player_features ORDER BY player_id, match_id")
+    unchanged = materialise(["features/player_features"], resources, instance)
+    assert unchanged.asset_materializations_for_node("features__player_features")[0].metadata["rebuilt_seasons"].value == "none"
+
+    with duckdb.connect(str(warehouse.file)) as connection:
+        connection.execute(
+            "UPDATE raw.player_gameweeks SET points = points + 10 WHERE season = '2025-26' AND gameweek = 10 AND minutes > 0"
+        )
+    second = materialise(["features/player_features"], resources, instance)
+    assert second.asset_materializations_for_node("features__player_features")[0].metadata["rebuilt_seasons"].value == "2025-26"
+    after = table(warehouse, "SELECT * FROM features.player_features ORDER BY player_id, match_id")
+    earlier = before["season"] < "2025-26"
+    pd.testing.assert_frame_equal(
+        before[earlier].reset_index(drop=True), after[after["season"] < "2025-26"].reset_index(drop=True)
+    )
+    late = after[(after["season"] == "2025-26") & (after["gameweek"] > 10)]
+    assert (late["points_last_38"].to_numpy() != before.loc[late.index, "points_last_38"].to_numpy()).any()
+
+    players = table(warehouse, "SELECT * FROM raw.player_gameweeks")
+    ratings = table(warehouse, "SELECT * FROM features.team_ratings")
+    full = build_player_features(players, ratings).sort_values(["player_id", "match_id"]).reset_index(drop=True)
+    newest = after[after["season"] == "2025-26"].reset_index(drop=True)
+    expected = full[full["season"] == "2025-26"].reset_index(drop=True)
+    assert np.allclose(newest["points_last_38"], expected["points_last_38"], equal_nan=True)
+    assert np.allclose(newest["team_attack"], expected["team_attack"], equal_nan=True)

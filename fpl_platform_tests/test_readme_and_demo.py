@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -82,6 +84,60 @@ def test_fpl_platform_demo_loads_every_bundled_row(isolated_home):
         [str(cli), "rollback", "match_outcome"], capture_output=True, text=True, cwd=REPO, env=dict(os.environ)
     )
     assert rollback.returncode == 1 and "has no previous champion to restore" in rollback.stderr
+
+    # the analysts' queries in the README run on the demo's analyst copy and return rows
+    connection = duckdb.connect(str(isolated_home / "analytics.duckdb"), read_only=True)
+    for query in analyst_queries():
+        assert connection.execute(query).fetchall(), query
+    connection.close()
+
+    check_ui_in_a_browser()
+
+
+def analyst_queries() -> list[str]:
+    """The ```sql blocks of the README's "Analyst queries" section."""
+    section = README.split("## Analyst queries", 1)[1].split("\n## ", 1)[0]
+    queries = [block.split("```", 1)[0].strip() for block in section.split("```sql")[1:]]
+    assert len(queries) >= 3, "the README's Analyst queries section lost its examples"
+    return queries
+
+
+def check_ui_in_a_browser() -> None:
+    """`fpl-platform ui` serves the demo's instance: the catalog lists the assets, the performance page shows its plot."""
+    from selenium.webdriver.common.by import By
+
+    from fpl_platform_tests.browser import artifacts_dir, chromium, dismiss_dialogs, free_port, start_ui, wait_for
+
+    port = free_port()
+    server = start_ui(port)
+    driver = chromium()
+    try:
+        driver.get(f"http://127.0.0.1:{port}/assets")
+        expected = ("match_features", "player_features", "match_outcome_model", "performance", "drift", "ab_results")
+        assert wait_for(lambda: all(name in driver.page_source for name in expected)), "the catalog lacks assets"
+        dismiss_dialogs(driver)
+        driver.save_screenshot(str(artifacts_dir() / "ui_asset_catalog.png"))
+
+        driver.get(f"http://127.0.0.1:{port}/assets/monitoring/performance")
+        row = wait_for(lambda: driver.find_elements(By.XPATH, "//tr[td[contains(., 'trend_match_outcome')]]"))
+        assert row, "the performance asset's page shows no trend plot entry"
+        dismiss_dialogs(driver)
+        row[0].find_element(By.XPATH, ".//*[contains(text(), 'Show Markdown')]").click()
+        plots = wait_for(
+            lambda: [
+                image
+                for image in driver.find_elements(By.TAG_NAME, "img")
+                if (image.get_attribute("src") or "").startswith("data:image/png")
+                and driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) > 200
+            ]
+        )
+        assert plots, "the trend plot did not render"
+        time.sleep(1)  # the dialog fades in
+        driver.save_screenshot(str(artifacts_dir() / "ui_performance_plot.png"))
+    finally:
+        driver.quit()
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def test_sql_command_queries_the_analyst_copy(isolated_home, warehouse):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from fpl_platform.lib import clock, schemas
+from fpl_platform.lib import ab, clock, schemas
 from fpl_platform.lib.asof import resolve
 from fpl_platform.lib.sources import BundledSource, ReplaySource
 from fpl_platform.replay import DriftInjection
@@ -76,3 +76,86 @@ def test_drift_injection_swaps_a_seeded_fraction_consistently(data_dir):
     (other / "fixtures.parquet").write_bytes((data_dir / "fixtures.parquet").read_bytes())
     spec.apply(other, "2025-26")
     assert pd.read_parquet(other / "matches.parquet").equals(after)  # seeded: the same matches every time
+
+
+# tables a replay fills, with the columns that name runs of this process rather than what happened
+REPLAYED_TABLES = {
+    "features.match_features": (),
+    "features.player_features": (),
+    "predictions.match_outcomes": (),
+    "predictions.player_points": (),
+    "monitoring.performance": (),
+    "monitoring.drift": (),
+    "monitoring.drift_reports": ("html_report",),
+    "monitoring.retraining_events": ("event_id", "dagster_run_id", "mlflow_run_id"),
+    "monitoring.ab_assignments": (),
+    "monitoring.ab_results": (),
+    "monitoring.ab_tests": (),
+}
+
+
+def _replay(home, *arguments):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from fpl_platform_tests.conftest import REPO
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FPL_PLATFORM_", "DAGSTER_HOME"))}
+    env["FPL_PLATFORM_HOME"] = str(home)
+    command = [str(Path(sys.executable).with_name("fpl-platform")), *arguments]
+    out = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env)
+    assert out.returncode == 0, (out.stdout[-2000:], out.stderr[-3000:])
+    return out.stdout
+
+
+def _tables(home) -> dict[str, pd.DataFrame]:
+    import duckdb
+
+    connection = duckdb.connect(str(home / "replays" / "2025-26" / "warehouse.duckdb"), read_only=True)
+    try:
+        out = {}
+        for name, volatile in REPLAYED_TABLES.items():
+            frame = connection.execute(f"SELECT * FROM {name}").df().drop(columns=list(volatile))
+            out[name] = frame.sort_values(list(frame.columns[:6])).reset_index(drop=True)
+        return out
+    finally:
+        connection.close()
+
+
+def test_replay_is_deterministic_resumable_and_runs_an_ab_test(tmp_path):
+    """Two replays give the same tables; a replay continued later, or re-entered after a crash, adds no row twice."""
+    import json
+
+    replay = ["replay", "--season", "2025-26", "--quick", "--history-seasons", "3", "--ab-test", "0.5"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    _replay(first, *replay, "--to-gameweek", "1")
+    _replay(second, *replay, "--to-gameweek", "1")
+    a, b = _tables(first), _tables(second)
+    for name in REPLAYED_TABLES:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=False, rtol=1e-9, obj=name)
+    assert len(a["predictions.match_outcomes"]) == 20  # gameweek 1 (served at the start) and gameweek 2
+    results = a["monitoring.ab_results"]
+    assert len(results) == 1 and results["n_items"].iat[0] == 10 and results["recommendation"].iat[0] in ab.RECOMMENDATIONS
+
+    # continue the second replay one gameweek later; then re-enter gameweek 2 as if the process had died after its runs
+    _replay(second, *replay, "--to-gameweek", "2")
+    after = _tables(second)
+    assert set(after["predictions.match_outcomes"]["as_of"]) == {"2025-26:0", "2025-26:1", "2025-26:2"}
+    state_file = second / "replays" / "2025-26" / "replay_state.json"
+    state = json.loads(state_file.read_text())
+    assert state["next_gameweek"] == 3 and len(state["run_keys"]) == len(set(state["run_keys"]))
+    state["next_gameweek"] = 2
+    state_file.write_text(json.dumps(state))
+    output = _replay(second, *replay, "--to-gameweek", "2")
+    assert "already ran (resumed replay)" in output
+    again = _tables(second)
+    for name in REPLAYED_TABLES:
+        pd.testing.assert_frame_equal(after[name], again[name], obj=name)
+
+    # the operator's view of the season's A/B test
+    home = second / "replays" / "2025-26"
+    report = _replay(home, "ab-test", "report", "replay-2025-26")
+    assert "Analysis as of 2025-26:2" in report and "Diebold-Mariano" in report and "recommendation:" in report
+    assert "stopped" in _replay(home, "ab-test", "stop", "replay-2025-26")

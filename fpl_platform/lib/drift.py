@@ -16,6 +16,8 @@ PSI_CRITICAL = 0.25
 KS_P_VALUE = 0.01
 # with thousands of rows a KS p-value flags differences too small to matter: also require this effect size
 KS_STATISTIC = 0.1
+# when drift_table runs Evidently (see there)
+EVIDENTLY_POLICIES = ("always", "on_drift", "never")
 
 
 def psi(reference, current, *, bins: int | None = None, floor: float = 1e-4) -> float:
@@ -131,14 +133,21 @@ def drift_table(
     html_path: str | None = None,
     min_rows: int = 20,
     evidently_max_rows: int = 10_000,
+    evidently: str = "always",
+    on_drift_share: float = 0.0,
     **thresholds,
 ):
-    """One row per feature: Evidently's verdict plus our PSI and KS; features too sparse on either side are left out.
+    """One row per feature: our PSI and KS, plus Evidently's verdict; features too sparse on either side are left out.
 
     PSI and KS use every row; Evidently sees at most `evidently_max_rows` per side (a seeded sample):
     above 1,000 rows it applies the same tests (Wasserstein / Jensen-Shannon distances, which do not
-    grow with n), and its time grows with rows (~30 s for the player model's 60,000 reference rows).
+    grow with n). Evidently renders a plot per feature whether or not the HTML is saved (~8 s for the
+    player model's 57 features), so `evidently` says when to pay for it: "always", "on_drift" (only
+    when our PSI/KS flags more than `on_drift_share` of the features, i.e. the report itself is a warning)
+    or "never". Skipped, its columns are NULL and no HTML is written.
     """
+    if evidently not in EVIDENTLY_POLICIES:
+        raise ValueError(f"evidently={evidently!r}: expected one of {EVIDENTLY_POLICIES}")
     import pandas as pd
 
     usable = [f for f in features if reference[f].notna().sum() >= min_rows and current[f].notna().sum() >= min_rows]
@@ -154,9 +163,13 @@ def drift_table(
             for d in (feature_drift(f, reference[f], current[f], **thresholds) for f in usable)
         ]
     )
-    sample = lambda frame: frame.sample(evidently_max_rows, random_state=0) if len(frame) > evidently_max_rows else frame  # noqa: E731
-    evidently = evidently_feature_drift(sample(reference), sample(current), usable, html_path)
-    table = ours.merge(evidently, on="feature", how="left")
+    if evidently == "always" or (evidently == "on_drift" and (ours["severity"] != "none").mean() > on_drift_share):
+        sample = lambda frame: frame.sample(evidently_max_rows, random_state=0) if len(frame) > evidently_max_rows else frame  # noqa: E731
+        table = ours.merge(
+            evidently_feature_drift(sample(reference), sample(current), usable, html_path), on="feature", how="left"
+        )
+    else:
+        table = ours.assign(evidently_method=None, evidently_value=np.nan, evidently_threshold=np.nan, evidently_drifted=None)
     # the verdict is ours (PSI or KS); Evidently's own verdict is kept beside it for comparison
     table["drifted"] = table["severity"] != "none"
     return table, sorted(set(features) - set(usable))

@@ -52,7 +52,8 @@ def team_match_log(matches: pd.DataFrame, players: pd.DataFrame | None) -> pd.Da
         opponent_xg = team_xg.rename(columns={"team": "opponent", "xg_for": "xg_against"})
         lineup = (
             players[players["minutes"] > 0]
-            .sort_values("minutes", ascending=False)
+            # ties on minutes broken by price: the XI's value must not depend on the order rows were read in
+            .sort_values(["match_id", "team", "minutes", "price"], ascending=[True, True, False, False], kind="stable")
             .groupby(["match_id", "team"])
             .head(11)
             .groupby(["match_id", "team"], as_index=False)
@@ -128,7 +129,7 @@ def build_match_features(
     team_ratings: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per match with every feature as of its gameweek's first kickoff."""
-    matches = matches.assign(kickoff=utc(matches["kickoff"])).sort_values("kickoff").reset_index(drop=True)
+    matches = matches.assign(kickoff=utc(matches["kickoff"])).sort_values(["kickoff", "match_id"]).reset_index(drop=True)
     ratings = team_ratings if team_ratings is not None else build_team_ratings(matches)
     plan = rounds(matches)
     frame = matches.merge(plan, on=["season", "gameweek"]).merge(ratings, on="match_id", how="inner", suffixes=("", "_r"))
@@ -193,6 +194,24 @@ def season_digests(matches: pd.DataFrame) -> dict[str, str]:
         )
         out[str(season)] = hashlib.sha256(text.encode()).hexdigest()[:16]
     return out
+
+
+def frame_digests(frame: pd.DataFrame, by: str = "season") -> dict[str, str]:
+    """Per value of `by`, an order-independent digest of the rows (row hashes summed, plus the count)."""
+    import numpy as np
+
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    out = {}
+    for key, positions in frame.groupby(by, sort=True).indices.items():
+        total = int(np.sum(hashes[positions], dtype=np.uint64))
+        out[str(key)] = f"{total:016x}{len(positions):x}"
+    return out
+
+
+def merge_digests(*parts: dict[str, str]) -> dict[str, str]:
+    """Digests of several inputs combined per key (a key missing from one input counts as changed)."""
+    keys = sorted(set().union(*parts))
+    return {key: "|".join(part.get(key, "-") for part in parts) for key in keys}
 
 
 def first_changed_season(current: dict[str, str], previous: dict[str, str]) -> str | None:

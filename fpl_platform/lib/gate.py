@@ -18,6 +18,23 @@ import numpy as np
 import pandas as pd
 
 
+def memoised(fit: Callable[[pd.DataFrame], object]) -> Callable[[pd.DataFrame], object]:
+    """`fit` that returns the same model for the same training rows (subsets of one frame, by index).
+
+    The validation fit and a gate block often train on exactly the same rows; fits are deterministic,
+    so one fit serves both.
+    """
+    fitted: dict[tuple[int, int], object] = {}
+
+    def cached(rows: pd.DataFrame) -> object:
+        key = (len(rows), int(np.sum(pd.util.hash_array(rows.index.to_numpy()), dtype=np.uint64)))
+        if key not in fitted:
+            fitted[key] = fit(rows)
+        return fitted[key]
+
+    return cached
+
+
 def window_rounds(history: pd.DataFrame, gameweeks: int) -> pd.DataFrame:
     """The last `gameweeks` (season, gameweek) rounds of `history`, with each round's first kickoff as `cutoff`."""
     rounds = history.groupby(["season", "gameweek"], as_index=False)["cutoff"].min().sort_values("cutoff")

@@ -92,7 +92,7 @@ def fit(candidate: Candidate, training: pd.DataFrame) -> MatchOutcomeModel:
 
 def walk_forward(features: pd.DataFrame, candidate: Candidate, seasons: list[str], *, refit_every: int = 4) -> pd.DataFrame:
     """Probabilities for every match of `seasons`, each from a model fitted before its gameweek's first kickoff."""
-    features = features.sort_values("kickoff").reset_index(drop=True)
+    features = features.sort_values(["kickoff", "match_id"]).reset_index(drop=True)
     played = features[features["home_goals"].notna()]
     plan = (
         features[features["season"].isin(seasons)]

@@ -68,11 +68,16 @@ def player_history(players: pd.DataFrame) -> pd.DataFrame:
     return history
 
 
-def build_player_features(players: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
+def build_player_features(players: pd.DataFrame, ratings: pd.DataFrame, seasons: list[str] | None = None) -> pd.DataFrame:
     """One row per player-fixture with every feature as of its gameweek's first kickoff.
 
     `ratings` is features.team_ratings (match_id, cutoff, home/away attack and defence, DC expected goals).
+    `seasons` limits the rows built (form still comes from every earlier played row): a row depends only on
+    rows before its cutoff, so building the newest seasons alone gives the rows a full build gives.
     """
+    history = player_history(players[players["minutes"].notna()])  # rows of unplayed fixtures carry no form
+    if seasons is not None:
+        players = players[players["season"].isin(seasons)]
     frame = players.merge(
         ratings[
             [
@@ -102,7 +107,6 @@ def build_player_features(players: pd.DataFrame, ratings: pd.DataFrame) -> pd.Da
     frame["position_code"] = frame["position"].map(POSITION_CODES).astype(float)
     frame["log_selected"] = np.log1p(frame["selected"].astype(float))
     frame["transfers_balance_share"] = frame["transfers_balance"].astype(float) / frame["selected"].astype(float).clip(lower=1000)
-    history = player_history(players[players["minutes"].notna()])  # rows of unplayed fixtures carry no form
     frame["_order"] = np.arange(len(frame))
     merged = pd.merge_asof(
         frame.sort_values("cutoff"),

@@ -240,7 +240,7 @@ def walk_forward_dixon_coles(
     Returns one row per predicted match: match_id, cutoff, the team strengths, λ, μ and P(H/D/A).
     Teams new to the window (promoted) get the promoted prior.
     """
-    matches = matches.sort_values("kickoff").reset_index(drop=True)
+    matches = matches.sort_values(["kickoff", "match_id"]).reset_index(drop=True)  # a total order: replays repeat bit for bit
     plan = rounds(matches)
     if seasons is not None:
         plan = plan[plan["season"].isin(seasons)]
@@ -321,7 +321,7 @@ class Elo:
 
     def walk_forward(self, matches: pd.DataFrame) -> pd.DataFrame:
         """Ratings of both teams as of each gameweek's first kickoff (only earlier matches count)."""
-        matches = matches.sort_values("kickoff").reset_index(drop=True)
+        matches = matches.sort_values(["kickoff", "match_id"]).reset_index(drop=True)  # a total order: replays repeat bit for bit
         plan = rounds(matches)
         kickoffs = _naive_utc(matches["kickoff"])
         ratings: dict[str, float] = {}

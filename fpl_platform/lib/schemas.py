@@ -463,6 +463,7 @@ PLAYER_FEATURES = TableSchema(
     name="features.player_features",
     doc="One row per player per fixture: rolling form from earlier gameweeks only, deadline facts and both teams' strengths.",
     key=("player_id", "match_id"),
+    partition_column="season",
     columns=(
         *_PLAYER_KEYS,
         _c("kickoff", "TIMESTAMPTZ", "Kickoff."),
@@ -681,6 +682,133 @@ RETRAINING_EVENTS = TableSchema(
     "  round(p_value, 4) AS p, reason FROM monitoring.retraining_events ORDER BY created_at DESC;",
 )
 
+AB_TESTS = TableSchema(
+    name="monitoring.ab_tests",
+    doc="A/B tests of a treatment model version against the champion: traffic split, rollout steps, stopping rule and status.",
+    key=("test_name",),
+    columns=(
+        _c("test_name", "VARCHAR", "The test's name (also the seed of its assignment hash)."),
+        _c("model_name", "VARCHAR", "match_outcome or player_points."),
+        _c("treatment_version", "VARCHAR", "The registered version served to the treatment arm (control: the champion)."),
+        _c("traffic_split", "DOUBLE", "The treatment's current share of items (0 once rolled back)."),
+        _c(
+            "rollout_steps",
+            "VARCHAR",
+            "Shares the split is raised through while the treatment is not worse, e.g. '0.1,0.25,0.5'.",
+            True,
+        ),
+        _c("min_gameweeks_per_step", "INTEGER", "Evaluated gameweeks at a share before it is raised."),
+        _c("target_size", "INTEGER", "Evaluated items after which the test completes.", True),
+        _c("end_as_of", "VARCHAR", "The as-of ('season:gameweek') at which the test completes.", True),
+        _c("alpha", "DOUBLE", "Significance level of the analysis."),
+        _c("status", "VARCHAR", "created, running, stopped, completed or rolled_back."),
+        _c("created_at", "TIMESTAMPTZ", "When the test was created."),
+        _c("started_at", "TIMESTAMPTZ", "When it was started.", True),
+        _c("start_as_of", "VARCHAR", "The first as-of whose predictions it assigned.", True),
+        _c("ended_at", "TIMESTAMPTZ", "When it was stopped, completed or rolled back.", True),
+        _c("note", "VARCHAR", "The last change and why.", True),
+    ),
+    example_sql="SELECT test_name, model_name, treatment_version, traffic_split, status, note FROM monitoring.ab_tests;",
+)
+
+AB_ASSIGNMENTS = TableSchema(
+    name="monitoring.ab_assignments",
+    doc="Every item an A/B test assigned (a fixture, or a player-fixture), its arm, and both models' predictions for it.",
+    key=("test_name", "item_key"),
+    columns=(
+        _c("test_name", "VARCHAR", "The test."),
+        _c("item_key", "VARCHAR", "match_id, or player_id:match_id."),
+        _c("model_name", "VARCHAR", "match_outcome or player_points."),
+        _c("season", "VARCHAR", "Season."),
+        _c("gameweek", "SMALLINT", "Gameweek."),
+        _c("match_id", "VARCHAR", "Fixture."),
+        _c("player_id", "INTEGER", "Player (points model).", True),
+        _c("bucket", "DOUBLE", "Hash bucket in [0, 1) of test_name:item_key; treatment when below the split."),
+        _c("traffic_split", "DOUBLE", "The split when the item was assigned."),
+        _c("arm", "VARCHAR", "control or treatment: whose prediction was served."),
+        _c("control_version", "VARCHAR", "The champion version that predicted it."),
+        _c("treatment_version", "VARCHAR", "The treatment version that predicted it."),
+        _c("control_p_home", "DOUBLE", "Control's P(home win) (match model).", True),
+        _c("control_p_draw", "DOUBLE", "Control's P(draw).", True),
+        _c("control_p_away", "DOUBLE", "Control's P(away win).", True),
+        _c("treatment_p_home", "DOUBLE", "Treatment's P(home win).", True),
+        _c("treatment_p_draw", "DOUBLE", "Treatment's P(draw).", True),
+        _c("treatment_p_away", "DOUBLE", "Treatment's P(away win).", True),
+        _c("control_points", "DOUBLE", "Control's predicted points (points model).", True),
+        _c("treatment_points", "DOUBLE", "Treatment's predicted points.", True),
+        _c("as_of", "VARCHAR", "The as-of of the predictions."),
+        _c("assigned_at", "TIMESTAMPTZ", "When it was assigned (the prediction time)."),
+    ),
+    example_sql="SELECT test_name, arm, count(*) AS items, round(avg(bucket), 3) AS mean_bucket\n"
+    "FROM monitoring.ab_assignments GROUP BY ALL ORDER BY ALL;",
+)
+
+AB_LOSSES = TableSchema(
+    name="monitoring.ab_losses",
+    doc="Per evaluated item of an A/B test: both models' losses (RPS or squared error) and the served one.",
+    key=("test_name", "item_key"),
+    columns=(
+        _c("test_name", "VARCHAR", "The test."),
+        _c("item_key", "VARCHAR", "match_id, or player_id:match_id."),
+        _c("season", "VARCHAR", "Season."),
+        _c("gameweek", "SMALLINT", "Gameweek."),
+        _c("arm", "VARCHAR", "The arm that was served."),
+        _c("control_loss", "DOUBLE", "The control model's loss on the item."),
+        _c("treatment_loss", "DOUBLE", "The treatment model's loss on the item."),
+        _c("served_loss", "DOUBLE", "The loss of the prediction actually served."),
+    ),
+    example_sql="SELECT test_name, arm, count(*) AS items, round(avg(served_loss), 5) AS served,\n"
+    "  round(avg(treatment_loss - control_loss), 5) AS paired_difference FROM monitoring.ab_losses GROUP BY ALL;",
+)
+
+AB_RESULTS = TableSchema(
+    name="monitoring.ab_results",
+    doc="One analysis per A/B test and as-of: paired tests, arm tests, effect sizes, a gameweek-bootstrap CI, "
+    "power, the sample still needed, the recommendation and what the rollout did.",
+    key=("test_name", "as_of"),
+    columns=(
+        _c("test_name", "VARCHAR", "The test."),
+        _c("as_of", "VARCHAR", "Data as of ('season:gameweek')."),
+        _c("evaluated_at", "TIMESTAMPTZ", "When the analysis ran."),
+        _c("model_name", "VARCHAR", "match_outcome or player_points."),
+        _c("metric", "VARCHAR", "rps (matches) or squared_error (players); lower is better."),
+        _c("treatment_version", "VARCHAR", "The treatment version."),
+        _c("traffic_split", "DOUBLE", "The treatment's share during the analysed items' latest gameweek."),
+        _c("n_items", "INTEGER", "Evaluated items (both models predicted each)."),
+        _c("n_control", "INTEGER", "Items served by the control."),
+        _c("n_treatment", "INTEGER", "Items served by the treatment."),
+        _c("gameweeks", "INTEGER", "Evaluated gameweeks."),
+        _c("mean_loss_control", "DOUBLE", "Control's mean loss on every item."),
+        _c("mean_loss_treatment", "DOUBLE", "Treatment's mean loss on every item."),
+        _c("mean_difference", "DOUBLE", "Treatment − control (negative: the treatment is better)."),
+        _c("ci_low", "DOUBLE", "95 % bootstrap CI of the mean difference, resampling gameweeks: low.", True),
+        _c("ci_high", "DOUBLE", "… high.", True),
+        _c("paired_t", "DOUBLE", "Paired t statistic.", True),
+        _c("paired_t_p", "DOUBLE", "Its two-sided p-value.", True),
+        _c("wilcoxon_statistic", "DOUBLE", "Wilcoxon signed-rank statistic.", True),
+        _c("wilcoxon_p", "DOUBLE", "Its two-sided p-value.", True),
+        _c("dm_statistic", "DOUBLE", "Diebold-Mariano statistic.", True),
+        _c("dm_p_better", "DOUBLE", "One-sided p: the treatment's expected loss is lower."),
+        _c("dm_p_worse", "DOUBLE", "One-sided p: it is higher."),
+        _c("served_loss_control", "DOUBLE", "Mean loss served to the control arm.", True),
+        _c("served_loss_treatment", "DOUBLE", "Mean loss served to the treatment arm.", True),
+        _c("mann_whitney_u", "DOUBLE", "Mann-Whitney U of the arms' served losses.", True),
+        _c("mann_whitney_p", "DOUBLE", "Its two-sided p-value.", True),
+        _c("welch_t", "DOUBLE", "Welch t of the arms' served losses.", True),
+        _c("welch_p", "DOUBLE", "Its two-sided p-value.", True),
+        _c("cohens_d_paired", "DOUBLE", "Cohen's d_z of the paired differences."),
+        _c("cohens_d_arms", "DOUBLE", "Cohen's d between the arms (pooled SD).", True),
+        _c("power", "DOUBLE", "Achieved power of the paired t-test at the observed d_z.", True),
+        _c("n_needed", "DOUBLE", "Items needed for 80 % power at the observed d_z (Infinity: no effect).", True),
+        _c("gameweeks_needed", "DOUBLE", "Further gameweeks needed at the current rate.", True),
+        _c("recommendation", "VARCHAR", "promote, keep_champion or continue."),
+        _c("reason", "VARCHAR", "Why, with the numbers."),
+        _c("action", "VARCHAR", "What the rollout did: none, raised_split, rolled_back or completed."),
+    ),
+    example_sql="SELECT test_name, as_of, n_items, round(mean_difference, 5) AS diff, round(ci_low, 5) AS lo, round(ci_high, 5) AS hi,\n"
+    "  round(dm_p_better, 4) AS p, round(power, 2) AS power, recommendation, action FROM monitoring.ab_results ORDER BY as_of;",
+)
+
 ALL_TABLES: tuple[TableSchema, ...] = (
     MATCHES,
     PLAYER_GAMEWEEKS,
@@ -704,6 +832,10 @@ ALL_TABLES: tuple[TableSchema, ...] = (
     DRIFT_REPORTS,
     PERFORMANCE,
     RETRAINING_EVENTS,
+    AB_TESTS,
+    AB_ASSIGNMENTS,
+    AB_LOSSES,
+    AB_RESULTS,
 )
 SCHEMAS: tuple[str, ...] = ("raw", "features", "ml", "predictions", "monitoring")
 

@@ -183,6 +183,35 @@ def append_rows(
     return sum(len(frame) for _, frame in tables)
 
 
+def upsert_rows(
+    path: str | os.PathLike,
+    tables: Sequence[tuple[TableSchema, pd.DataFrame]],
+    *,
+    source: str = "data",
+    timeout_seconds: float = 120.0,
+) -> int:
+    """Insert rows, replacing stored rows with the same key, into one or more tables in a single transaction."""
+    for table, frame in tables:
+        if not table.key:
+            raise ValueError(f"{table.name} has no key to upsert on")
+        validate_frame(table, frame, source)
+    names = ", ".join(table.name for table, _ in tables)
+    with (
+        connect(path, timeout_seconds=timeout_seconds, purpose=f"upserting into {names}") as connection,
+        _transaction(connection),
+    ):
+        for table, frame in tables:
+            ensure_table(connection, table)
+            key = ", ".join(f'"{column}"' for column in table.key)
+            connection.register("incoming_keys", frame[list(table.key)])
+            try:
+                connection.execute(f"DELETE FROM {table.name} WHERE ({key}) IN (SELECT ({key}) FROM incoming_keys)")
+            finally:
+                connection.unregister("incoming_keys")
+            _insert(connection, table, frame)
+    return sum(len(frame) for _, frame in tables)
+
+
 @contextlib.contextmanager
 def _transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """BEGIN … COMMIT, or ROLLBACK on any error so the previous content survives."""

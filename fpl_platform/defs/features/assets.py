@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from fpl_platform.defs.memo import previous_metadata
 from fpl_platform.lib import schemas
 from fpl_platform.resources import Warehouse
 
@@ -28,11 +29,7 @@ def matches_and_fixtures(warehouse: Warehouse) -> "pd.DataFrame":
 
 def _previous_digests(context: dg.AssetExecutionContext) -> dict[str, str]:
     """The per-season input digests recorded by the last successful materialisation ({} if none)."""
-    event = context.instance.get_latest_materialization_event(context.asset_key)
-    if event is None or event.asset_materialization is None:
-        return {}
-    recorded = event.asset_materialization.metadata.get("input_digests")
-    return dict(recorded.value) if recorded is not None else {}
+    return dict(previous_metadata(context, "input_digests") or {})
 
 
 @dg.asset(key=["features", "team_ratings"], deps=[["raw", "matches"], ["raw", "fixtures"]], **FEATURES)
@@ -129,6 +126,7 @@ def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
 )
 def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per player per fixture: rolling form from earlier gameweeks, deadline facts, both teams' strengths."""
+    from fpl_platform.lib.features import first_changed_season, frame_digests, merge_digests
     from fpl_platform.lib.player_model import build_player_features
 
     columns = (
@@ -147,15 +145,29 @@ def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
         )
     players = warehouse.read_with_nullable_numbers(sql, ["minutes", "points"])
     ratings = warehouse.read(
-        "SELECT match_id, cutoff, home_team, home_attack, home_defence, away_attack, away_defence, dc_home_xg, dc_away_xg"
-        " FROM features.team_ratings"
+        "SELECT season, match_id, cutoff, home_team, home_attack, home_defence, away_attack, away_defence, dc_home_xg,"
+        " dc_away_xg FROM features.team_ratings"
     )
-    frame = build_player_features(players, ratings)
-    warehouse.write(schemas.PLAYER_FEATURES, frame, source="features.player_features")
+    # walk-forward makes the rows of seasons before the first changed input exact as stored: rebuild from there
+    digests = merge_digests(frame_digests(players), frame_digests(ratings))
+    previous = _previous_digests(context) if warehouse.exists(schemas.PLAYER_FEATURES.name) else {}
+    start = first_changed_season(digests, previous) if previous else None
+    rebuilt = sorted(digests) if not previous else [s for s in sorted(digests) if start is not None and s >= start]
+    frame = build_player_features(players, ratings.drop(columns="season"), seasons=rebuilt)
+    if not previous:
+        warehouse.write(schemas.PLAYER_FEATURES, frame, source="features.player_features")
+    elif start is not None:
+        gone = [s for s in previous if s >= start and s not in digests]
+        warehouse.write(schemas.PLAYER_FEATURES, frame, partitions=rebuilt + gone, source="features.player_features")
+    context.log.info(f"player features rebuilt for {', '.join(rebuilt) or 'no season (inputs unchanged)'}")
+    counts = warehouse.read("SELECT count(*) AS n, count(DISTINCT player_id) AS players FROM features.player_features")
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(frame),
-            "players": int(frame["player_id"].nunique()),
+            "dagster/row_count": int(counts["n"].iat[0]),
+            "players": int(counts["players"].iat[0]),
+            "rebuilt_seasons": ", ".join(rebuilt) or "none",
+            "rebuilt_rows": len(frame),
+            "input_digests": dg.MetadataValue.json(digests),
             "rows_without_history": int(frame["appearances"].isna().sum()),
             "preview": dg.MetadataValue.md(
                 frame.sort_values("kickoff", ascending=False)

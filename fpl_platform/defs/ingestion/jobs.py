@@ -24,6 +24,7 @@ refresh_job = dg.define_asset_job(
         ["predictions", "player_points"],
         ["monitoring", "performance"],
         ["monitoring", "drift"],
+        ["monitoring", "ab_results"],
     ),
     description="After new results: fixtures, features, next-gameweek predictions from the champions, performance and drift.",
 )

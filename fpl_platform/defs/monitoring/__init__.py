@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from fpl_platform.defs.monitoring import assets, sensors
+from fpl_platform.defs.monitoring import ab, assets, sensors
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([assets]),
+    assets=dg.load_assets_from_modules([assets, ab]),
     sensors=[
         sensors.alert_on_run_failure,
         sensors.drift_retrain_sensor,

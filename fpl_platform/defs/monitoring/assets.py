@@ -17,6 +17,9 @@ class DriftConfig(dg.Config):
     ks_statistic: float = 0.1
     warning_share: float = 0.2
     critical_share: float = 0.4
+    # when to run Evidently's report (~10 s a model): "always", "on_drift" (the report is at least a warning by
+    # our PSI/KS, or the champion has no Evidently report yet) or "never"; PSI and KS run every time regardless
+    evidently: str = "always"
 
 
 def _windows(frame, cutoff, config: DriftConfig):
@@ -28,6 +31,16 @@ def _windows(frame, cutoff, config: DriftConfig):
     key = frame["season"] + ":" + frame["gameweek"].astype(str)
     pick = lambda rounds_: frame[key.isin(set(rounds_["season"] + ":" + rounds_["gameweek"].astype(str)))]  # noqa: E731
     return pick(reference_rounds), pick(current_rounds)
+
+
+def _has_evidently_report(warehouse: Warehouse, name: str, version: str) -> bool:
+    if not warehouse.exists(schemas.DRIFT_REPORTS.name):
+        return False
+    found = warehouse.read(
+        f"SELECT count(*) AS n FROM {schemas.DRIFT_REPORTS.name} WHERE model_name = ? AND model_version = ? AND html_report IS NOT NULL",
+        [name, str(version)],
+    )
+    return bool(found["n"].iat[0])
 
 
 @dg.asset(
@@ -50,7 +63,7 @@ def drift(
     notifier: Notifier,
 ) -> dg.MaterializeResult:
     """Per-feature drift (Evidently's DataDriftPreset, PSI, KS) and prediction drift of both champions; HTML reports."""
-    import uuid
+    import hashlib
 
     import pandas as pd
 
@@ -70,9 +83,12 @@ def drift(
         "ks_statistic": config.ks_statistic,
     }
     report_rows, feature_rows, summaries = [], [], {}
+    # the windows span at most reference_gameweeks + current_gameweeks rounds: read only the seasons they can touch
+    seasons = warehouse.read("SELECT DISTINCT season FROM features.player_features ORDER BY season")["season"].tolist()
+    since = seasons[-(2 + (config.reference_gameweeks + config.current_gameweeks) // 38) :][0] if seasons else ""
     for name, table, frame, features in (
         (MATCH_MODEL_NAME, schemas.MODEL_TRAININGS, played_features(warehouse), MODEL_FEATURES),
-        (PLAYER_MODEL_NAME, schemas.PLAYER_TRAININGS, player_features_frame(warehouse), list(PLAYER_FEATURES)),
+        (PLAYER_MODEL_NAME, schemas.PLAYER_TRAININGS, player_features_frame(warehouse, since), list(PLAYER_FEATURES)),
     ):
         if not warehouse.exists(table.name):
             context.log.warning(f"no {name} champion yet ({table.name} is missing): skipping its drift report")
@@ -84,10 +100,23 @@ def drift(
         reference, current = _windows(frame, cutoff, config)
         model, version = mlflow_tracking.load(name, "champion")
         predict = (lambda m, f: m.predict_proba(f)[:, 0]) if name == MATCH_MODEL_NAME else (lambda m, f: m.predict(f))
-        report_id = uuid.uuid4().hex[:12]
+        # deterministic: a replay re-run gives the same ids (simulated time, same windows, same version)
+        report_id = hashlib.sha256(f"{name}|{version}|{now.isoformat()}|{current['kickoff'].max()}".encode()).hexdigest()[:12]
         html = reports_dir / f"drift_{name}_{now:%Y%m%dT%H%M%S}_{report_id}.html"
-        per_feature, skipped = drift_lib.drift_table(reference, current, features, html_path=str(html), **thresholds)
         prediction = drift_lib.feature_drift("prediction", predict(model, reference), predict(model, current), **thresholds)
+        policy = config.evidently
+        if policy == "on_drift" and (prediction.psi >= config.psi_warning or not _has_evidently_report(warehouse, name, version)):
+            policy = "always"  # prediction drift, or a champion without a full Evidently report yet
+        per_feature, skipped = drift_lib.drift_table(
+            reference,
+            current,
+            features,
+            html_path=str(html),
+            evidently=policy,
+            on_drift_share=config.warning_share,
+            **thresholds,
+        )
+        html = html if html.exists() else None
         per_feature = pd.concat(
             [
                 per_feature,
@@ -132,14 +161,14 @@ def drift(
                 "drift_share": share,
                 "prediction_psi": prediction.psi,
                 "severity": severity,
-                "html_report": str(html),
+                "html_report": str(html) if html else None,
             }
         )
         summaries[name] = {
             "severity": severity,
             "drift_share": round(share, 3),
             "prediction_psi": round(prediction.psi, 4),
-            "html": str(html),
+            "html": str(html) if html else None,
             "skipped": skipped,
         }
         if severity == "critical":
@@ -168,7 +197,8 @@ def drift(
         "top_drift": dg.MetadataValue.md(top.round(4).to_markdown(index=False)),
     }
     for name, summary in summaries.items():
-        metadata[f"evidently_report_{name}"] = dg.MetadataValue.path(summary["html"])
+        if summary["html"]:
+            metadata[f"evidently_report_{name}"] = dg.MetadataValue.path(summary["html"])
         metadata[f"drift_share_{name}"] = summary["drift_share"]
         worst = features_frame[features_frame["model_name"] == name].nlargest(12, "psi")
         metadata[f"psi_{name}"] = dg.MetadataValue.md(

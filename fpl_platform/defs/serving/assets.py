@@ -1,9 +1,15 @@
 """Predictions for the next gameweek after the data cutoff, from the MLflow `champion` versions."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
+from fpl_platform.defs.serving.ab import serve_with_ab_test
 from fpl_platform.lib import schemas
 from fpl_platform.resources import MlflowTracking, Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SERVING = {"group_name": "serving", "kinds": {"duckdb", "mlflow"}, "pool": "duckdb"}
 
@@ -28,7 +34,24 @@ def champion_trained_before(mlflow_tracking: MlflowTracking, name: str, first_ki
     return model, version
 
 
-@dg.asset(key=["predictions", "match_outcomes"], deps=[["ml", "match_outcome_model"], ["features", "match_features"]], **SERVING)
+def _match_arm(model, targets: "pd.DataFrame") -> "pd.DataFrame":
+    import pandas as pd
+
+    return pd.DataFrame(model.predict_proba(targets), columns=["p_home", "p_draw", "p_away"])
+
+
+def _player_arm(model, targets: "pd.DataFrame") -> "pd.DataFrame":
+    import pandas as pd
+
+    p_play, points_if_played = model.predict_parts(targets)
+    return pd.DataFrame({"predicted_points": p_play * points_if_played, "p_play": p_play})
+
+
+@dg.asset(
+    key=["predictions", "match_outcomes"],
+    deps=[["ml", "match_outcome_model"], ["features", "match_features"], ["monitoring", "ab_results"]],
+    **SERVING,
+)
 def match_outcome_predictions(
     context: dg.AssetExecutionContext, config: PredictionConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
 ) -> dg.MaterializeResult:
@@ -61,6 +84,11 @@ def match_outcome_predictions(
             "predicted_at": clock.now(),
         }
     )
+    frame, assignments = serve_with_ab_test(
+        context, warehouse, mlflow_tracking, MATCH_MODEL_NAME, targets, frame, _match_arm, first_kickoff
+    )
+    if assignments is not None:  # idempotent: a re-run replaces the same items' rows
+        warehouse.upsert((schemas.AB_ASSIGNMENTS, assignments), source="monitoring.ab_assignments")
     warehouse.write(schemas.MATCH_PREDICTIONS, frame, partitions=[cutoff.label], source="predictions.match_outcomes")
     preview = frame[["home_team", "away_team", "p_home", "p_draw", "p_away"]].round(3)
     return dg.MaterializeResult(
@@ -74,7 +102,11 @@ def match_outcome_predictions(
     )
 
 
-@dg.asset(key=["predictions", "player_points"], deps=[["ml", "player_points_model"], ["features", "player_features"]], **SERVING)
+@dg.asset(
+    key=["predictions", "player_points"],
+    deps=[["ml", "player_points_model"], ["features", "player_features"], ["monitoring", "ab_results"]],
+    **SERVING,
+)
 def player_points_predictions(
     context: dg.AssetExecutionContext, config: PredictionConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
 ) -> dg.MaterializeResult:
@@ -84,7 +116,7 @@ def player_points_predictions(
     from fpl_platform.lib import clock
 
     spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
-    features = player_features_frame(warehouse)
+    features = player_features_frame(warehouse, since_season=spec.season)
     targets = features[(features["season"] == spec.season) & (features["gameweek"] == spec.next_gameweek)]
     if targets.empty:
         raise dg.Failure(
@@ -102,6 +134,11 @@ def player_points_predictions(
         as_of=spec.label,
         predicted_at=clock.now(),
     )
+    frame, assignments = serve_with_ab_test(
+        context, warehouse, mlflow_tracking, PLAYER_MODEL_NAME, targets, frame, _player_arm, cutoff
+    )
+    if assignments is not None:
+        warehouse.upsert((schemas.AB_ASSIGNMENTS, assignments), source="monitoring.ab_assignments")
     warehouse.write(schemas.PLAYER_PREDICTIONS, frame, partitions=[spec.label], source="predictions.player_points")
     top = frame.sort_values("predicted_points", ascending=False).head(10)[
         ["player_name", "team", "opponent", "predicted_points", "p_play"]

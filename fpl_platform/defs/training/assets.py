@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from fpl_platform.defs.memo import previous_metadata
 from fpl_platform.defs.training.gating import Challenger, GateConfig, gate_metadata, train_and_gate
 from fpl_platform.lib import schemas
 from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
@@ -30,13 +31,14 @@ class MatchModelConfig(GateConfig):
     validation_seasons: list[str] = []  # empty: the `validation_season_count` seasons before the cutoff's season
     validation_season_count: int = 2
     refit_every_gameweeks: int = 4
+    candidate: str = ""  # empty: choose by validation RPS; a name of match_model.CANDIDATES forces that recipe
     as_of: str = ""
 
 
 def played_features(warehouse: Warehouse) -> "pd.DataFrame":
     """features.match_features in kickoff order (scheduled fixtures have NaN goals)."""
     return warehouse.read_with_nullable_numbers(
-        "SELECT * FROM features.match_features ORDER BY kickoff", ["home_goals", "away_goals"]
+        "SELECT * FROM features.match_features ORDER BY kickoff, match_id", ["home_goals", "away_goals"]
     )
 
 
@@ -177,6 +179,41 @@ def gate_settings(config: GateConfig, model: str) -> dict:
     )
 
 
+def select_candidate_memo(
+    context: dg.AssetExecutionContext,
+    history: "pd.DataFrame",
+    validation_seasons: list[str],
+    refit_every: int,
+    forced: str = "",
+) -> dict:
+    """`match_model.select_candidate`, reused from this asset's last run when its inputs are unchanged.
+
+    The selection only sees rows up to the last validation season, the candidates and the refit interval,
+    and is deterministic; so a weekly retrain within a season reuses last week's choice (recorded with
+    the digest of those inputs in the materialisation metadata) instead of refitting every candidate.
+    Returns {"key", "chosen", "scores" (validation RPS per candidate), "reused"}.
+    """
+    import hashlib
+    import json
+
+    from fpl_platform.lib import match_model
+    from fpl_platform.lib.features import frame_digests
+
+    if forced and forced not in match_model.CANDIDATES:
+        raise dg.Failure(f"candidate {forced!r}: expected one of {sorted(match_model.CANDIDATES)}")
+    candidates = {forced: match_model.CANDIDATES[forced]} if forced else match_model.CANDIDATES
+    relevant = history[history["season"] <= max(validation_seasons)]
+    key = hashlib.sha256(
+        json.dumps([frame_digests(relevant), validation_seasons, refit_every, repr(candidates)]).encode()
+    ).hexdigest()[:16]
+    previous = previous_metadata(context, "candidate_selection") or {}
+    if previous.get("key") == key:
+        context.log.info(f"candidate selection reused: its inputs (rows up to {max(validation_seasons)}) are unchanged")
+        return {**previous, "reused": True}
+    chosen, scores = match_model.select_candidate(history, validation_seasons, refit_every=refit_every, candidates=candidates)
+    return {"key": key, "chosen": chosen, "scores": scores, "reused": False}
+
+
 @dg.asset(key=["ml", "match_outcome_model"], deps=[["features", "match_features"]], **TRAINING)
 def match_outcome_model(
     context: dg.AssetExecutionContext,
@@ -195,7 +232,8 @@ def match_outcome_model(
     history = features[(features["kickoff"] < cutoff) & features["home_goals"].notna()]
     earlier = sorted(s for s in history["season"].unique() if s < spec.season)
     validation_seasons = config.validation_seasons or earlier[-config.validation_season_count :]
-    chosen, validation = match_model.select_candidate(history, validation_seasons, refit_every=config.refit_every_gameweeks)
+    selection = select_candidate_memo(context, history, validation_seasons, config.refit_every_gameweeks, config.candidate)
+    chosen, validation = selection["chosen"], selection["scores"]
     candidate = match_model.CANDIDATES[chosen]
 
     def compare(model, champion, settings_: dict):
@@ -250,6 +288,8 @@ def match_outcome_model(
             "training_rows": len(history),
             "validation_rps": float(validation[chosen]),
             "validation_rps_all": {k: round(v, 5) for k, v in validation.items()},
+            "candidate_selection": dg.MetadataValue.json({k: selection[k] for k in ("key", "chosen", "scores")}),
+            "candidate_selection_reused": selection["reused"],
         }
     )
 
@@ -270,9 +310,15 @@ class PlayerModelConfig(GateConfig):
     as_of: str = ""
 
 
-def player_features_frame(warehouse: Warehouse) -> "pd.DataFrame":
-    """features.player_features (rows of unplayed fixtures have NaN minutes and points)."""
-    return warehouse.read_with_nullable_numbers("SELECT * FROM features.player_features", ["minutes", "points"])
+def player_features_frame(warehouse: Warehouse, since_season: str = "") -> "pd.DataFrame":
+    """features.player_features from `since_season` on, in a total order (fits repeat bit for bit); rows of unplayed
+    fixtures have NaN minutes and points."""
+    if since_season and not all(part.isdigit() for part in since_season.split("-")):
+        raise ValueError(f"since_season {since_season!r}: expected 'yyyy-yy'")
+    where = f" WHERE season >= '{since_season}'" if since_season else ""
+    return warehouse.read_with_nullable_numbers(
+        f"SELECT * FROM features.player_features{where} ORDER BY kickoff, match_id, player_id", ["minutes", "points"]
+    )
 
 
 @dg.asset(key=["ml", "player_backtest"], deps=[["features", "player_features"]], **TRAINING)
@@ -320,24 +366,27 @@ def player_points_model(
     from fpl_platform.lib.metrics import regression_scores
 
     spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
-    features = player_features_frame(warehouse)
-    history = features[(features["kickoff"] < cutoff) & features["points"].notna()]
-    seasons = sorted(history["season"].unique())
+    seasons = warehouse.read(
+        "SELECT DISTINCT season FROM features.player_features WHERE kickoff < ? AND points IS NOT NULL ORDER BY season", [cutoff]
+    )["season"].tolist()
     first_season = seasons[max(0, len(seasons) - 1 - config.training_seasons)]
+    features = player_features_frame(warehouse, since_season=first_season)
+    history = features[(features["kickoff"] < cutoff) & features["points"].notna()]
     history = history[history["season"] >= first_season]
     gameweeks = (
         history[["season", "gameweek"]].drop_duplicates().sort_values(["season", "gameweek"]).tail(config.validation_gameweeks)
     )
     validation_start = history.merge(gameweeks)["cutoff"].min()
     fit_part, check_part = history[history["kickoff"] < validation_start], history[history["cutoff"] >= validation_start]
-    validation = regression_scores(player_model.fit(fit_part).predict(check_part), check_part["points"])
+    fit = gate.memoised(player_model.fit)  # the validation fit is also one of the gate's block fits
+    validation = regression_scores(fit(fit_part).predict(check_part), check_part["points"])
 
     def compare(model, champion, settings_: dict):
         return gate.paired_losses(
             history,
             gate.window_rounds(history, settings_["player_gameweeks"]),
             refit_every=settings_["refit_every_gameweeks"],
-            fit_challenger=player_model.fit,
+            fit_challenger=fit,
             fit_champion=None,  # one recipe; the champion differs by the data it was trained on
             champion_model=champion,
             champion_trained_until=pd.Timestamp(champion.trained_until),
