@@ -87,7 +87,7 @@ REPLAYED_TABLES = {
     "monitoring.performance": (),
     "monitoring.drift": (),
     "monitoring.drift_reports": ("html_report",),
-    "monitoring.retraining_events": ("event_id", "dagster_run_id", "mlflow_run_id"),
+    "monitoring.retraining_events": ("event_id", "evidence", "dagster_run_id", "mlflow_run_id"),  # evidence may name a run
     "monitoring.ab_assignments": (),
     "monitoring.ab_results": (),
     "monitoring.ab_tests": (),
@@ -125,37 +125,50 @@ def _tables(home) -> dict[str, pd.DataFrame]:
 
 
 def test_replay_is_deterministic_resumable_and_runs_an_ab_test(tmp_path):
-    """Two replays give the same tables; a replay continued later, or re-entered after a crash, adds no row twice."""
+    """A replay continued later adds each gameweek once; a gameweek replayed again from the same state (a crash
+    after its runs, or a second replay) gives the same tables; the season's A/B test is analysed and reported."""
     import json
+    import shutil
 
     replay = ["replay", "--season", "2025-26", "--quick", "--history-seasons", "3", "--ab-test", "0.5"]
-    first, second = tmp_path / "first", tmp_path / "second"
-    _replay(first, *replay, "--to-gameweek", "1")
-    _replay(second, *replay, "--to-gameweek", "1")
-    a, b = _tables(first), _tables(second)
-    for name in REPLAYED_TABLES:
-        pd.testing.assert_frame_equal(a[name], b[name], check_exact=False, rtol=1e-9, obj=name)
-    assert len(a["predictions.match_outcomes"]) == 20  # gameweek 1 (served at the start) and gameweek 2
-    results = a["monitoring.ab_results"]
+    top = tmp_path / "top"
+    home = top / "replays" / "2025-26"
+    _replay(top, *replay, "--to-gameweek", "1")
+    at_one = _tables(top)
+    assert len(at_one["predictions.match_outcomes"]) == 20  # gameweek 1 (served at the start) and gameweek 2
+    results = at_one["monitoring.ab_results"]
     assert len(results) == 1 and results["n_items"].iat[0] == 10 and results["recommendation"].iat[0] in ab.RECOMMENDATIONS
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(top, snapshot)  # the whole home as it was after gameweek 1 (MLflow paths are absolute: restored in place)
 
-    # continue the second replay one gameweek later; then re-enter gameweek 2 as if the process had died after its runs
-    _replay(second, *replay, "--to-gameweek", "2")
-    after = _tables(second)
-    assert set(after["predictions.match_outcomes"]["as_of"]) == {"2025-26:0", "2025-26:1", "2025-26:2"}
-    state_file = second / "replays" / "2025-26" / "replay_state.json"
-    state = json.loads(state_file.read_text())
+    # continued: gameweek 2 is added once, nothing from before is repeated
+    _replay(top, *replay, "--to-gameweek", "2")
+    first = _tables(top)
+    assert set(first["predictions.match_outcomes"]["as_of"]) == {"2025-26:0", "2025-26:1", "2025-26:2"}
+    state = json.loads((home / "replay_state.json").read_text())
     assert state["next_gameweek"] == 3 and len(state["run_keys"]) == len(set(state["run_keys"]))
-    state["next_gameweek"] = 2
-    state_file.write_text(json.dumps(state))
-    output = _replay(second, *replay, "--to-gameweek", "2")
-    assert "already ran (resumed replay)" in output
-    again = _tables(second)
     for name in REPLAYED_TABLES:
-        pd.testing.assert_frame_equal(after[name], again[name], obj=name)
+        older = at_one[name]
+        assert len(first[name]) >= len(older), name
+
+    # re-entered after a crash that came after gameweek 2's runs but before its end was recorded: nothing runs twice
+    state["next_gameweek"] = 2
+    (home / "replay_state.json").write_text(json.dumps(state))
+    assert "already ran (resumed replay)" in _replay(top, *replay, "--to-gameweek", "2")
+    again = _tables(top)
+    for name in REPLAYED_TABLES:
+        pd.testing.assert_frame_equal(first[name], again[name], obj=name)
+
+    # the same gameweek replayed from the same state a second time gives the same tables
+    shutil.rmtree(top)
+    shutil.copytree(snapshot, top)
+    _replay(top, *replay, "--to-gameweek", "2")
+    second = _tables(top)
+    for name in REPLAYED_TABLES:
+        pd.testing.assert_frame_equal(first[name], second[name], check_exact=False, rtol=1e-9, obj=name)
 
     # the operator's view of the season's A/B test
-    home = second / "replays" / "2025-26"
     report = _replay(home, "ab-test", "report", "replay-2025-26")
     assert "Analysis as of 2025-26:2" in report and "Diebold-Mariano" in report and "recommendation:" in report
     assert "stopped" in _replay(home, "ab-test", "stop", "replay-2025-26")
+    assert (home / "reports" / "season_2025-26.html").read_text().count("<img") >= 3

@@ -91,6 +91,20 @@ def write(read, season: str, directory: Path) -> tuple[Path, Path]:
         "severity FROM monitoring.drift_reports ORDER BY created_at",
         None,
     )
+    has_ab = read(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'monitoring' AND table_name = 'ab_results'",
+        None,
+    )["n"].iat[0]
+    ab_results = (
+        read(
+            "SELECT test_name, as_of, n_items, traffic_split, round(mean_difference, 5) AS mean_difference, "
+            "round(ci_low, 5) AS ci_low, round(ci_high, 5) AS ci_high, round(dm_p_better, 4) AS dm_p_better, "
+            "round(power, 2) AS power, recommendation, action FROM monitoring.ab_results ORDER BY test_name, evaluated_at",
+            None,
+        )
+        if has_ab
+        else pd.DataFrame()
+    )
     pooled = []
     if len(matches):
         pooled += [
@@ -132,6 +146,9 @@ def write(read, season: str, directory: Path) -> tuple[Path, Path]:
         "## Drift reports",
         md(drift, "none"),
         "",
+        "## A/B test analyses (treatment − control loss; negative favours the treatment)",
+        md(ab_results, "no A/B test"),
+        "",
     ]
     markdown_path = directory / f"season_{season}.md"
     markdown_path.write_text("\n".join(summary))
@@ -145,6 +162,10 @@ def write(read, season: str, directory: Path) -> tuple[Path, Path]:
         series = drift.pivot_table(index="created_at", columns="model_name", values="drift_share").reset_index()
         series["x"] = np.arange(len(series))
         figures.append(_line_png(series, [c for c in series.columns if c not in ("created_at", "x")], "Drift share per report"))
+    if len(ab_results):
+        for name, rows in ab_results.groupby("test_name"):
+            series = rows.assign(x=np.arange(len(rows)))
+            figures.append(_line_png(series, ["mean_difference", "ci_low", "ci_high"], f"A/B {name}: loss difference, 95 % CI"))
     body = "\n".join(f'<img alt="plot" src="{plots.data_uri(f)}">' for f in figures)
     tables = "".join(
         f"<h2>{html.escape(title)}</h2>"
@@ -154,6 +175,7 @@ def write(read, season: str, directory: Path) -> tuple[Path, Path]:
             ("Per gameweek", weeks.drop(columns=["x"], errors="ignore")),
             ("Retraining decisions", decisions),
             ("Drift reports", drift),
+            ("A/B test analyses", ab_results),
         )
     )
     html_path = directory / f"season_{season}.html"
