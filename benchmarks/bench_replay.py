@@ -1,6 +1,7 @@
 """Season replay speed: bootstrap, then seconds per gameweek and per job, from the replay's own state file.
 
-    .venv/bin/python benchmarks/bench_replay.py [--season 2025-26] [--to-gameweek 4] [--quick]
+    .venv/bin/python benchmarks/bench_replay.py [--season 2025-26] [--from-gameweek 1] [--to-gameweek 4] [--quick]
+        [--ab-test 0.1,0.25,0.5] [--inject-drift swap:0.5@20] [--history-seasons N]
 
 Runs `fpl-platform replay` in a fresh temporary FPL_PLATFORM_HOME (nothing else should run meanwhile).
 """
@@ -23,7 +24,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--season", default="2025-26")
     parser.add_argument("--to-gameweek", type=int, default=4)
+    parser.add_argument("--from-gameweek", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--ab-test")
+    parser.add_argument("--inject-drift")
+    parser.add_argument("--history-seasons", type=int)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="fpl_replay_bench_"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FPL_PLATFORM_", "DAGSTER_HOME"))}
@@ -33,9 +38,14 @@ def main() -> None:
         "replay",
         "--season",
         args.season,
+        "--from-gameweek",
+        str(args.from_gameweek),
         "--to-gameweek",
         str(args.to_gameweek),
         *(["--quick"] if args.quick else []),
+        *(["--ab-test", args.ab_test] if args.ab_test else []),
+        *(["--inject-drift", args.inject_drift] if args.inject_drift else []),
+        *(["--history-seasons", str(args.history_seasons)] if args.history_seasons else []),
     ]
     started = time.perf_counter()
     subprocess.run(command, env=env, cwd=REPO, check=True, capture_output=True)
@@ -54,6 +64,38 @@ def main() -> None:
     for job, value in sorted(seconds.items()):
         if job.endswith("_job"):
             print(f"| {job} | {value:.1f} |")
+    print(f"\nhome kept for inspection: {home}")
+    print(_outcomes(home / "replays" / args.season / "warehouse.duckdb", args.season))
+
+
+def _outcomes(path: Path, season: str) -> str:
+    """What the replay decided: retraining events by trigger and decision, the last A/B analysis."""
+    import duckdb
+
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        lines = ["\n| model | trigger | decision | events |\n|---|---|---|---|"]
+        for row in connection.execute(
+            "SELECT model_name, trigger, decision, count(*) FROM monitoring.retraining_events GROUP BY ALL ORDER BY ALL"
+        ).fetchall():
+            lines.append("| " + " | ".join(str(v) for v in row) + " |")
+        tables = {r[0] for r in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if "ab_results" in tables:
+            row = connection.execute(
+                "SELECT test_name, as_of, n_items, traffic_split, mean_difference, ci_low, ci_high, dm_p_better, power, "
+                "recommendation, action FROM monitoring.ab_results ORDER BY evaluated_at DESC LIMIT 1"
+            ).fetchone()
+            lines.append(
+                f"\nlast A/B analysis: {row[0]} at {row[1]}: {row[2]} items, split {row[3]:.2f}, difference {row[4]:+.5f} "
+                f"[{row[5]:+.5f}, {row[6]:+.5f}], DM p {row[7]:.4f}, power {row[8]:.2f}: {row[9]} ({row[10]})"
+            )
+        served = connection.execute(
+            "SELECT count(DISTINCT gameweek) FROM monitoring.performance WHERE source = 'served' AND season = ?", [season]
+        ).fetchone()[0]
+        lines.append(f"served gameweeks in monitoring.performance: {served}")
+        return "\n".join(lines)
+    finally:
+        connection.close()
 
 
 if __name__ == "__main__":

@@ -94,7 +94,8 @@ REPLAYED_TABLES = {
 }
 
 
-def _replay(home, *arguments):
+def _cli(home, *arguments):
+    """`fpl-platform <arguments>` in a subprocess with FPL_PLATFORM_HOME=home and nothing else of ours inherited."""
     import os
     import subprocess
     import sys
@@ -105,9 +106,20 @@ def _replay(home, *arguments):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FPL_PLATFORM_", "DAGSTER_HOME"))}
     env["FPL_PLATFORM_HOME"] = str(home)
     command = [str(Path(sys.executable).with_name("fpl-platform")), *arguments]
-    out = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env)
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env)
+
+
+def _replay(home, *arguments) -> str:
+    out = _cli(home, *arguments)
     assert out.returncode == 0, (out.stdout[-2000:], out.stderr[-3000:])
     return out.stdout
+
+
+def report_error(home, *arguments) -> str:
+    """stderr of a command that must refuse (exit status 2)."""
+    out = _cli(home, *arguments)
+    assert out.returncode == 2, out.stderr[-2000:]
+    return out.stderr
 
 
 def _tables(home) -> dict[str, pd.DataFrame]:
@@ -170,5 +182,14 @@ def test_replay_is_deterministic_resumable_and_runs_an_ab_test(tmp_path):
     # the operator's view of the season's A/B test
     report = _replay(home, "ab-test", "report", "replay-2025-26")
     assert "Analysis as of 2025-26:2" in report and "Diebold-Mariano" in report and "recommendation:" in report
-    assert "stopped" in _replay(home, "ab-test", "stop", "replay-2025-26")
+    import duckdb
+
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
+        status, split = connection.execute("SELECT status, traffic_split FROM monitoring.ab_tests").fetchone()
+        actions = [r[0] for r in connection.execute("SELECT action FROM monitoring.ab_results ORDER BY as_of").fetchall()]
+    if status == "running":
+        assert "stopped" in _replay(home, "ab-test", "stop", "replay-2025-26")
+    else:  # rolled back (significantly worse) or completed: the analysis did it, and stop says so
+        assert status == "rolled_back" and split == 0.0 and actions[-1] == "rolled_back"
+        assert "is rolled_back, not running" in report_error(home, "ab-test", "stop", "replay-2025-26")
     assert (home / "reports" / "season_2025-26.html").read_text().count("<img") >= 3
