@@ -26,6 +26,7 @@ from fpl_platform.lib import ab, paths
 from fpl_platform.lib.seasons import ALL_SEASONS, GAMEWEEKS_PER_SEASON
 
 PREDICTION_OPS = ("predictions__match_outcomes", "predictions__player_points")
+TRAINING_JOBS = ("weekly_retrain_job", "retrain_match_outcome_job", "retrain_player_points_job")
 # Evidently's HTML report (~10 s a model) only when PSI/KS flag drift or a champion has none yet;
 # PSI and KS still run on every gameweek and decide the drift sensor's requests, as in production
 REPLAY_OPS = {"monitoring__drift": {"config": {"evidently": "on_drift"}}}
@@ -187,6 +188,11 @@ class Replay:
         key = request.run_key or f"{job_name}-{gameweek}-{now().isoformat()}"
         if key in self.state.run_keys:
             self.log(f"  gw {gameweek}: {job_name} for {key} already ran (resumed replay)")
+            return True
+        if gameweek >= GAMEWEEKS_PER_SEASON and job_name in TRAINING_JOBS:
+            # production's as-of for a finished season is its gameweek 37; the replay's clock says 38, after
+            # which there is no gameweek left to train for: the season is over
+            self.log(f"  gw {gameweek}: {job_name} not run: the season is over, no next gameweek to train for")
             return True
         job = defs.resolve_job_def(job_name)
         nodes = {node.name for node in job.graph.node_defs} | set(job.graph.node_dict)

@@ -42,6 +42,8 @@ EXPECTED_DEPS = {
         "predictions/player_points",
         "ml/match_backtest",
         "ml/player_backtest",
+        "features/match_features",
+        "features/player_features",
     },
 }
 GROUPS = {"raw": "ingestion", "features": "features", "ml": "training", "predictions": "serving", "monitoring": "monitoring"}

@@ -84,6 +84,18 @@ def report(now: pd.Timestamp | None = None) -> str:
     out.append(_table(performance, "no served gameweek has results yet"))
     out.append("")
 
+    out.append("A/B tests (latest analysis of each)")
+    tests = _query(
+        "SELECT t.test_name, t.model_name, t.treatment_version, t.traffic_split, t.status, r.as_of, r.n_items, "
+        "round(r.mean_difference, 5) AS difference, round(r.dm_p_better, 4) AS p_better, r.recommendation "
+        "FROM monitoring.ab_tests t LEFT JOIN (SELECT * FROM monitoring.ab_results "
+        "QUALIFY row_number() OVER (PARTITION BY test_name ORDER BY evaluated_at DESC) = 1) r USING (test_name) ORDER BY t.test_name"
+    )
+    if tests is None:  # defined, never analysed yet
+        tests = _query("SELECT test_name, model_name, treatment_version, traffic_split, status FROM monitoring.ab_tests")
+    out.append(_table(tests, "none (fpl-platform ab-test create)"))
+    out.append("")
+
     out.append(f"Open alerts (MEDIUM and above, last {OPEN_ALERT_DAYS} days)")
     alerts = _query(
         "SELECT any_value(created_at) AS created_at, any_value(severity) AS severity, any_value(title) AS title, "

@@ -260,6 +260,9 @@ STATUS_SEVERITY = {"warning": "MEDIUM", "critical": "HIGH", "emergency": "CRITIC
         ["predictions", "player_points"],
         ["ml", "match_backtest"],
         ["ml", "player_backtest"],
+        # the results it scores the served predictions against (a run without predictions still waits for them)
+        ["features", "match_features"],
+        ["features", "player_features"],
     ],
     group_name="monitoring",
     kinds={"duckdb", "python"},
