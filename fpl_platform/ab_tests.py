@@ -23,14 +23,14 @@ class AbTestError(ValueError):
     """A request the A/B test's state or arguments do not allow; the message says why."""
 
 
-def _tests(warehouse: Warehouse) -> pd.DataFrame:
+def all_tests(warehouse: Warehouse) -> pd.DataFrame:
     if not warehouse.exists(schemas.AB_TESTS.name):
         return pd.DataFrame(columns=schemas.AB_TESTS.column_names)
     return warehouse.read("SELECT * FROM monitoring.ab_tests ORDER BY created_at")
 
 
 def get(warehouse: Warehouse, name: str) -> dict:
-    tests = _tests(warehouse)
+    tests = all_tests(warehouse)
     found = tests[tests["test_name"] == name]
     if found.empty:
         known = ", ".join(tests["test_name"]) or "none yet"
@@ -59,7 +59,10 @@ def create(
         raise AbTestError(f"model {model!r}: expected one of {MODELS}")
     if not 0 < split <= 1:
         raise AbTestError(f"--split {split}: expected a share in (0, 1], e.g. 0.1")
-    steps = ab.parse_steps(rollout) if rollout else []
+    try:
+        steps = ab.parse_steps(rollout) if rollout else []
+    except ValueError as error:
+        raise AbTestError(f"--rollout: {error}") from error
     if steps and steps[0] <= split:
         steps = [s for s in steps if s > split]
     if target_size is not None and target_size < 2:
@@ -68,7 +71,7 @@ def create(
         raise AbTestError(f"--end {end_as_of!r}: expected '<season>:<gameweek>', e.g. 2025-26:30")
     if not 0 < alpha < 0.5:
         raise AbTestError(f"--alpha {alpha}: expected a level in (0, 0.5)")
-    if not _tests(warehouse).query("test_name == @name").empty:
+    if not all_tests(warehouse).query("test_name == @name").empty:
         raise AbTestError(f"an A/B test named {name!r} exists already")
     aliases = mlflow_tracking.aliases(model)
     version = aliases.get(treatment) if not treatment.isdigit() else treatment
@@ -100,7 +103,7 @@ def start(warehouse: Warehouse, name: str, as_of: str = "") -> dict:
     test = get(warehouse, name)
     if test["status"] not in ("created", "stopped"):
         raise AbTestError(f"A/B test {name!r} is {test['status']}: only a created or stopped test can start")
-    running = _tests(warehouse).query("status == 'running' and model_name == @test['model_name']")
+    running = all_tests(warehouse).query("status == 'running' and model_name == @test['model_name']")
     if not running.empty:
         raise AbTestError(f"A/B test {running['test_name'].iat[0]!r} is already running on {test['model_name']}: stop it first")
     first_start = pd.isna(test.get("started_at"))

@@ -354,7 +354,7 @@ class Replay:
         treatment = aliases["challenger"] if aliases.get("challenger") != aliases.get("champion") else aliases["previous"]
         warehouse = Warehouse()
         test_name = f"replay-{self.season}"
-        if ab_tests._tests(warehouse).query("test_name == @test_name").empty:
+        if ab_tests.all_tests(warehouse).query("test_name == @test_name").empty:
             ab_tests.create(
                 warehouse,
                 tracking,

@@ -105,3 +105,49 @@ def test_rollout_steps():
     for bad in ("0.5,0.25", "0,0.5", "x", "1.5"):
         with pytest.raises(ValueError, match="traffic steps"):
             ab.parse_steps(bad)
+
+
+def test_ab_test_lifecycle_and_refusals(warehouse):
+    """create validates before touching the registry; start/stop follow created → running → stopped → running."""
+    from fpl_platform import ab_tests
+    from fpl_platform.lib import schemas
+    from fpl_platform.resources import MlflowTracking
+
+    tracking = MlflowTracking(tracking_uri=f"sqlite:///{warehouse.file.parent / 'mlflow.db'}")
+    for arguments, message in (
+        ({"name": "Bad Name", "model": "match_outcome"}, "lower-case"),
+        ({"name": "t1", "model": "goals"}, "expected one of"),
+        ({"name": "t1", "model": "match_outcome", "split": 0.0}, "share in \\(0, 1\\]"),
+        ({"name": "t1", "model": "match_outcome", "end_as_of": "gw30"}, "<season>:<gameweek>"),
+        ({"name": "t1", "model": "match_outcome", "rollout": "0.5,0.2"}, "increasing shares"),
+    ):
+        name = arguments.pop("name")
+        with pytest.raises(ab_tests.AbTestError, match=message):
+            ab_tests.create(warehouse, tracking, name, **arguments)
+    with pytest.raises(ab_tests.AbTestError, match="no version with alias 'challenger'"):
+        ab_tests.create(warehouse, tracking, "t1", model="match_outcome")
+
+    row = {
+        "test_name": "t1",
+        "model_name": "match_outcome",
+        "treatment_version": "2",
+        "traffic_split": 0.1,
+        "min_gameweeks_per_step": 2,
+        "alpha": 0.05,
+        "status": "created",
+        "created_at": pd.Timestamp("2025-08-01", tz="UTC"),
+    }
+    warehouse.upsert((schemas.AB_TESTS, ab.test_frame(row)))
+    with pytest.raises(ab_tests.AbTestError, match="created, not running"):
+        ab_tests.stop(warehouse, "t1")
+    started = ab_tests.start(warehouse, "t1", as_of="2025-26:3")
+    assert started["status"] == "running" and started["start_as_of"] == "2025-26:3"
+    warehouse.upsert((schemas.AB_TESTS, ab.test_frame({**row, "test_name": "t2"})))
+    with pytest.raises(ab_tests.AbTestError, match="'t1' is already running on match_outcome"):
+        ab_tests.start(warehouse, "t2")
+    assert ab_tests.stop(warehouse, "t1")["status"] == "stopped"
+    again = ab_tests.start(warehouse, "t1", as_of="2025-26:9")
+    assert again["start_as_of"] == "2025-26:3"  # a restart keeps the first start
+    assert "no evaluated item yet" in ab_tests.report(warehouse, "t1")
+    with pytest.raises(ab_tests.AbTestError, match="no A/B test named 'nope'"):
+        ab_tests.get(warehouse, "nope")
