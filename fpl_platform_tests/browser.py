@@ -87,8 +87,26 @@ def wait_for(predicate, timeout: float = 60.0, step: float = 0.5):
 
 
 def dismiss_dialogs(driver) -> None:
-    """The UI's first-visit newsletter dialog covers the page: skip it as a person would."""
+    """The UI's first-visit newsletter dialog covers the page: skip it as a person would, and wait until it is gone."""
     from selenium.webdriver.common.by import By
 
     for button in driver.find_elements(By.XPATH, "//button[normalize-space()='Skip']"):
-        button.click()
+        if button.is_displayed():
+            button.click()
+    wait_for(lambda: not driver.find_elements(By.CSS_SELECTOR, ".bp5-overlay-backdrop"), timeout=10, step=0.2)
+
+
+def click(driver, element, timeout: float = 30.0) -> None:
+    """Click like a person: when a dialog that pops up late covers the element, dismiss it and click again."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        dismiss_dialogs(driver)
+        try:
+            element.click()
+            return
+        except ElementClickInterceptedException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)

@@ -106,7 +106,7 @@ def check_ui_in_a_browser() -> None:
     """`fpl-platform ui` serves the demo's instance: the catalog lists the assets, the performance page shows its plot."""
     from selenium.webdriver.common.by import By
 
-    from fpl_platform_tests.browser import artifacts_dir, chromium, dismiss_dialogs, free_port, start_ui, wait_for
+    from fpl_platform_tests.browser import artifacts_dir, chromium, click, dismiss_dialogs, free_port, start_ui, wait_for
 
     port = free_port()
     server = start_ui(port)
@@ -121,8 +121,7 @@ def check_ui_in_a_browser() -> None:
         driver.get(f"http://127.0.0.1:{port}/assets/monitoring/performance")
         row = wait_for(lambda: driver.find_elements(By.XPATH, "//tr[td[contains(., 'trend_match_outcome')]]"))
         assert row, "the performance asset's page shows no trend plot entry"
-        dismiss_dialogs(driver)
-        row[0].find_element(By.XPATH, ".//*[contains(text(), 'Show Markdown')]").click()
+        click(driver, row[0].find_element(By.XPATH, ".//*[contains(text(), 'Show Markdown')]"))
         plots = wait_for(
             lambda: [
                 image
