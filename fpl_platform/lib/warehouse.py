@@ -173,14 +173,7 @@ def append_rows(
     timeout_seconds: float = 120.0,
 ) -> int:
     """Insert rows into one or more tables in a single transaction (logs such as monitoring.alerts, drift reports)."""
-    for table, frame in tables:
-        validate_frame(table, frame, source)
-    names = ", ".join(table.name for table, _ in tables)
-    with connect(path, timeout_seconds=timeout_seconds, purpose=f"appending to {names}") as connection, _transaction(connection):
-        for table, frame in tables:
-            ensure_table(connection, table)
-            _insert(connection, table, frame)
-    return sum(len(frame) for _, frame in tables)
+    return _insert_rows(path, tables, replace_keys=False, source=source, timeout_seconds=timeout_seconds)
 
 
 def upsert_rows(
@@ -191,23 +184,35 @@ def upsert_rows(
     timeout_seconds: float = 120.0,
 ) -> int:
     """Insert rows, replacing stored rows with the same key, into one or more tables in a single transaction."""
-    for table, frame in tables:
+    for table, _ in tables:
         if not table.key:
             raise ValueError(f"{table.name} has no key to upsert on")
+    return _insert_rows(path, tables, replace_keys=True, source=source, timeout_seconds=timeout_seconds)
+
+
+def _insert_rows(
+    path: str | os.PathLike,
+    tables: Sequence[tuple[TableSchema, pd.DataFrame]],
+    *,
+    replace_keys: bool,
+    source: str,
+    timeout_seconds: float,
+) -> int:
+    """Validate every frame, then insert them all in one transaction (first deleting rows with the same keys)."""
+    for table, frame in tables:
         validate_frame(table, frame, source)
     names = ", ".join(table.name for table, _ in tables)
-    with (
-        connect(path, timeout_seconds=timeout_seconds, purpose=f"upserting into {names}") as connection,
-        _transaction(connection),
-    ):
+    purpose = f"{'upserting into' if replace_keys else 'appending to'} {names}"
+    with connect(path, timeout_seconds=timeout_seconds, purpose=purpose) as connection, _transaction(connection):
         for table, frame in tables:
             ensure_table(connection, table)
-            key = ", ".join(f'"{column}"' for column in table.key)
-            connection.register("incoming_keys", frame[list(table.key)])
-            try:
-                connection.execute(f"DELETE FROM {table.name} WHERE ({key}) IN (SELECT ({key}) FROM incoming_keys)")
-            finally:
-                connection.unregister("incoming_keys")
+            if replace_keys:
+                key = ", ".join(f'"{column}"' for column in table.key)
+                connection.register("incoming_keys", frame[list(table.key)])
+                try:
+                    connection.execute(f"DELETE FROM {table.name} WHERE ({key}) IN (SELECT ({key}) FROM incoming_keys)")
+                finally:
+                    connection.unregister("incoming_keys")
             _insert(connection, table, frame)
     return sum(len(frame) for _, frame in tables)
 
