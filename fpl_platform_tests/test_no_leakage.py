@@ -18,17 +18,17 @@ def real_data():
     source = BundledSource(BUNDLED)
     matches = pd.concat([source.matches(s) for s in SEASONS], ignore_index=True)
     players = pd.concat([source.player_gameweeks(s) for s in SEASONS], ignore_index=True)
-    players = players[["match_id", "team", "minutes", "price", "expected_goals"]]
+    players = players[["match_id", "team", "minutes", "price", "expected_goals", "threat"]]
     return matches, players
 
 
 def changed_result(matches: pd.DataFrame, players: pd.DataFrame, match_id: str):
-    """The same data with one match's result (and its players' xG) turned upside down."""
+    """The same data with one match's result (and its players' xG and threat) turned upside down."""
     matches = matches.copy()
     row = matches.index[matches["match_id"] == match_id][0]
     matches.loc[row, ["home_goals", "away_goals"]] = [7, 0] if matches.loc[row, "home_goals"] < 3 else [0, 7]
     players = players.copy()
-    players.loc[players["match_id"] == match_id, "expected_goals"] = 5.0
+    players.loc[players["match_id"] == match_id, ["expected_goals", "threat"]] = [5.0, 500.0]
     return matches, players
 
 
@@ -49,7 +49,7 @@ def test_changing_a_result_changes_nothing_for_that_match_or_earlier(real_data):
 def test_walk_forward_predictions_do_not_see_their_own_gameweek(real_data):
     matches, players = real_data
     target = matches[(matches["season"] == "2024-25") & (matches["gameweek"] == 20)].iloc[0]
-    candidate = match_model.CANDIDATES["logistic_dc_elo"]
+    candidate = match_model.CANDIDATES["logistic_dc_elo_threat"]
     base = build_match_features(matches, players)
     changed = build_match_features(*changed_result(matches, players, target["match_id"]))
     before = match_model.walk_forward(base, candidate, ["2024-25"], refit_every=1).set_index("match_id")

@@ -1,4 +1,4 @@
-"""Match features as of each gameweek's first kickoff: ratings, form, xG form, squad value, rest, market.
+"""Match features as of each gameweek's first kickoff: ratings, form, xG and threat form, squad value, rest, market.
 
 Every value describing a match is computed from matches that kicked off before the first kickoff of
 the match's gameweek (the "cutoff"), so a model predicting a gameweek sees nothing from it.
@@ -15,6 +15,11 @@ from fpl_platform.lib.ratings import Elo, rounds, walk_forward_dixon_coles
 FORM_WINDOW = 5
 MAX_REST_DAYS = 21
 TEAM_STATS = ["points", "goals_for", "goals_against", "xg_for", "xg_against", "lineup_value"]
+# FPL "threat" (shots and touches in the box, every season with player data) summed over a team's players:
+# a chance-quality signal that goals alone miss. Averaged exponentially over about 20 matches (span chosen on
+# the validation seasons 2018-19 … 2020-21: 10, 20 and 38 were tried), carrying over between seasons.
+THREAT_SPAN = 20
+THREAT_STATS = ["threat_for", "threat_against"]
 
 
 def utc(values: pd.Series) -> pd.Series:
@@ -23,7 +28,7 @@ def utc(values: pd.Series) -> pd.Series:
 
 
 def team_match_log(matches: pd.DataFrame, players: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per team per played match: result, goals, expected goals and the fielded XI's FPL value."""
+    """One row per team per played match: result, goals, expected goals, threat and the fielded XI's FPL value."""
     matches = matches[matches["home_goals"].notna()]
     home = pd.DataFrame(
         {
@@ -47,9 +52,9 @@ def team_match_log(matches: pd.DataFrame, players: pd.DataFrame | None) -> pd.Da
     log["points"] = np.where(log["goals_for"] > log["goals_against"], 3, np.where(log["goals_for"] == log["goals_against"], 1, 0))
     if players is not None and len(players):
         team_xg = players.groupby(["match_id", "team"], as_index=False).agg(
-            xg_for=("expected_goals", lambda s: s.sum(min_count=1))
+            xg_for=("expected_goals", lambda s: s.sum(min_count=1)), threat_for=("threat", lambda s: s.sum(min_count=1))
         )
-        opponent_xg = team_xg.rename(columns={"team": "opponent", "xg_for": "xg_against"})
+        opponent_xg = team_xg.rename(columns={"team": "opponent", "xg_for": "xg_against", "threat_for": "threat_against"})
         lineup = (
             players[players["minutes"] > 0]
             # ties on minutes broken by price: the XI's value must not depend on the order rows were read in
@@ -69,22 +74,18 @@ def team_match_log(matches: pd.DataFrame, players: pd.DataFrame | None) -> pd.Da
         log = log.merge(sides, on=["match_id", "team"], how="left").merge(opponent_xg, on=["match_id", "opponent"], how="left")
         log = log.drop(columns=["opponent"])
     else:
-        log["xg_for"] = np.nan
-        log["xg_against"] = np.nan
-        log["lineup_value"] = np.nan
+        for column in ("xg_for", "xg_against", "lineup_value", *THREAT_STATS):
+            log[column] = np.nan
     return log.sort_values(["team", "kickoff"]).reset_index(drop=True)
 
 
 def rolling_team_form(log: pd.DataFrame, window: int = FORM_WINDOW) -> pd.DataFrame:
-    """Per team and match: the mean of the last `window` matches up to and including that one."""
-    rolled = (
-        log.groupby("team")[TEAM_STATS]
-        .rolling(window, min_periods=1)
-        .mean()
-        .reset_index(level=0, drop=True)
-        .add_suffix(f"_{window}")
-    )
-    out = pd.concat([log[["team", "kickoff"]], rolled], axis=1)
+    """Per team and match, up to and including that one: the mean of the last `window` matches, and the
+    exponentially weighted threat (NaN until a team has 3 matches with threat)."""
+    teams = log.groupby("team")
+    rolled = teams[TEAM_STATS].rolling(window, min_periods=1).mean().reset_index(level=0, drop=True).add_suffix(f"_{window}")
+    weighted = teams[THREAT_STATS].transform(lambda s: s.ewm(span=THREAT_SPAN, min_periods=3).mean()).add_suffix("_ewm")
+    out = pd.concat([log[["team", "kickoff"]], rolled, weighted], axis=1)
     out["previous_kickoff"] = out["kickoff"]
     return out
 
@@ -144,6 +145,9 @@ def build_match_features(
             frame[f"{side}_{column}"] = as_of[column].to_numpy()
     for stat in TEAM_STATS:
         frame[f"diff_{stat}_{FORM_WINDOW}"] = frame[f"home_{stat}_{FORM_WINDOW}"] - frame[f"away_{stat}_{FORM_WINDOW}"]
+    frame["diff_threat_ewm"] = (frame["home_threat_for_ewm"] - frame["home_threat_against_ewm"]) - (
+        frame["away_threat_for_ewm"] - frame["away_threat_against_ewm"]
+    )
     frame["elo_diff"] = frame["elo_home"] - frame["elo_away"]
     frame["dc_log_home_away"] = np.log(frame["dc_p_home"] / frame["dc_p_away"])
     frame["dc_log_draw"] = np.log(frame["dc_p_draw"] / (1 - frame["dc_p_draw"]))
@@ -241,5 +245,10 @@ MODEL_FEATURES = [
     "diff_lineup_value_5",
     "home_rest_days",
     "away_rest_days",
+    "home_threat_for_ewm",
+    "home_threat_against_ewm",
+    "away_threat_for_ewm",
+    "away_threat_against_ewm",
+    "diff_threat_ewm",
 ]
 MARKET_FEATURES = ["market_p_home", "market_p_draw", "market_p_away"]

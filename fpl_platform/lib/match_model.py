@@ -55,6 +55,7 @@ class Candidate:
 
 CANDIDATES = {
     "logistic_dc_elo": Candidate("logistic_dc_elo", LOGISTIC_FEATURES),
+    "logistic_dc_elo_threat": Candidate("logistic_dc_elo_threat", [*LOGISTIC_FEATURES, "diff_threat_ewm"]),
     "xgboost": Candidate("xgboost", MODEL_FEATURES),
     "xgboost_dc_blend": Candidate("xgboost_dc_blend", MODEL_FEATURES, dc_weight=0.5),
 }

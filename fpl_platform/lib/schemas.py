@@ -264,18 +264,40 @@ TEAM_RATINGS = TableSchema(
     example_sql="SELECT home_team, away_team, round(dc_p_home, 3) AS p_home, round(elo_home - elo_away) AS elo_gap\n"
     "FROM features.team_ratings WHERE season = '2025-26' AND gameweek = 38;",
 )
+_FORM_STATS = (
+    ("points", "league points"),
+    ("goals_for", "goals scored"),
+    ("goals_against", "goals conceded"),
+    ("xg_for", "expected goals (sum of its players' FPL xG; from 2022-23)"),
+    ("xg_against", "expected goals conceded (from 2022-23)"),
+    ("lineup_value", "FPL price (£m) of the 11 players with most minutes"),
+)
 _FORM = tuple(
-    _c(f"{side}_{stat}_5", "DOUBLE", f"{side.title()} team: mean {label} over its last 5 matches before the cutoff.", True)
+    column
     for side in ("home", "away")
-    for stat, label in (
-        ("points", "league points"),
-        ("goals_for", "goals scored"),
-        ("goals_against", "goals conceded"),
-        ("xg_for", "expected goals (sum of its players' FPL xG; from 2022-23)"),
-        ("xg_against", "expected goals conceded (from 2022-23)"),
-        ("lineup_value", "FPL price (£m) of the 11 players with most minutes"),
+    for column in (
+        *(
+            _c(
+                f"{side}_{stat}_5",
+                "DOUBLE",
+                f"{side.title()} team: mean {label} over its last 5 matches before the cutoff.",
+                True,
+            )
+            for stat, label in _FORM_STATS
+        ),
+        *(
+            _c(
+                f"{side}_threat_{direction}_ewm",
+                "DOUBLE",
+                f"{side.title()} team: FPL threat {label} per match (sum over players), exponentially weighted over its "
+                "matches before the cutoff (span 20, across seasons; NULL before 3 matches with threat, from 2016-17).",
+                True,
+            )
+            for direction, label in (("for", "created"), ("against", "conceded"))
+        ),
     )
 )
+
 MATCH_FEATURES = TableSchema(
     name="features.match_features",
     doc="One row per match (played or scheduled): ratings, Dixon-Coles probabilities, form, rest and optional market probabilities.",
@@ -289,9 +311,12 @@ MATCH_FEATURES = TableSchema(
         _c("dc_log_home_away", "DOUBLE", "ln(dc_p_home / dc_p_away)."),
         _c("dc_log_draw", "DOUBLE", "logit(dc_p_draw)."),
         *_FORM,
-        *(
-            _c(f"diff_{stat}_5", "DOUBLE", f"home_{stat}_5 − away_{stat}_5.", True)
-            for stat in ("points", "goals_for", "goals_against", "xg_for", "xg_against", "lineup_value")
+        *(_c(f"diff_{stat}_5", "DOUBLE", f"home_{stat}_5 − away_{stat}_5.", True) for stat, _ in _FORM_STATS),
+        _c(
+            "diff_threat_ewm",
+            "DOUBLE",
+            "(home_threat_for_ewm − home_threat_against_ewm) − (away_threat_for_ewm − away_threat_against_ewm).",
+            True,
         ),
         _c("home_rest_days", "DOUBLE", "Days since the home team's previous match (capped at 21).", True),
         _c("away_rest_days", "DOUBLE", "Days since the away team's previous match (capped at 21).", True),

@@ -89,7 +89,7 @@ def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
         "SELECT * EXCLUDE (season, gameweek, cutoff, kickoff, home_team, away_team) FROM features.team_ratings"
     )
     players = (
-        warehouse.read("SELECT match_id, team, minutes, price, expected_goals FROM raw.player_gameweeks")
+        warehouse.read("SELECT match_id, team, minutes, price, expected_goals, threat FROM raw.player_gameweeks")
         if warehouse.exists("raw.player_gameweeks")
         else None
     )
