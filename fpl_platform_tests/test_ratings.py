@@ -102,7 +102,7 @@ def test_promoted_team_gets_the_prior_not_a_crash():
 def test_elo_update_with_goal_margin():
     elo = ratings.Elo(k=20, home_advantage=0)
     table = {"A": 1500.0, "B": 1500.0}
-    elo._update(table, pd.Series({"home_team": "A", "away_team": "B", "home_goals": 3, "away_goals": 0}))
+    elo._update(table, "A", "B", 3 - 0)
     expected_change = 20 * (1 + np.log1p(3)) * 0.5
     assert table["A"] == pytest.approx(1500 + expected_change) and table["B"] == pytest.approx(1500 - expected_change)
 

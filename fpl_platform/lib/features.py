@@ -51,8 +51,10 @@ def team_match_log(matches: pd.DataFrame, players: pd.DataFrame | None) -> pd.Da
     log = pd.concat([home, away], ignore_index=True)
     log["points"] = np.where(log["goals_for"] > log["goals_against"], 3, np.where(log["goals_for"] == log["goals_against"], 1, 0))
     if players is not None and len(players):
-        team_xg = players.groupby(["match_id", "team"], as_index=False).agg(
-            xg_for=("expected_goals", lambda s: s.sum(min_count=1)), threat_for=("threat", lambda s: s.sum(min_count=1))
+        team_xg = (
+            players.groupby(["match_id", "team"], as_index=False)[["expected_goals", "threat"]]
+            .sum(min_count=1)  # NULL when none of the team's rows has the stat (seasons before FPL xG)
+            .rename(columns={"expected_goals": "xg_for", "threat": "threat_for"})
         )
         opponent_xg = team_xg.rename(columns={"team": "opponent", "xg_for": "xg_against", "threat_for": "threat_against"})
         lineup = (
@@ -61,8 +63,9 @@ def team_match_log(matches: pd.DataFrame, players: pd.DataFrame | None) -> pd.Da
             .sort_values(["match_id", "team", "minutes", "price"], ascending=[True, True, False, False], kind="stable")
             .groupby(["match_id", "team"])
             .head(11)
-            .groupby(["match_id", "team"], as_index=False)
-            .agg(lineup_value=("price", lambda s: s.sum(min_count=1)))
+            .groupby(["match_id", "team"], as_index=False)["price"]
+            .sum(min_count=1)
+            .rename(columns={"price": "lineup_value"})
         )
         log = log.merge(team_xg, on=["match_id", "team"], how="left").merge(lineup, on=["match_id", "team"], how="left")
         sides = pd.concat(
