@@ -77,7 +77,9 @@ def create(
     version = aliases.get(treatment) if not treatment.isdigit() else treatment
     if version is None:
         raise AbTestError(f"{model} has no version with alias {treatment!r} (aliases: {aliases or 'none'})")
-    _, version = mlflow_tracking.load(model, version=str(version))  # fails clearly if the version does not exist
+    version = str(version)
+    if not mlflow_tracking.has_version(model, version):
+        raise AbTestError(f"{model} has no registered version {version} (aliases: {aliases or 'none'})")
     if str(version) == aliases.get("champion"):
         raise AbTestError(f"{model} version {version} is the champion: the treatment must be another version")
     row = {

@@ -338,8 +338,11 @@ class Replay:
         from fpl_platform.resources import MlflowTracking, Warehouse
 
         tracking = MlflowTracking()
-        champion, _ = tracking.load("match_outcome", "champion")
-        name = champion.candidate.name
+        warehouse = Warehouse()
+        # the champion's recipe, from its training row (no need to load the model)
+        name = warehouse.read(
+            "SELECT candidate FROM ml.match_outcome_model WHERE version = ?", [tracking.aliases("match_outcome")["champion"]]
+        )["candidate"].iat[0]
         other = "xgboost" if name != "xgboost" else "logistic_dc_elo"
         request = dg.RunRequest(run_key=f"ab-treatment-{self.season}", tags={"fpl_platform/trigger": "manual"})
         if not self._execute(
@@ -352,7 +355,6 @@ class Replay:
             raise RuntimeError("replay: training the A/B treatment failed; see the Dagster run")
         aliases = tracking.aliases("match_outcome")
         treatment = aliases["challenger"] if aliases.get("challenger") != aliases.get("champion") else aliases["previous"]
-        warehouse = Warehouse()
         test_name = f"replay-{self.season}"
         if ab_tests.all_tests(warehouse).query("test_name == @test_name").empty:
             ab_tests.create(

@@ -172,6 +172,12 @@ class MlflowTracking(dg.ConfigurableResource):
 
         return tracking.aliases(self.uri, name)
 
+    def has_version(self, name: str, version: str) -> bool:
+        """Whether the registry holds this version (without loading the model)."""
+        from fpl_platform.lib import tracking
+
+        return tracking.version_exists(self.uri, name, version)
+
     def delete_alias(self, name: str, alias: str) -> None:
         from fpl_platform.lib import tracking
 

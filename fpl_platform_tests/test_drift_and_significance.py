@@ -108,3 +108,13 @@ def test_evidently_runs_on_drift_only_when_psi_or_ks_flag_a_feature(tmp_path):
     assert never["psi"].tolist() == loud["psi"].tolist() and never["evidently_value"].isna().all()
     with pytest.raises(ValueError, match="on_drift"):
         drift.drift_table(reference, stable, ["a"], evidently="sometimes")
+
+
+def test_evidently_on_drift_also_runs_for_prediction_drift_or_a_model_without_a_report():
+    quiet = {"flagged_share": 0.1, "on_drift_share": 0.2, "psi_warning": 0.1}
+    assert not drift.evidently_due("on_drift", prediction_psi=0.05, has_report=True, **quiet)
+    assert drift.evidently_due("on_drift", prediction_psi=0.12, has_report=True, **quiet)
+    assert drift.evidently_due("on_drift", prediction_psi=0.05, has_report=False, **quiet)
+    assert drift.evidently_due("on_drift", prediction_psi=0.0, has_report=True, **{**quiet, "flagged_share": 0.3})
+    assert drift.evidently_due("always", prediction_psi=0.0, has_report=True, **quiet)
+    assert not drift.evidently_due("never", prediction_psi=0.9, has_report=False, **quiet)

@@ -125,6 +125,17 @@ def evidently_feature_drift(reference, current, features: list[str], html_path: 
     return pd.DataFrame(rows)
 
 
+def evidently_due(
+    policy: str, *, flagged_share: float, on_drift_share: float, prediction_psi: float, psi_warning: float, has_report: bool
+) -> bool:
+    """Whether to run Evidently's report. "always" and "never" mean what they say; "on_drift" runs it when the
+    report is at least a warning: our PSI/KS flag more than `on_drift_share` of the features, or the
+    prediction's PSI reaches the warning level; and also when the model has no Evidently report yet."""
+    if policy != "on_drift":
+        return policy == "always"
+    return flagged_share > on_drift_share or prediction_psi >= psi_warning or not has_report
+
+
 def drift_table(
     reference,
     current,
@@ -135,6 +146,8 @@ def drift_table(
     evidently_max_rows: int = 10_000,
     evidently: str = "always",
     on_drift_share: float = 0.0,
+    prediction_psi: float = 0.0,
+    has_evidently_report: bool = True,
     **thresholds,
 ):
     """One row per feature: our PSI and KS, plus Evidently's verdict; features too sparse on either side are left out.
@@ -142,9 +155,9 @@ def drift_table(
     PSI and KS use every row; Evidently sees at most `evidently_max_rows` per side (a seeded sample):
     above 1,000 rows it applies the same tests (Wasserstein / Jensen-Shannon distances, which do not
     grow with n). Evidently renders a plot per feature whether or not the HTML is saved (~8 s for the
-    player model's 57 features), so `evidently` says when to pay for it: "always", "on_drift" (only
-    when our PSI/KS flags more than `on_drift_share` of the features, i.e. the report itself is a warning)
-    or "never". Skipped, its columns are NULL and no HTML is written.
+    player model's 57 features), so `evidently` says when to pay for it (see `evidently_due`; the
+    prediction's PSI and whether the model has a report yet feed the "on_drift" rule). Skipped, its
+    columns are NULL and no HTML is written.
     """
     if evidently not in EVIDENTLY_POLICIES:
         raise ValueError(f"evidently={evidently!r}: expected one of {EVIDENTLY_POLICIES}")
@@ -163,7 +176,14 @@ def drift_table(
             for d in (feature_drift(f, reference[f], current[f], **thresholds) for f in usable)
         ]
     )
-    if evidently == "always" or (evidently == "on_drift" and (ours["severity"] != "none").mean() > on_drift_share):
+    if evidently_due(
+        evidently,
+        flagged_share=float((ours["severity"] != "none").mean()),
+        on_drift_share=on_drift_share,
+        prediction_psi=prediction_psi,
+        psi_warning=thresholds.get("psi_warning", PSI_WARNING),
+        has_report=has_evidently_report,
+    ):
         sample = lambda frame: frame.sample(evidently_max_rows, random_state=0) if len(frame) > evidently_max_rows else frame  # noqa: E731
         table = ours.merge(
             evidently_feature_drift(sample(reference), sample(current), usable, html_path), on="feature", how="left"

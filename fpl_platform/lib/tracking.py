@@ -112,6 +112,16 @@ def set_version_tag(tracking_uri: str, name: str, version: str, key: str, value:
     client.set_model_version_tag(name, version, key, value)
 
 
+def version_exists(tracking_uri: str, name: str, version: str) -> bool:
+    """Whether the registry holds `version` of the model (a metadata lookup: the model is not loaded)."""
+    _, client = _client(tracking_uri)
+    try:
+        client.get_model_version(name, str(version))
+    except Exception:  # MlflowException (RESOURCE_DOES_NOT_EXIST) for a missing model or version
+        return False
+    return True
+
+
 def alias_version(tracking_uri: str, name: str, alias: str) -> str | None:
     """The version carrying `alias`, or None."""
     _, client = _client(tracking_uri)

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from fpl_platform.lib import schemas
+from fpl_platform.lib.seasons import GAMEWEEKS_PER_SEASON
 from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
 
 
@@ -85,7 +86,8 @@ def drift(
     report_rows, feature_rows, summaries = [], [], {}
     # the windows span at most reference_gameweeks + current_gameweeks rounds: read only the seasons they can touch
     seasons = warehouse.read("SELECT DISTINCT season FROM features.player_features ORDER BY season")["season"].tolist()
-    since = seasons[-(2 + (config.reference_gameweeks + config.current_gameweeks) // 38) :][0] if seasons else ""
+    reach = 2 + (config.reference_gameweeks + config.current_gameweeks) // GAMEWEEKS_PER_SEASON
+    since = seasons[-reach:][0] if seasons else ""
     for name, table, frame, features in (
         (MATCH_MODEL_NAME, schemas.MODEL_TRAININGS, played_features(warehouse), MODEL_FEATURES),
         (PLAYER_MODEL_NAME, schemas.PLAYER_TRAININGS, player_features_frame(warehouse, since), list(PLAYER_FEATURES)),
@@ -104,16 +106,15 @@ def drift(
         report_id = hashlib.sha256(f"{name}|{version}|{now.isoformat()}|{current['kickoff'].max()}".encode()).hexdigest()[:12]
         html = reports_dir / f"drift_{name}_{now:%Y%m%dT%H%M%S}_{report_id}.html"
         prediction = drift_lib.feature_drift("prediction", predict(model, reference), predict(model, current), **thresholds)
-        policy = config.evidently
-        if policy == "on_drift" and (prediction.psi >= config.psi_warning or not _has_evidently_report(warehouse, name, version)):
-            policy = "always"  # prediction drift, or a champion without a full Evidently report yet
         per_feature, skipped = drift_lib.drift_table(
             reference,
             current,
             features,
             html_path=str(html),
-            evidently=policy,
+            evidently=config.evidently,
             on_drift_share=config.warning_share,
+            prediction_psi=prediction.psi,
+            has_evidently_report=config.evidently != "on_drift" or _has_evidently_report(warehouse, name, version),
             **thresholds,
         )
         html = html if html.exists() else None
