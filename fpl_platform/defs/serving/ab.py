@@ -36,8 +36,9 @@ def serve_with_ab_test(
     frame: "pd.DataFrame",
     predict,
     first_kickoff,
-) -> "tuple[pd.DataFrame, pd.DataFrame | None]":
-    """The served frame (treatment items replaced by the treatment's predictions) and the assignments to record.
+) -> "pd.DataFrame":
+    """The served frame (treatment items replaced by the treatment's predictions); the assignments, with both
+    arms' predictions, are recorded in monitoring.ab_assignments (upserted: a re-run replaces the same items' rows).
 
     `frame` holds the champion's predictions for `targets` (same row order); `predict(model, targets)` gives
     a frame with the ARM_COLUMNS of `model_name`. Without a running test, `frame` is served unchanged.
@@ -48,7 +49,7 @@ def serve_with_ab_test(
 
     test = running_test(warehouse, model_name)
     if test is None or frame.empty:
-        return frame, None
+        return frame
     treatment, version = mlflow_tracking.load(model_name, version=str(test["treatment_version"]))
     if pd.Timestamp(treatment.trained_until) >= first_kickoff:
         raise dg.Failure(
@@ -93,4 +94,5 @@ def serve_with_ab_test(
         f"A/B test {test['test_name']}: {int(is_treatment.sum())} of {len(served)} items served by treatment version "
         f"{version} (split {float(test['traffic_split']):.2f}), the rest by champion version {control['model_version'].iat[0]}"
     )
-    return served, assignments
+    warehouse.upsert((schemas.AB_ASSIGNMENTS, assignments), source="monitoring.ab_assignments")
+    return served

@@ -84,11 +84,7 @@ def match_outcome_predictions(
             "predicted_at": clock.now(),
         }
     )
-    frame, assignments = serve_with_ab_test(
-        context, warehouse, mlflow_tracking, MATCH_MODEL_NAME, targets, frame, _match_arm, first_kickoff
-    )
-    if assignments is not None:  # idempotent: a re-run replaces the same items' rows
-        warehouse.upsert((schemas.AB_ASSIGNMENTS, assignments), source="monitoring.ab_assignments")
+    frame = serve_with_ab_test(context, warehouse, mlflow_tracking, MATCH_MODEL_NAME, targets, frame, _match_arm, first_kickoff)
     warehouse.write(schemas.MATCH_PREDICTIONS, frame, partitions=[cutoff.label], source="predictions.match_outcomes")
     preview = frame[["home_team", "away_team", "p_home", "p_draw", "p_away"]].round(3)
     return dg.MaterializeResult(
@@ -134,11 +130,7 @@ def player_points_predictions(
         as_of=spec.label,
         predicted_at=clock.now(),
     )
-    frame, assignments = serve_with_ab_test(
-        context, warehouse, mlflow_tracking, PLAYER_MODEL_NAME, targets, frame, _player_arm, cutoff
-    )
-    if assignments is not None:
-        warehouse.upsert((schemas.AB_ASSIGNMENTS, assignments), source="monitoring.ab_assignments")
+    frame = serve_with_ab_test(context, warehouse, mlflow_tracking, PLAYER_MODEL_NAME, targets, frame, _player_arm, cutoff)
     warehouse.write(schemas.PLAYER_PREDICTIONS, frame, partitions=[spec.label], source="predictions.player_points")
     top = frame.sort_values("predicted_points", ascending=False).head(10)[
         ["player_name", "team", "opponent", "predicted_points", "p_play"]

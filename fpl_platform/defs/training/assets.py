@@ -372,7 +372,6 @@ def player_points_model(
     first_season = seasons[max(0, len(seasons) - 1 - config.training_seasons)]
     features = player_features_frame(warehouse, since_season=first_season)
     history = features[(features["kickoff"] < cutoff) & features["points"].notna()]
-    history = history[history["season"] >= first_season]
     gameweeks = (
         history[["season", "gameweek"]].drop_duplicates().sort_values(["season", "gameweek"]).tail(config.validation_gameweeks)
     )
