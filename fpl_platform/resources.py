@@ -7,7 +7,7 @@ Definitions work in `make demo`, `dagster dev` and tests that pass explicit path
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,12 @@ class Warehouse(dg.ConfigurableResource):
     @property
     def analytics_file(self) -> Path:
         return Path(self.analytics_path) if self.analytics_path else paths.analytics_path()
+
+    def session(self):
+        """A context in which this process keeps the warehouse open (see `lib.warehouse.session`)."""
+        from fpl_platform.lib import warehouse as duck
+
+        return duck.session(self.file, timeout_seconds=self.lock_timeout_seconds, purpose="a step's warehouse session")
 
     def read(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
         """Run a read-only query."""
@@ -82,6 +88,37 @@ class Warehouse(dg.ConfigurableResource):
         from fpl_platform.lib import warehouse as duck
 
         return duck.publish_copy(self.file, self.analytics_file, note=note, timeout_seconds=self.lock_timeout_seconds)
+
+
+def warehouse_step(compute: Callable) -> Callable:
+    """Run an asset's or check's body in one session of its `Warehouse` resource: one open, not one per query.
+
+    For short steps in the `duckdb` pool; training steps open sessions around their reads and writes only,
+    so the file is not held while models fit.
+    """
+    import contextlib
+    import functools
+    import inspect
+
+    def session_of(args: tuple, kwargs: dict):
+        found = next((value for value in (*args, *kwargs.values()) if isinstance(value, Warehouse)), None)
+        return found.session() if found is not None else contextlib.nullcontext()
+
+    if inspect.isgeneratorfunction(compute):
+
+        @functools.wraps(compute)
+        def generator(*args, **kwargs):
+            with session_of(args, kwargs):
+                yield from compute(*args, **kwargs)
+
+        return generator
+
+    @functools.wraps(compute)
+    def function(*args, **kwargs):
+        with session_of(args, kwargs):
+            return compute(*args, **kwargs)
+
+    return function
 
 
 class FplSource(dg.ConfigurableResource):

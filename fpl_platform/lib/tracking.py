@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import pickle
 import tempfile
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,12 +132,28 @@ def alias_version(tracking_uri: str, name: str, alias: str) -> str | None:
         return None
 
 
+# Registered versions never change, so a process that loads one again (a replay, the webserver's
+# in-process runs, consecutive steps of one run) reuses it: pyfunc loading costs ~0.5 s a model.
+_LOADED: OrderedDict[tuple[str, str, str], object] = OrderedDict()
+_LOADED_MAX = 8
+
+
 def load(tracking_uri: str, name: str, alias: str = "champion", *, version: str | None = None) -> tuple[object, str]:
-    """The Python object behind `models:/<name>@<alias>` (or the given version) and its version."""
+    """The Python object behind `models:/<name>@<alias>` (or the given version) and its version.
+
+    The object is shared by every caller in this process that loads the same version: treat it as read-only.
+    """
     mlflow, client = _client(tracking_uri)
-    version = version or client.get_model_version_by_alias(name, alias).version
-    loaded = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-    return loaded.unwrap_python_model().model, str(version)
+    version = str(version or client.get_model_version_by_alias(name, alias).version)
+    key = (tracking_uri, name, version)
+    if key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key], version
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model().model
+    _LOADED[key] = model
+    while len(_LOADED) > _LOADED_MAX:
+        _LOADED.popitem(last=False)
+    return model, version
 
 
 def runs(tracking_uri: str, experiment: str) -> list:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -38,8 +39,19 @@ def connect(
     timeout_seconds: float = 120.0,
     purpose: str = "the warehouse",
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to `path`, retried with jittered backoff while another process holds the lock."""
+    """A connection to `path`, retried with jittered backoff while another process holds the lock.
+
+    Inside `session(path)` it is a cursor on the session's open database instead (no lock to wait for).
+    """
     path = Path(path)
+    anchor = _open_sessions().get(str(path.resolve()))
+    if anchor is not None:
+        cursor = anchor.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+        return
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout_seconds
@@ -61,6 +73,37 @@ def connect(
         yield connection
     finally:
         connection.close()
+
+
+_sessions = threading.local()
+
+
+def _open_sessions() -> dict[str, duckdb.DuckDBPyConnection]:
+    if not hasattr(_sessions, "open"):
+        _sessions.open = {}
+    return _sessions.open
+
+
+@contextlib.contextmanager
+def session(path: str | os.PathLike, *, timeout_seconds: float = 120.0, purpose: str = "a session") -> Iterator[None]:
+    """Keep `path` open for the block: every `connect(path)` inside (in this thread) reuses the open database.
+
+    Opening a DuckDB file costs about 30 ms (lock, catalog, WAL replay, checkpoint on close); a step that
+    reads and writes a dozen times pays it once. The process holds the file's lock for the whole block,
+    so use it around short steps (the `duckdb` pool already runs one such step at a time), not around
+    long model fits. Each operation still runs in its own transaction. Nested sessions are one session.
+    """
+    key = str(Path(path).resolve())
+    sessions = _open_sessions()
+    if key in sessions:
+        yield
+        return
+    with connect(path, timeout_seconds=timeout_seconds, purpose=purpose) as anchor:
+        sessions[key] = anchor
+        try:
+            yield
+        finally:
+            del sessions[key]
 
 
 def ensure_table(connection: duckdb.DuckDBPyConnection, table: TableSchema) -> None:
@@ -269,6 +312,8 @@ def publish_copy(source: str | os.PathLike, target: str | os.PathLike, *, note: 
     the next connection sees the new one. The pipeline never reads `target`.
     """
     source, target = Path(source), Path(target)
+    if str(source.resolve()) in _open_sessions():
+        raise RuntimeError(f"publish_copy({source}) inside a session on it: publish after the session ends")
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)

@@ -6,7 +6,7 @@ import dagster as dg
 
 from fpl_platform.defs.memo import previous_metadata
 from fpl_platform.lib import schemas
-from fpl_platform.resources import Warehouse
+from fpl_platform.resources import Warehouse, warehouse_step
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,6 +33,7 @@ def _previous_digests(context: dg.AssetExecutionContext) -> dict[str, str]:
 
 
 @dg.asset(key=["features", "team_ratings"], deps=[["raw", "matches"], ["raw", "fixtures"]], **FEATURES)
+@warehouse_step
 def team_ratings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Dixon-Coles strengths (refit before every gameweek) and Elo ratings as of each gameweek's first kickoff."""
     import pandas as pd
@@ -80,6 +81,7 @@ def team_ratings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     deps=[["features", "team_ratings"], ["raw", "player_gameweeks"], ["raw", "match_odds"]],
     **FEATURES,
 )
+@warehouse_step
 def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per match: ratings, Dixon-Coles probabilities, form, xG form, squad value, rest days, market."""
     from fpl_platform.lib.features import build_match_features
@@ -124,6 +126,7 @@ def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
     deps=[["raw", "player_gameweeks"], ["raw", "squad"], ["features", "team_ratings"]],
     **FEATURES,
 )
+@warehouse_step
 def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per player per fixture: rolling form from earlier gameweeks, deadline facts, both teams' strengths."""
     from fpl_platform.lib.features import first_changed_season, frame_digests, merge_digests

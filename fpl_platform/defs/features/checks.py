@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from fpl_platform.resources import Warehouse
+from fpl_platform.resources import Warehouse, warehouse_step
 
 MATCH_FEATURES = dg.AssetKey(["features", "match_features"])
 PLAYER_FEATURES = dg.AssetKey(["features", "player_features"])
@@ -45,6 +45,7 @@ def _failing(warehouse: Warehouse, sql: str, asset: dg.AssetKey, name: str) -> d
     pool="duckdb",
     can_subset=True,
 )
+@warehouse_step
 def feature_invariants(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     """The as-of invariant on both feature tables, and complete Dixon-Coles probabilities."""
     selected = {key.name for key in context.selected_asset_check_keys}

@@ -6,7 +6,7 @@ import dagster as dg
 
 from fpl_platform.defs.ingestion.partitions import season_partitions
 from fpl_platform.lib import schemas, teams
-from fpl_platform.resources import FootballData, FplSource, Warehouse
+from fpl_platform.resources import FootballData, FplSource, Warehouse, warehouse_step
 
 if TYPE_CHECKING:  # pandas loads inside the assets: every step and sensor tick imports this module
     import pandas as pd
@@ -24,6 +24,7 @@ def _per_season(frame: "pd.DataFrame") -> dict[str, int]:
 
 
 @dg.asset(key=["raw", "matches"], **INGESTION, **SEASONAL)
+@warehouse_step
 def raw_matches(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
     """One row per Premier League match with its result, for the selected seasons."""
     import pandas as pd
@@ -45,6 +46,7 @@ def raw_matches(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_sou
 
 
 @dg.asset(key=["raw", "player_gameweeks"], deps=[["raw", "matches"]], **INGESTION, **SEASONAL)
+@warehouse_step
 def raw_player_gameweeks(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
     """One row per player per fixture: FPL points, minutes and statistics, typed, with stable player ids."""
     import pandas as pd
@@ -67,6 +69,7 @@ def raw_player_gameweeks(context: dg.AssetExecutionContext, warehouse: Warehouse
 
 
 @dg.asset(key=["raw", "fixtures"], **INGESTION)
+@warehouse_step
 def raw_fixtures(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
     """FPL fixtures, played and scheduled, with FPL difficulty ratings."""
     frame = fpl_source.source().fixtures()
@@ -83,6 +86,7 @@ def raw_fixtures(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_so
 
 
 @dg.asset(key=["raw", "teams"], deps=[["raw", "matches"], ["raw", "fixtures"]], **INGESTION)
+@warehouse_step
 def raw_teams(warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
     """The canonical team table: every team with every alias seen in any source."""
     import pandas as pd
@@ -123,6 +127,7 @@ def _aliases_seen(fpl_source: FplSource) -> dict[str, set[str]]:
 
 
 @dg.asset(key=["raw", "match_odds"], output_required=False, **INGESTION, **SEASONAL)
+@warehouse_step
 def raw_match_odds(context: dg.AssetExecutionContext, warehouse: Warehouse, football_data_source: FootballData):
     """football-data.co.uk results, shots and 1X2 odds per season (optional: FPL_PLATFORM_FOOTBALL_DATA)."""
     import pandas as pd
@@ -168,6 +173,7 @@ def raw_match_odds(context: dg.AssetExecutionContext, warehouse: Warehouse, foot
 
 
 @dg.asset(key=["raw", "squad"], deps=[["raw", "fixtures"]], **INGESTION)
+@warehouse_step
 def raw_squad(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
     """The next gameweek's squad list from the live FPL API (every player × his team's fixtures), for player predictions."""
     import pandas as pd

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from fpl_platform.lib.seasons import GAMEWEEKS_PER_SEASON, MATCHES_PER_SEASON
-from fpl_platform.resources import Warehouse
+from fpl_platform.resources import Warehouse, warehouse_step
 
 MATCHES = dg.AssetKey(["raw", "matches"])
 PLAYERS = dg.AssetKey(["raw", "player_gameweeks"])
@@ -47,6 +47,7 @@ def _result(asset: dg.AssetKey, name: str, failures, total_label: str) -> dg.Ass
     ],
     pool="duckdb",
 )
+@warehouse_step
 def raw_matches_quality(warehouse: Warehouse):
     """Match table invariants: unique matches, full seasons, sane goals, gameweeks, teams and kickoffs."""
     from fpl_platform.lib import teams
@@ -106,6 +107,7 @@ def raw_matches_quality(warehouse: Warehouse):
     ],
     pool="duckdb",
 )
+@warehouse_step
 def raw_player_gameweeks_quality(warehouse: Warehouse):
     """Player table invariants: one row per player per fixture, linked to a known match."""
     total = int(warehouse.read("SELECT count(*) AS n FROM raw.player_gameweeks")["n"].iat[0])
@@ -133,6 +135,7 @@ def raw_player_gameweeks_quality(warehouse: Warehouse):
 
 
 @dg.asset_check(asset=FIXTURES, blocking=True, pool="duckdb")
+@warehouse_step
 def fixtures_agree_with_results(warehouse: Warehouse) -> dg.AssetCheckResult:
     """A finished fixture's score equals the result stored in raw.matches."""
     failures = warehouse.read(

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from fpl_platform.lib import schemas
-from fpl_platform.resources import Notifier, Warehouse
+from fpl_platform.resources import Notifier, Warehouse, warehouse_step
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,6 +101,7 @@ class AbResultsConfig(dg.Config):
     kinds={"duckdb", "scipy"},
     pool="duckdb",
 )
+@warehouse_step
 def ab_results(
     context: dg.AssetExecutionContext, config: AbResultsConfig, warehouse: Warehouse, notifier: Notifier
 ) -> dg.MaterializeResult:

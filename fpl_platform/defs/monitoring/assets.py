@@ -4,7 +4,7 @@ import dagster as dg
 
 from fpl_platform.lib import schemas
 from fpl_platform.lib.seasons import GAMEWEEKS_PER_SEASON
-from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
+from fpl_platform.resources import MlflowTracking, Notifier, Warehouse, warehouse_step
 
 
 class DriftConfig(dg.Config):
@@ -56,6 +56,7 @@ def _has_evidently_report(warehouse: Warehouse, name: str, version: str) -> bool
     kinds={"duckdb", "evidently"},
     pool="duckdb",
 )
+@warehouse_step
 def drift(
     context: dg.AssetExecutionContext,
     config: DriftConfig,
@@ -269,6 +270,7 @@ STATUS_SEVERITY = {"warning": "MEDIUM", "critical": "HIGH", "emergency": "CRITIC
     kinds={"duckdb", "python"},
     pool="duckdb",
 )
+@warehouse_step
 def performance(
     context: dg.AssetExecutionContext, config: PerformanceConfig, warehouse: Warehouse, notifier: Notifier
 ) -> dg.MaterializeResult:

@@ -6,7 +6,7 @@ import dagster as dg
 
 from fpl_platform.defs.serving.ab import serve_with_ab_test
 from fpl_platform.lib import schemas
-from fpl_platform.resources import MlflowTracking, Warehouse
+from fpl_platform.resources import MlflowTracking, Warehouse, warehouse_step
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,6 +52,7 @@ def _player_arm(model, targets: "pd.DataFrame") -> "pd.DataFrame":
     deps=[["ml", "match_outcome_model"], ["features", "match_features"], ["monitoring", "ab_results"]],
     **SERVING,
 )
+@warehouse_step
 def match_outcome_predictions(
     context: dg.AssetExecutionContext, config: PredictionConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
 ) -> dg.MaterializeResult:
@@ -103,6 +104,7 @@ def match_outcome_predictions(
     deps=[["ml", "player_points_model"], ["features", "player_features"], ["monitoring", "ab_results"]],
     **SERVING,
 )
+@warehouse_step
 def player_points_predictions(
     context: dg.AssetExecutionContext, config: PredictionConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
 ) -> dg.MaterializeResult:

@@ -7,7 +7,7 @@ import dagster as dg
 from fpl_platform.defs.memo import previous_metadata
 from fpl_platform.defs.training.gating import Challenger, GateConfig, gate_metadata, train_and_gate
 from fpl_platform.lib import schemas
-from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
+from fpl_platform.resources import MlflowTracking, Notifier, Warehouse, warehouse_step
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,6 +114,7 @@ def match_backtest(context: dg.AssetExecutionContext, config: MatchBacktestConfi
     ],
     pool="duckdb",
 )
+@warehouse_step
 def backtest_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """Per-season and pooled scores of every backtested model, and paired comparisons with the baselines."""
     import pandas as pd
@@ -227,8 +228,9 @@ def match_outcome_model(
 
     from fpl_platform.lib import gate, match_model
 
-    features = played_features(warehouse)
-    spec, cutoff = resolve_cutoff(warehouse, features, config.as_of)
+    with warehouse.session():
+        features = played_features(warehouse)
+        spec, cutoff = resolve_cutoff(warehouse, features, config.as_of)
     history = features[(features["kickoff"] < cutoff) & features["home_goals"].notna()]
     earlier = sorted(s for s in history["season"].unique() if s < spec.season)
     validation_seasons = config.validation_seasons or earlier[-config.validation_season_count :]
@@ -365,12 +367,14 @@ def player_points_model(
     from fpl_platform.lib import gate, player_model
     from fpl_platform.lib.metrics import regression_scores
 
-    spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
-    seasons = warehouse.read(
-        "SELECT DISTINCT season FROM features.player_features WHERE kickoff < ? AND points IS NOT NULL ORDER BY season", [cutoff]
-    )["season"].tolist()
-    first_season = seasons[max(0, len(seasons) - 1 - config.training_seasons)]
-    features = player_features_frame(warehouse, since_season=first_season)
+    with warehouse.session():
+        spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
+        seasons = warehouse.read(
+            "SELECT DISTINCT season FROM features.player_features WHERE kickoff < ? AND points IS NOT NULL ORDER BY season",
+            [cutoff],
+        )["season"].tolist()
+        first_season = seasons[max(0, len(seasons) - 1 - config.training_seasons)]
+        features = player_features_frame(warehouse, since_season=first_season)
     history = features[(features["kickoff"] < cutoff) & features["points"].notna()]
     gameweeks = (
         history[["season", "gameweek"]].drop_duplicates().sort_values(["season", "gameweek"]).tail(config.validation_gameweeks)

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from fpl_platform.resources import Warehouse
+from fpl_platform.resources import Warehouse, warehouse_step
 
 BACKTEST_METRICS = dg.AssetKey(["ml", "backtest_metrics"])
 # The best pre-match forecaster known (closing odds) scores accuracy ~0.55 and RPS ~0.194 pooled over
@@ -16,6 +16,7 @@ MARKET_EDGE = 0.005
 
 
 @dg.asset_check(asset=BACKTEST_METRICS, blocking=True, pool="duckdb")
+@warehouse_step
 def no_leakage_alarm(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Fails when a non-market match model beats what pre-match information allows (pooled, per season, or against the market)."""
     suspicious = warehouse.read(

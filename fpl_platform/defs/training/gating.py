@@ -155,64 +155,65 @@ def train_and_gate(
         promoted = decision is None or decision.promote
         mlflow.set_tag("gate_decision", "promoted" if promoted else "rejected")
         mlflow.set_tag("gate_reason", reason)
-    if promoted:
-        promotion.promote(mlflow_tracking, name, version)
-    mlflow_tracking.tag_version(name, version, "gate_decision", "promoted" if promoted else "rejected")
-    champion_after = version if promoted else champion_before
-    row = pd.DataFrame(
-        [
-            {
-                "trained_at": clock.now(),
-                "model_name": name,
-                "version": version,
-                "mlflow_run_id": run_id,
-                "dagster_run_id": context.run_id,
-                "candidate": challenger.candidate,
-                "data_cutoff": challenger.cutoff,
-                "training_rows": len(challenger.history),
-                "validation_score": challenger.validation_score,
-                "validation_seasons": ",".join(challenger.validation_seasons),
-                "alias": None,
-                "gate_decision": "promoted" if promoted else "rejected",
-            }
-        ]
-    )
-    promotion.sync_trainings(warehouse, mlflow_tracking, name, new_rows=row)
-    event = promotion.record_event(
-        warehouse,
-        model_name=name,
-        trigger=trigger,
-        decision="promoted" if promoted else "rejected",
-        reason=reason,
-        evidence=evidence,
-        champion_before=champion_before,
-        champion_after=champion_after,
-        challenger_version=version,
-        metric=challenger.metric,
-        challenger_score=None if decision is None else decision.score_challenger,
-        champion_score=None if decision is None else decision.score_champion,
-        improvement=None if decision is None else decision.improvement,
-        p_value=None if decision is None else decision.p_value,
-        test=None if decision is None else decision.test,
-        n_compared=None if decision is None else decision.n,
-        dagster_run_id=context.run_id,
-        mlflow_run_id=run_id,
-    )
-    if champion_before is not None:
-        notifier.notify(
-            Alert(
-                key=f"retrain:{name}:{event['decision']}",
-                title=f"Retrain of {name} {event['decision']}: version {version}"
-                + (f" replaces {champion_before}" if promoted else f"; {champion_before} keeps serving"),
-                severity="MEDIUM" if promoted else "LOW",
-                message=f"trigger {trigger} ({evidence}); {reason}",
-                metric=f"gate_{challenger.metric}_improvement",
-                value=decision.improvement,
-                threshold=gate_settings["match_margin" if challenger.metric == "rps" else "player_margin"],
-                details={"challenger": version, "champion_before": champion_before, "mlflow_run_id": run_id},
-            ),
-            warehouse,
+    with warehouse.session():  # the records below, in one open of the warehouse
+        if promoted:
+            promotion.promote(mlflow_tracking, name, version)
+        mlflow_tracking.tag_version(name, version, "gate_decision", "promoted" if promoted else "rejected")
+        champion_after = version if promoted else champion_before
+        row = pd.DataFrame(
+            [
+                {
+                    "trained_at": clock.now(),
+                    "model_name": name,
+                    "version": version,
+                    "mlflow_run_id": run_id,
+                    "dagster_run_id": context.run_id,
+                    "candidate": challenger.candidate,
+                    "data_cutoff": challenger.cutoff,
+                    "training_rows": len(challenger.history),
+                    "validation_score": challenger.validation_score,
+                    "validation_seasons": ",".join(challenger.validation_seasons),
+                    "alias": None,
+                    "gate_decision": "promoted" if promoted else "rejected",
+                }
+            ]
         )
+        promotion.sync_trainings(warehouse, mlflow_tracking, name, new_rows=row)
+        event = promotion.record_event(
+            warehouse,
+            model_name=name,
+            trigger=trigger,
+            decision="promoted" if promoted else "rejected",
+            reason=reason,
+            evidence=evidence,
+            champion_before=champion_before,
+            champion_after=champion_after,
+            challenger_version=version,
+            metric=challenger.metric,
+            challenger_score=None if decision is None else decision.score_challenger,
+            champion_score=None if decision is None else decision.score_champion,
+            improvement=None if decision is None else decision.improvement,
+            p_value=None if decision is None else decision.p_value,
+            test=None if decision is None else decision.test,
+            n_compared=None if decision is None else decision.n,
+            dagster_run_id=context.run_id,
+            mlflow_run_id=run_id,
+        )
+        if champion_before is not None:
+            notifier.notify(
+                Alert(
+                    key=f"retrain:{name}:{event['decision']}",
+                    title=f"Retrain of {name} {event['decision']}: version {version}"
+                    + (f" replaces {champion_before}" if promoted else f"; {champion_before} keeps serving"),
+                    severity="MEDIUM" if promoted else "LOW",
+                    message=f"trigger {trigger} ({evidence}); {reason}",
+                    metric=f"gate_{challenger.metric}_improvement",
+                    value=decision.improvement,
+                    threshold=gate_settings["match_margin" if challenger.metric == "rps" else "player_margin"],
+                    details={"challenger": version, "champion_before": champion_before, "mlflow_run_id": run_id},
+                ),
+                warehouse,
+            )
     context.log.info(f"{name} version {version}: {event['decision']} ({reason})")
     experiment = mlflow.get_run(run_id).info.experiment_id
     return {
