@@ -13,32 +13,88 @@ is credited exactly for what fresher data buys on the recent gameweeks.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 
-def memoised(fit: Callable[[pd.DataFrame], object]) -> Callable[[pd.DataFrame], object]:
-    """`fit` that returns the same model for the same training rows (subsets of one frame, by index).
+class FitCache:
+    """`fit(rows)` memoised on the training rows' content, in memory and (given a directory) on disk.
 
-    The validation fit and a gate block often train on exactly the same rows; fits are deterministic,
-    so one fit serves both.
+    Fits are deterministic, so the same rows give the same model. Within one training the validation fit
+    and a gate block often train on exactly the same rows; across weekly retrains the gate's blocks start
+    at fixed gameweeks (see `paired_losses`), so last week's block fits serve again. The key is the rows'
+    content and order, the fit function and the source of its module (a changed recipe never hits an old
+    entry); `recipe` adds anything else the fit depends on (a candidate's parameters). The directory keeps
+    the `keep` most recently used fits.
     """
-    fitted: dict[tuple[int, int], object] = {}
 
-    def cached(rows: pd.DataFrame) -> object:
-        key = (len(rows), int(np.sum(pd.util.hash_array(rows.index.to_numpy()), dtype=np.uint64)))
-        if key not in fitted:
-            fitted[key] = fit(rows)
-        return fitted[key]
+    def __init__(self, fit: Callable[[pd.DataFrame], object], *, recipe: str = "", directory: Path | None = None, keep: int = 64):
+        import functools
+        import hashlib
+        import inspect
+        import sys
 
-    return cached
+        function = fit.func if isinstance(fit, functools.partial) else fit
+        module = sys.modules[function.__module__]
+        source = inspect.getsource(module) if getattr(module, "__file__", None) else ""
+        self.fit, self.directory, self.keep = fit, directory, keep
+        self.prefix = hashlib.sha256(f"{function.__module__}.{function.__qualname__}|{recipe}|{source}".encode()).hexdigest()
+        self.memory: dict[str, object] = {}
+        self.hits = self.misses = 0
+
+    def key(self, rows: pd.DataFrame) -> str:
+        import hashlib
+
+        digest = hashlib.sha256(self.prefix.encode())
+        digest.update(str(list(rows.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+        return digest.hexdigest()[:32]
+
+    def __call__(self, rows: pd.DataFrame) -> object:
+        import os
+        import pickle
+
+        key = self.key(rows)
+        if key in self.memory:
+            self.hits += 1
+            return self.memory[key]
+        stored = self.directory / f"{key}.pkl" if self.directory is not None else None
+        if stored is not None and stored.exists():
+            try:
+                model = pickle.loads(stored.read_bytes())
+                stored.touch()  # most recently used
+                self.hits += 1
+            except (OSError, EOFError, pickle.UnpicklingError):  # a truncated or vanished entry is a miss
+                model = None
+            if model is not None:
+                self.memory[key] = model
+                return model
+        self.misses += 1
+        model = self.memory[key] = self.fit(rows)
+        if stored is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            temporary = stored.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_bytes(pickle.dumps(model))
+            os.replace(temporary, stored)
+            entries = sorted(self.directory.glob("*.pkl"), key=lambda path: path.stat().st_mtime)
+            for old in entries[: max(0, len(entries) - self.keep)]:
+                old.unlink(missing_ok=True)
+        return model
 
 
 def window_rounds(history: pd.DataFrame, gameweeks: int) -> pd.DataFrame:
     """The last `gameweeks` (season, gameweek) rounds of `history`, with each round's first kickoff as `cutoff`."""
     rounds = history.groupby(["season", "gameweek"], as_index=False)["cutoff"].min().sort_values("cutoff")
     return rounds.tail(gameweeks).reset_index(drop=True)
+
+
+def block_starts(history: pd.DataFrame, rounds: pd.DataFrame, refit_every: int) -> pd.Series:
+    """Per round: the first kickoff of its fixed block (gameweeks 1…k, k+1…2k, … of its season) in `history`."""
+    block = lambda frame: frame["season"].astype(str) + "/" + ((frame["gameweek"].astype(int) - 1) // refit_every).astype(str)  # noqa: E731
+    first = history.groupby(block(history))["cutoff"].min()
+    return block(rounds).map(first).rename("block_cutoff")
 
 
 def paired_losses(
@@ -55,14 +111,17 @@ def paired_losses(
 ) -> pd.DataFrame:
     """Per window row: season, gameweek, challenger_loss, champion_loss, champion_source ('frozen' or 'refit').
 
+    Blocks are fixed: gameweeks 1…k, k+1…2k, … of each season (k = `refit_every`), each fitted on
+    everything before its first gameweek's first kickoff, also when that gameweek is older than the
+    window. So next week's gate trains its blocks on the same rows as this week's (a `FitCache` reuses
+    them) and only a block that starts inside the new week needs a new fit.
     `fit_champion` None means the champion's recipe is the challenger's (one fit serves both).
     `training_rows(history, block_cutoff)` picks the training rows (default: everything before the cutoff).
     """
     select = training_rows or (lambda frame, cutoff: frame[frame["kickoff"] < cutoff])
+    starts = block_starts(history, rounds, refit_every)
     parts = []
-    for start in range(0, len(rounds), refit_every):
-        block = rounds.iloc[start : start + refit_every]
-        block_cutoff = block["cutoff"].min()
+    for block_cutoff, block in rounds.groupby(starts, sort=False):
         training = select(history, block_cutoff)
         challenger = fit_challenger(training)
         if block_cutoff > champion_trained_until:

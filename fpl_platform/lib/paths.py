@@ -49,3 +49,8 @@ def mlflow_dir() -> Path:
 def mlflow_uri() -> str:
     """The default MLflow tracking and registry URI (sqlite under FPL_PLATFORM_HOME/mlflow)."""
     return f"sqlite:///{mlflow_dir() / 'mlflow.db'}"
+
+
+def fits_dir() -> Path:
+    """Fitted models memoised by their training rows (lib.gate.FitCache): a cache, safe to delete."""
+    return platform_home() / "cache" / "fits"

@@ -224,9 +224,11 @@ def match_outcome_model(
     notifier: Notifier,
 ) -> dg.MaterializeResult:
     """Choose the candidate by walk-forward RPS, fit it before the cutoff, register it as challenger and gate it against the champion."""
+    import functools
+
     import pandas as pd
 
-    from fpl_platform.lib import gate, match_model
+    from fpl_platform.lib import gate, match_model, paths
 
     with warehouse.session():
         features = played_features(warehouse)
@@ -238,6 +240,11 @@ def match_outcome_model(
     chosen, validation = selection["chosen"], selection["scores"]
     candidate = match_model.CANDIDATES[chosen]
 
+    def fitter(recipe: "match_model.Candidate") -> gate.FitCache:
+        return gate.FitCache(functools.partial(match_model.fit, recipe), recipe=repr(recipe), directory=paths.fits_dir())
+
+    fit_challenger = fitter(candidate)
+
     def compare(model, champion, settings_: dict):
         rounds = gate.window_rounds(history, settings_["match_gameweeks"])
         same_recipe = champion.candidate == candidate
@@ -245,8 +252,8 @@ def match_outcome_model(
             history,
             rounds,
             refit_every=settings_["refit_every_gameweeks"],
-            fit_challenger=lambda rows: match_model.fit(candidate, rows),
-            fit_champion=None if same_recipe else (lambda rows: match_model.fit(champion.candidate, rows)),
+            fit_challenger=fit_challenger,
+            fit_champion=None if same_recipe else fitter(champion.candidate),
             champion_model=champion,
             champion_trained_until=pd.Timestamp(champion.trained_until),
             loss=gate.match_rps_loss,
@@ -262,7 +269,7 @@ def match_outcome_model(
             as_of=spec.label,
             cutoff=cutoff,
             history=history,
-            fit=lambda: match_model.fit(candidate, history),
+            fit=lambda: fit_challenger(history),
             candidate=chosen,
             params={
                 "candidate": chosen,
@@ -364,7 +371,7 @@ def player_points_model(
     """Fit the two-stage points model on player rows before the cutoff, register it as challenger and gate it against the champion."""
     import pandas as pd
 
-    from fpl_platform.lib import gate, player_model
+    from fpl_platform.lib import gate, paths, player_model
     from fpl_platform.lib.metrics import regression_scores
 
     with warehouse.session():
@@ -376,12 +383,13 @@ def player_points_model(
         first_season = seasons[max(0, len(seasons) - 1 - config.training_seasons)]
         features = player_features_frame(warehouse, since_season=first_season)
     history = features[(features["kickoff"] < cutoff) & features["points"].notna()]
-    gameweeks = (
-        history[["season", "gameweek"]].drop_duplicates().sort_values(["season", "gameweek"]).tail(config.validation_gameweeks)
-    )
-    validation_start = history.merge(gameweeks)["cutoff"].min()
+    settings_ = gate_settings(config, "player")
+    # validation: the last N gameweeks, extended back to the start of the gate's fixed block holding the first
+    # of them, so the validation fit is one of the gate's block fits (and last week's, until a block starts)
+    last = gate.window_rounds(history, config.validation_gameweeks)
+    validation_start = gate.block_starts(history, last, settings_["refit_every_gameweeks"]).min()
     fit_part, check_part = history[history["kickoff"] < validation_start], history[history["cutoff"] >= validation_start]
-    fit = gate.memoised(player_model.fit)  # the validation fit is also one of the gate's block fits
+    fit = gate.FitCache(player_model.fit, directory=paths.fits_dir())
     validation = regression_scores(fit(fit_part).predict(check_part), check_part["points"])
 
     def compare(model, champion, settings_: dict):
@@ -406,7 +414,7 @@ def player_points_model(
             as_of=spec.label,
             cutoff=cutoff,
             history=history,
-            fit=lambda: player_model.fit(history),
+            fit=lambda: fit(history),
             candidate="xgboost_two_stage",
             params={"features": ",".join(player_model.FEATURES), "training_seasons": config.training_seasons},
             metrics={
@@ -415,12 +423,13 @@ def player_points_model(
                 "validation_r2": validation["r2"],
             },
             validation_score=validation["rmse"],
-            validation_seasons=[f"last {config.validation_gameweeks} gameweeks"],
+            validation_seasons=[f"last {check_part[['season', 'gameweek']].drop_duplicates().shape[0]} gameweeks"],
             metric="rmse",
             compare=compare,
         ),
-        gate_settings(config, "player"),
+        settings_,
     )
+    context.log.info(f"player model fits: {fit.misses} fitted, {fit.hits} reused from earlier trainings")
     return dg.MaterializeResult(
         metadata={
             **gate_metadata(result, mlflow_tracking.uri),
