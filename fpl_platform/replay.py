@@ -27,9 +27,10 @@ from fpl_platform.lib.seasons import ALL_SEASONS, GAMEWEEKS_PER_SEASON
 
 PREDICTION_OPS = ("predictions__match_outcomes", "predictions__player_points")
 TRAINING_JOBS = ("weekly_retrain_job", "retrain_match_outcome_job", "retrain_player_points_job")
-# Evidently's HTML report (~10 s a model) only when PSI/KS flag drift or a champion has none yet;
-# PSI and KS still run on every gameweek and decide the drift sensor's requests, as in production
-REPLAY_OPS = {"monitoring__drift": {"config": {"evidently": "on_drift"}}}
+# Evidently's HTML report (~5-10 s a model) when a champion has none yet, when the severity rises above its
+# last one's, or monthly while drift persists (lib.drift.evidently_due); PSI and KS still run on every
+# gameweek and decide the drift sensor's requests, as in production
+REPLAY_OPS = {"monitoring__drift": {"config": {"evidently": "on_change"}}}
 
 
 @dataclass

@@ -95,14 +95,15 @@ def test_evidently_runs_on_drift_only_when_psi_or_ks_flag_a_feature(tmp_path):
     stable = pd.DataFrame({"a": rng.normal(0, 1, 200), "b": rng.normal(0, 1, 200)})
     shifted = stable.assign(b=stable["b"] + 1.5)
     quiet_html, loud_html = tmp_path / "quiet.html", tmp_path / "loud.html"
+    last = ("none", 7.0)  # the model already has an Evidently report
     quiet, _ = drift.drift_table(
-        reference, stable, ["a", "b"], html_path=str(quiet_html), evidently="on_drift", on_drift_share=0.5
+        reference, stable, ["a", "b"], html_path=str(quiet_html), evidently="on_drift", last_evidently=last
     )
     assert not quiet["drifted"].any() and quiet["evidently_method"].isna().all() and not quiet_html.exists()
     loud, _ = drift.drift_table(
-        reference, shifted, ["a", "b"], html_path=str(loud_html), evidently="on_drift", on_drift_share=0.4
+        reference, shifted, ["a", "b"], html_path=str(loud_html), evidently="on_drift", last_evidently=last
     )
-    assert loud["drifted"].mean() == 0.5  # one of two features: more than 0.4 of them
+    assert loud["drifted"].mean() == 0.5  # one of two features: a critical share
     assert loud.set_index("feature").loc["b", "evidently_drifted"] and loud_html.exists()
     never, _ = drift.drift_table(reference, shifted, ["a", "b"], evidently="never")
     assert never["psi"].tolist() == loud["psi"].tolist() and never["evidently_value"].isna().all()
@@ -110,11 +111,22 @@ def test_evidently_runs_on_drift_only_when_psi_or_ks_flag_a_feature(tmp_path):
         drift.drift_table(reference, stable, ["a"], evidently="sometimes")
 
 
-def test_evidently_on_drift_also_runs_for_prediction_drift_or_a_model_without_a_report():
-    quiet = {"flagged_share": 0.1, "on_drift_share": 0.2, "psi_warning": 0.1}
-    assert not drift.evidently_due("on_drift", prediction_psi=0.05, has_report=True, **quiet)
-    assert drift.evidently_due("on_drift", prediction_psi=0.12, has_report=True, **quiet)
-    assert drift.evidently_due("on_drift", prediction_psi=0.05, has_report=False, **quiet)
-    assert drift.evidently_due("on_drift", prediction_psi=0.0, has_report=True, **{**quiet, "flagged_share": 0.3})
-    assert drift.evidently_due("always", prediction_psi=0.0, has_report=True, **quiet)
-    assert not drift.evidently_due("never", prediction_psi=0.9, has_report=False, **quiet)
+def test_evidently_policies_decide_from_severity_and_the_last_report():
+    assert drift.severity(0.1, 0.05) == "none"
+    assert drift.severity(0.1, 0.12) == "warning"  # the prediction's PSI alone
+    assert drift.severity(0.2, 0.0) == "warning" and drift.severity(0.4, 0.0) == "critical"
+    assert drift.severity(0.0, 0.3) == "critical"
+    assert drift.evidently_due("on_drift", "none", None)  # a model without a report gets one
+    assert not drift.evidently_due("on_drift", "none", ("warning", 1.0))
+    assert drift.evidently_due("on_drift", "warning", ("warning", 1.0))
+    assert drift.evidently_due("always", "none", ("none", 0.0)) and not drift.evidently_due("never", "critical", None)
+    # on_change: an escalation at once, persisting drift once the last report is a month old, never when quiet
+    assert drift.evidently_due("on_change", "none", None)
+    assert drift.evidently_due("on_change", "critical", ("warning", 7.0))
+    assert not drift.evidently_due("on_change", "warning", ("warning", 21.0))
+    assert not drift.evidently_due("on_change", "warning", ("critical", 7.0))
+    assert drift.evidently_due("on_change", "warning", ("critical", 28.0))
+    assert not drift.evidently_due("on_change", "none", ("warning", 90.0))
+    assert drift.evidently_due("on_change", "warning", ("warning", 10.0), max_age_days=7)
+    with pytest.raises(ValueError, match="on_change"):
+        drift.evidently_due("sometimes", "none", None)

@@ -143,6 +143,68 @@ def test_gate_windows_never_score_a_row_a_model_was_trained_on():
     assert (early["challenger_loss"] == early["champion_loss"]).all()  # same recipe, same data: no difference
 
 
+def test_gate_blocks_are_fixed_so_next_weeks_gate_refits_only_a_new_block(tmp_path):
+    """Blocks are gameweeks 1-4, 5-8, 9-12, … of the season, trained before their first gameweek even when it
+    is older than the window: a week later, the same blocks train on the same rows and come from the cache."""
+    history = pd.DataFrame({"season": "2025-26", "gameweek": np.repeat(np.arange(1, 14), 3), "points": 1.0})
+    history["cutoff"] = pd.Timestamp("2025-08-01", tz="UTC") + pd.to_timedelta(history["gameweek"] * 7, unit="D")
+    history["kickoff"] = history["cutoff"] + pd.Timedelta(hours=2)
+    history["key"] = np.arange(len(history))
+    trained_on: list[int] = []
+
+    def fit(rows):
+        trained_on.append(int(rows["gameweek"].max()))
+        return MeanModel(rows)
+
+    def gate_at(last_gameweek: int) -> pd.DataFrame:
+        known = history[history["gameweek"] <= last_gameweek]
+        return gate.paired_losses(
+            known,
+            gate.window_rounds(known, 6),
+            refit_every=4,
+            fit_challenger=gate.FitCache(fit, directory=tmp_path),  # a new training, as each week's asset makes
+            fit_champion=None,
+            champion_model=MeanModel(known),
+            champion_trained_until=known["kickoff"].max(),
+            loss=lambda model, frame: (model.predict(frame) - frame["points"].to_numpy()) ** 2,
+        )
+
+    first = gate_at(12)  # window 7-12: blocks 5-8 (trained on 1-4) and 9-12 (trained on 1-8)
+    assert sorted(first["gameweek"].unique()) == list(range(7, 13)) and trained_on == [4, 8]
+    second = gate_at(13)  # window 8-13: blocks 5-8 and 9-12 come from the cache, 13-16 is new
+    assert sorted(second["gameweek"].unique()) == list(range(8, 14)) and trained_on == [4, 8, 12]
+    assert (
+        second.loc[second["gameweek"] == 9, "challenger_loss"].tolist()
+        == first.loc[first["gameweek"] == 9, "challenger_loss"].tolist()
+    )
+
+
+def test_fit_cache_keys_on_the_rows_content_and_the_recipe(tmp_path):
+    calls: list[int] = []
+
+    def fit(rows):
+        calls.append(len(rows))
+        return MeanModel(rows)
+
+    rows = pd.DataFrame({"key": np.arange(10), "points": np.arange(10.0)})
+    cache = gate.FitCache(fit, directory=tmp_path)
+    model = cache(rows)
+    assert cache(rows) is model and calls == [10]  # in memory
+    again = gate.FitCache(fit, directory=tmp_path)(rows.set_index(rows["key"] + 100))  # another training: from disk
+    assert calls == [10] and again.mean == model.mean
+    gate.FitCache(fit, directory=tmp_path)(rows.assign(points=rows["points"] + 1))  # other values: a new fit
+    gate.FitCache(fit, directory=tmp_path)(rows.iloc[::-1])  # the same rows in another order: a new fit
+    gate.FitCache(fit, recipe="C=1", directory=tmp_path)(rows)  # another recipe: a new fit
+    assert calls == [10, 10, 10, 10]
+    small = gate.FitCache(fit, directory=tmp_path / "small", keep=2)
+    for shift in range(4):
+        small(rows.assign(points=rows["points"] + shift))
+    assert len(list((tmp_path / "small").glob("*.pkl"))) == 2
+    (tmp_path / "small").joinpath(f"{small.key(rows.assign(points=rows['points'] + 3))}.pkl").write_bytes(b"trunc")
+    gate.FitCache(fit, directory=tmp_path / "small")(rows.assign(points=rows["points"] + 3))  # a damaged entry is refit
+    assert len(calls) == 9
+
+
 def test_promotion_decision_margin_test_and_rmse():
     rng = np.random.default_rng(1)
     champion = rng.normal(1.0, 0.1, 400) ** 2

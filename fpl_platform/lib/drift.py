@@ -16,8 +16,9 @@ PSI_CRITICAL = 0.25
 KS_P_VALUE = 0.01
 # with thousands of rows a KS p-value flags differences too small to matter: also require this effect size
 KS_STATISTIC = 0.1
-# when drift_table runs Evidently (see there)
-EVIDENTLY_POLICIES = ("always", "on_drift", "never")
+# when drift_table runs Evidently (see evidently_due)
+EVIDENTLY_POLICIES = ("always", "on_drift", "on_change", "never")
+SEVERITIES = ("none", "warning", "critical")
 
 
 def psi(reference, current, *, bins: int | None = None, floor: float = 1e-4) -> float:
@@ -125,15 +126,44 @@ def evidently_feature_drift(reference, current, features: list[str], html_path: 
     return pd.DataFrame(rows)
 
 
-def evidently_due(
-    policy: str, *, flagged_share: float, on_drift_share: float, prediction_psi: float, psi_warning: float, has_report: bool
-) -> bool:
-    """Whether to run Evidently's report. "always" and "never" mean what they say; "on_drift" runs it when the
-    report is at least a warning: our PSI/KS flag more than `on_drift_share` of the features, or the
-    prediction's PSI reaches the warning level; and also when the model has no Evidently report yet."""
-    if policy != "on_drift":
+def severity(
+    drifted_share: float,
+    prediction_psi: float,
+    *,
+    warning_share: float = 0.2,
+    critical_share: float = 0.4,
+    psi_warning: float = PSI_WARNING,
+    psi_critical: float = PSI_CRITICAL,
+) -> str:
+    """A report's severity: the share of drifted features or the prediction's PSI against their thresholds."""
+    if drifted_share >= critical_share or prediction_psi >= psi_critical:
+        return "critical"
+    if drifted_share >= warning_share or prediction_psi >= psi_warning:
+        return "warning"
+    return "none"
+
+
+def evidently_due(policy: str, severity: str, last_report: tuple[str, float] | None, *, max_age_days: float = 28.0) -> bool:
+    """Whether to run Evidently's report, given this report's severity and the model's last Evidently report
+    (its severity and age in days; None when the model has none).
+
+    - "always" and "never" mean what they say.
+    - "on_drift": the report is at least a warning, or the model has no Evidently report yet.
+    - "on_change": the model has no Evidently report yet, or the severity rose above its last one's, or drift
+      persists (at least a warning) and that report is `max_age_days` old. A season of the same warning gets
+      a fresh report monthly instead of weekly; an escalation gets one at once.
+    """
+    if policy not in EVIDENTLY_POLICIES:
+        raise ValueError(f"evidently={policy!r}: expected one of {EVIDENTLY_POLICIES}")
+    if policy in ("always", "never"):
         return policy == "always"
-    return flagged_share > on_drift_share or prediction_psi >= psi_warning or not has_report
+    if last_report is None:
+        return True
+    if policy == "on_drift":
+        return severity != "none"
+    last_severity, age_days = last_report
+    rose = SEVERITIES.index(severity) > SEVERITIES.index(last_severity)
+    return rose or (severity != "none" and age_days >= max_age_days)
 
 
 def drift_table(
@@ -145,9 +175,11 @@ def drift_table(
     min_rows: int = 20,
     evidently_max_rows: int = 10_000,
     evidently: str = "always",
-    on_drift_share: float = 0.0,
     prediction_psi: float = 0.0,
-    has_evidently_report: bool = True,
+    last_evidently: tuple[str, float] | None = None,
+    warning_share: float = 0.2,
+    critical_share: float = 0.4,
+    max_age_days: float = 28.0,
     **thresholds,
 ):
     """One row per feature: our PSI and KS, plus Evidently's verdict; features too sparse on either side are left out.
@@ -155,8 +187,9 @@ def drift_table(
     PSI and KS use every row; Evidently sees at most `evidently_max_rows` per side (a seeded sample):
     above 1,000 rows it applies the same tests (Wasserstein / Jensen-Shannon distances, which do not
     grow with n). Evidently renders a plot per feature whether or not the HTML is saved (~8 s for the
-    player model's 57 features), so `evidently` says when to pay for it (see `evidently_due`; the
-    prediction's PSI and whether the model has a report yet feed the "on_drift" rule). Skipped, its
+    player model's 57 features), so `evidently` says when to pay for it: `evidently_due` decides from
+    this report's `severity` (the drifted share and the prediction's PSI) and the model's last Evidently
+    report (`last_evidently`: its severity and age in days, None when there is none). Skipped, its
     columns are NULL and no HTML is written.
     """
     if evidently not in EVIDENTLY_POLICIES:
@@ -176,14 +209,15 @@ def drift_table(
             for d in (feature_drift(f, reference[f], current[f], **thresholds) for f in usable)
         ]
     )
-    if evidently_due(
-        evidently,
-        flagged_share=float((ours["severity"] != "none").mean()),
-        on_drift_share=on_drift_share,
-        prediction_psi=prediction_psi,
+    level = severity(
+        float((ours["severity"] != "none").mean()) if len(ours) else 0.0,
+        prediction_psi,
+        warning_share=warning_share,
+        critical_share=critical_share,
         psi_warning=thresholds.get("psi_warning", PSI_WARNING),
-        has_report=has_evidently_report,
-    ):
+        psi_critical=thresholds.get("psi_critical", PSI_CRITICAL),
+    )
+    if evidently_due(evidently, level, last_evidently, max_age_days=max_age_days):
         sample = lambda frame: frame.sample(evidently_max_rows, random_state=0) if len(frame) > evidently_max_rows else frame  # noqa: E731
         table = ours.merge(
             evidently_feature_drift(sample(reference), sample(current), usable, html_path), on="feature", how="left"

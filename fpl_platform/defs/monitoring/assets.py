@@ -18,9 +18,12 @@ class DriftConfig(dg.Config):
     ks_statistic: float = 0.1
     warning_share: float = 0.2
     critical_share: float = 0.4
-    # when to run Evidently's report (~10 s a model): "always", "on_drift" (the report is at least a warning by
-    # our PSI/KS, or the champion has no Evidently report yet) or "never"; PSI and KS run every time regardless
+    # when to run Evidently's report (~10 s a model; see lib.drift.evidently_due): "always", "on_drift" (the
+    # report is at least a warning, or the champion has no Evidently report yet), "on_change" (no report yet,
+    # the severity rose above the last report's, or drift persists and that report is evidently_max_age_days
+    # old) or "never"; PSI and KS run every time regardless
     evidently: str = "always"
+    evidently_max_age_days: float = 28.0
 
 
 def _windows(frame, cutoff, config: DriftConfig):
@@ -34,14 +37,18 @@ def _windows(frame, cutoff, config: DriftConfig):
     return pick(reference_rounds), pick(current_rounds)
 
 
-def _has_evidently_report(warehouse: Warehouse, name: str, version: str) -> bool:
+def _last_evidently_report(warehouse: Warehouse, name: str, version: str, now) -> tuple[str, float] | None:
+    """The severity and age (days) of the model version's latest report with Evidently's HTML, or None."""
     if not warehouse.exists(schemas.DRIFT_REPORTS.name):
-        return False
+        return None
     found = warehouse.read(
-        f"SELECT count(*) AS n FROM {schemas.DRIFT_REPORTS.name} WHERE model_name = ? AND model_version = ? AND html_report IS NOT NULL",
+        f"SELECT severity, created_at FROM {schemas.DRIFT_REPORTS.name} WHERE model_name = ? AND model_version = ?"
+        " AND html_report IS NOT NULL ORDER BY created_at DESC LIMIT 1",
         [name, str(version)],
     )
-    return bool(found["n"].iat[0])
+    if found.empty:
+        return None
+    return str(found["severity"].iat[0]), (now - found["created_at"].iat[0]).total_seconds() / 86400
 
 
 @dg.asset(
@@ -113,9 +120,11 @@ def drift(
             features,
             html_path=str(html),
             evidently=config.evidently,
-            on_drift_share=config.warning_share,
             prediction_psi=prediction.psi,
-            has_evidently_report=config.evidently != "on_drift" or _has_evidently_report(warehouse, name, version),
+            last_evidently=_last_evidently_report(warehouse, name, version, now),
+            warning_share=config.warning_share,
+            critical_share=config.critical_share,
+            max_age_days=config.evidently_max_age_days,
             **thresholds,
         )
         html = html if html.exists() else None
@@ -139,11 +148,13 @@ def drift(
         )
         inputs = per_feature[per_feature["feature"] != "prediction"]
         share = float(inputs["drifted"].mean()) if len(inputs) else 0.0
-        critical = share >= config.critical_share or prediction.psi >= config.psi_critical
-        severity = (
-            "critical"
-            if critical
-            else ("warning" if share >= config.warning_share or prediction.psi >= config.psi_warning else "none")
+        severity = drift_lib.severity(
+            share,
+            prediction.psi,
+            warning_share=config.warning_share,
+            critical_share=config.critical_share,
+            psi_warning=config.psi_warning,
+            psi_critical=config.psi_critical,
         )
         feature_rows.append(per_feature.assign(report_id=report_id, model_name=name))
         report_rows.append(
