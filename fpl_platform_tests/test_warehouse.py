@@ -116,6 +116,31 @@ def test_lock_timeout_names_the_table(tmp_path):
         duck.write_table(path, TABLE, frame("2024-25", 2), partition_values=["2024-25"], timeout_seconds=0.5)
 
 
+def test_a_session_keeps_one_open_database_and_each_write_stays_a_transaction(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    path = tmp_path / "w.duckdb"
+    duck.write_table(path, TABLE, frame("2024-25", 3), partition_values=["2024-25"])
+    opens = []
+    real_connect = duckdb.connect
+    monkeypatch.setattr(duckdb, "connect", lambda *args, **kwargs: opens.append(args) or real_connect(*args, **kwargs))
+    with duck.session(path):
+        duck.write_table(path, TABLE, frame("2025-26", 2), partition_values=["2025-26"])
+        with pytest.raises(duckdb.Error):  # a failed write inside the session rolls back alone
+            duck.write_table(path, TABLE, frame("2024-25", 4, goals=[1, 2, 3, 99999]), partition_values=["2024-25"])
+        assert rows(path) == [["2024-25", 3], ["2025-26", 2]]
+        assert len(opens) == 1  # the session's own open: the reads and writes inside used cursors on it
+        other = subprocess.run(
+            [sys.executable, "-c", f"import duckdb; duckdb.connect({str(path)!r}, read_only=True)"], capture_output=True
+        )
+        assert other.returncode != 0 and b"lock" in other.stderr.lower()  # held for the session, as for a write
+        with pytest.raises(RuntimeError, match="inside a session"):
+            duck.publish_copy(path, tmp_path / "a.duckdb")
+    with duckdb.connect(str(path), read_only=True) as other:
+        assert other.execute("SELECT count(*) FROM raw.example").fetchone()[0] == 5
+
+
 def test_publish_copy_is_complete_and_atomic(tmp_path):
     path, target = tmp_path / "w.duckdb", tmp_path / "a.duckdb"
     duck.write_table(path, TABLE, frame("2024-25", 3), partition_values=["2024-25"])
