@@ -48,9 +48,9 @@ class Warehouse(dg.ConfigurableResource):
 
         return duck.read_sql(self.file, sql, params, timeout_seconds=self.lock_timeout_seconds)
 
-    def read_with_nullable_numbers(self, sql: str, columns: Sequence[str]) -> pd.DataFrame:
+    def read_with_nullable_numbers(self, sql: str, columns: Sequence[str], params: Sequence | None = None) -> pd.DataFrame:
         """Run a query; integer `columns` that may hold NULL (goals, points of unplayed fixtures) come back as float."""
-        frame = self.read(sql)
+        frame = self.read(sql, params)
         for column in columns:
             frame[column] = frame[column].astype("Float64").astype(float)
         return frame

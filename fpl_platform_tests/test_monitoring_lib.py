@@ -199,10 +199,13 @@ def test_fit_cache_keys_on_the_rows_content_and_the_recipe(tmp_path):
     small = gate.FitCache(fit, directory=tmp_path / "small", keep=2)
     for shift in range(4):
         small(rows.assign(points=rows["points"] + shift))
-    assert len(list((tmp_path / "small").glob("*.pkl"))) == 2
-    (tmp_path / "small").joinpath(f"{small.key(rows.assign(points=rows['points'] + 3))}.pkl").write_bytes(b"trunc")
+    assert len(list(small.directory.glob("*.pkl"))) == 2
+    other_recipe = gate.FitCache(fit, recipe="other", directory=tmp_path / "small", keep=2)
+    other_recipe(rows)  # another recipe's entries do not evict these
+    assert len(list(small.directory.glob("*.pkl"))) == 2 and len(list(other_recipe.directory.glob("*.pkl"))) == 1
+    small.directory.joinpath(f"{small.key(rows.assign(points=rows['points'] + 3))}.pkl").write_bytes(b"trunc")
     gate.FitCache(fit, directory=tmp_path / "small")(rows.assign(points=rows["points"] + 3))  # a damaged entry is refit
-    assert len(calls) == 9
+    assert len(calls) == 10
 
 
 def test_promotion_decision_margin_test_and_rmse():

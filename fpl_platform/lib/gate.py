@@ -27,7 +27,7 @@ class FitCache:
     at fixed gameweeks (see `paired_losses`), so last week's block fits serve again. The key is the rows'
     content and order, the fit function and the source of its module (a changed recipe never hits an old
     entry); `recipe` adds anything else the fit depends on (a candidate's parameters). The directory keeps
-    the `keep` most recently used fits.
+    the `keep` most recently used fits of each recipe.
     """
 
     def __init__(self, fit: Callable[[pd.DataFrame], object], *, recipe: str = "", directory: Path | None = None, keep: int = 64):
@@ -39,8 +39,10 @@ class FitCache:
         function = fit.func if isinstance(fit, functools.partial) else fit
         module = sys.modules[function.__module__]
         source = inspect.getsource(module) if getattr(module, "__file__", None) else ""
-        self.fit, self.directory, self.keep = fit, directory, keep
+        self.fit, self.keep = fit, keep
         self.prefix = hashlib.sha256(f"{function.__module__}.{function.__qualname__}|{recipe}|{source}".encode()).hexdigest()
+        # one subdirectory per recipe, so the many small fits of one recipe never evict another's
+        self.directory = directory / self.prefix[:16] if directory is not None else None
         self.memory: dict[str, object] = {}
         self.hits = self.misses = 0
 

@@ -38,24 +38,24 @@ CONTEXT = [
 FEATURES = [f"{stat}_last_{w}" for w in WINDOWS for stat in ROLLING_STATS] + CONTEXT
 
 
-def player_history(players: pd.DataFrame, *, from_season: str | None = None) -> pd.DataFrame:
+def player_history(players: pd.DataFrame, *, from_season: str | None = None, older_rows: pd.Series | None = None) -> pd.DataFrame:
     """Per player and row: rolling means over the last 3/5/10/38 rows up to and including it.
 
     Same as a grouped `rolling(w, min_periods=1).mean()` (NaNs skipped), computed from per-player
     cumulative sums so the whole history takes a fraction of a second. With `from_season`, only the rows
     a feature of that season or later can use are exact: every row from it on, and each player's last row
     before it (whose windows and appearance count need his earlier rows: the last 38 are kept, the rest
-    only counted).
+    only counted). `older_rows` (player_id → count) are played rows of his that `players` already left out.
     """
     frame = players.assign(kickoff=utc(players["kickoff"])).sort_values(["player_id", "kickoff"]).reset_index(drop=True)
-    dropped = 0
+    dropped = pd.Series(0, index=pd.Index([], name="player_id")) if older_rows is None else older_rows
     if from_season is not None:
         earlier = (frame["season"] < from_season).to_numpy()
         from_end = frame[earlier].groupby("player_id").cumcount(ascending=False).reindex(frame.index).to_numpy()
         keep = ~earlier | (from_end < max(WINDOWS))
-        dropped = frame.loc[~keep, "player_id"].value_counts()
+        dropped = dropped.add(frame.loc[~keep, "player_id"].value_counts(), fill_value=0)
         frame = frame[keep].reset_index(drop=True)
-        dropped = frame["player_id"].map(dropped).fillna(0).astype(int).to_numpy()
+    dropped = frame["player_id"].map(dropped).fillna(0).astype(int).to_numpy()
     frame["played"] = (frame["minutes"] > 0).astype(float)
     frame["started"] = (frame["minutes"] >= 60).astype(float)
     values = frame[ROLLING_STATS].astype(float).to_numpy()
@@ -79,15 +79,18 @@ def player_history(players: pd.DataFrame, *, from_season: str | None = None) -> 
     return history
 
 
-def build_player_features(players: pd.DataFrame, ratings: pd.DataFrame, seasons: list[str] | None = None) -> pd.DataFrame:
+def build_player_features(
+    players: pd.DataFrame, ratings: pd.DataFrame, seasons: list[str] | None = None, older_rows: pd.Series | None = None
+) -> pd.DataFrame:
     """One row per player-fixture with every feature as of its gameweek's first kickoff.
 
     `ratings` is features.team_ratings (match_id, cutoff, home/away attack and defence, DC expected goals).
     `seasons` limits the rows built (form still comes from every earlier played row): a row depends only on
-    rows before its cutoff, so building the newest seasons alone gives the rows a full build gives.
+    rows before its cutoff, so building the newest seasons alone gives the rows a full build gives. Of the
+    earlier seasons, each player's last 38 played rows suffice, with `older_rows` counting any left out.
     """
     played = players[players["minutes"].notna()]  # rows of unplayed fixtures carry no form
-    history = player_history(played, from_season=None if seasons is None else min(seasons, default="9999"))
+    history = player_history(played, from_season=None if seasons is None else min(seasons, default="9999"), older_rows=older_rows)
     if seasons is not None:
         players = players[players["season"].isin(seasons)]
     frame = players.merge(

@@ -27,6 +27,14 @@ def matches_and_fixtures(warehouse: Warehouse) -> "pd.DataFrame":
     return warehouse.read_with_nullable_numbers(sql, ["home_goals", "away_goals"])
 
 
+def season_digests_sql(warehouse: Warehouse, sql: str) -> dict[str, str]:
+    """Per season, an order-independent digest of the query's rows (row hashes summed, plus the count), in DuckDB."""
+    columns = warehouse.read(f"DESCRIBE {sql}")["column_name"].tolist()
+    row_hash = "hash(" + ", ".join(f'"{c}"' for c in columns) + ")"
+    found = warehouse.read(f"SELECT season, sum({row_hash})::VARCHAR || '/' || count(*) AS digest FROM ({sql}) GROUP BY season")
+    return dict(zip(found["season"].astype(str), found["digest"], strict=True))
+
+
 def _previous_digests(context: dg.AssetExecutionContext) -> dict[str, str]:
     """The per-season input digests recorded by the last successful materialisation ({} if none)."""
     return dict(previous_metadata(context, "input_digests") or {})
@@ -129,8 +137,9 @@ def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
 @warehouse_step
 def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per player per fixture: rolling form from earlier gameweeks, deadline facts, both teams' strengths."""
-    from fpl_platform.lib.features import first_changed_season, frame_digests, merge_digests
+    from fpl_platform.lib.features import first_changed_season, merge_digests
     from fpl_platform.lib.player_model import build_player_features
+    from fpl_platform.lib.schemas import PLAYER_WINDOWS
 
     columns = (
         "season, gameweek, match_id, kickoff, player_id, player_name, position, team, opponent, was_home, {outcomes},"
@@ -146,17 +155,37 @@ def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
             + columns.format(outcomes="NULL AS minutes, NULL AS points", stats=unknown)
             + " FROM raw.squad WHERE match_id NOT IN (SELECT match_id FROM raw.player_gameweeks)"
         )
-    players = warehouse.read_with_nullable_numbers(sql, ["minutes", "points"])
-    ratings = warehouse.read(
+    ratings_sql = (
         "SELECT season, match_id, cutoff, home_team, home_attack, home_defence, away_attack, away_defence, dc_home_xg,"
         " dc_away_xg FROM features.team_ratings"
     )
-    # walk-forward makes the rows of seasons before the first changed input exact as stored: rebuild from there
-    digests = merge_digests(frame_digests(players), frame_digests(ratings))
+    # walk-forward makes the rows of seasons before the first changed input exact as stored: rebuild from there.
+    # The digests are computed in DuckDB, and only what the rebuilt seasons need comes into memory: their rows,
+    # and each player's last 38 played rows before them (his form) with the count of the older ones.
+    digests = merge_digests(season_digests_sql(warehouse, sql), season_digests_sql(warehouse, ratings_sql))
     previous = _previous_digests(context) if warehouse.exists(schemas.PLAYER_FEATURES.name) else {}
     start = first_changed_season(digests, previous) if previous else None
     rebuilt = sorted(digests) if not previous else [s for s in sorted(digests) if start is not None and s >= start]
-    frame = build_player_features(players, ratings.drop(columns="season"), seasons=rebuilt)
+    first = min(rebuilt, default="9999")
+    window = max(PLAYER_WINDOWS)
+    players = warehouse.read_with_nullable_numbers(
+        f"SELECT * FROM ({sql}) WHERE season >= ? UNION ALL BY NAME SELECT * FROM ({sql}) WHERE season < ?"
+        f" AND minutes IS NOT NULL QUALIFY row_number() OVER (PARTITION BY player_id ORDER BY kickoff DESC) <= {window}",
+        ["minutes", "points"],
+        [first, first],
+    )
+    older = warehouse.read(
+        f"SELECT player_id, count(*) - {window} AS rows FROM ({sql}) WHERE season < ? AND minutes IS NOT NULL"
+        f" GROUP BY player_id HAVING count(*) > {window}",
+        [first],
+    )
+    ratings = warehouse.read(f"{ratings_sql} WHERE season >= ?", [first])
+    frame = build_player_features(
+        players,
+        ratings.drop(columns="season"),
+        seasons=rebuilt,
+        older_rows=older.set_index("player_id")["rows"],
+    )
     if not previous:
         warehouse.write(schemas.PLAYER_FEATURES, frame, source="features.player_features")
     elif start is not None:

@@ -322,11 +322,10 @@ class PlayerModelConfig(GateConfig):
 def player_features_frame(warehouse: Warehouse, since_season: str = "") -> "pd.DataFrame":
     """features.player_features from `since_season` on, in a total order (fits repeat bit for bit); rows of unplayed
     fixtures have NaN minutes and points."""
-    if since_season and not all(part.isdigit() for part in since_season.split("-")):
-        raise ValueError(f"since_season {since_season!r}: expected 'yyyy-yy'")
-    where = f" WHERE season >= '{since_season}'" if since_season else ""
     return warehouse.read_with_nullable_numbers(
-        f"SELECT * FROM features.player_features{where} ORDER BY kickoff, match_id, player_id", ["minutes", "points"]
+        "SELECT * FROM features.player_features WHERE season >= ? ORDER BY kickoff, match_id, player_id",
+        ["minutes", "points"],
+        [since_season],
     )
 
 
