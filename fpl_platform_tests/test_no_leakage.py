@@ -145,3 +145,27 @@ def test_player_features_rebuild_only_from_the_first_changed_season(warehouse, i
     expected = full[full["season"] == "2025-26"].reset_index(drop=True)
     for column in FEATURES:  # form from the kept tail of earlier seasons equals form from all of them
         assert np.allclose(newest[column].astype(float), expected[column].astype(float), equal_nan=True), column
+
+
+def test_a_players_form_is_bit_for_bit_independent_of_other_players_rows():
+    """Rolling form of a row depends only on that player's earlier rows, exactly: the weekly retrain's fit cache
+    finds last week's block fits only if unchanged rows hash the same after a week of new rows for everyone."""
+    import numpy as np
+
+    from fpl_platform.lib.player_model import ROLLING_STATS, player_history
+
+    rng = np.random.default_rng(3)
+
+    def rows(player_id: int, n: int, scale: float) -> pd.DataFrame:
+        frame = pd.DataFrame({s: np.round(rng.uniform(0, scale, n), 2) for s in ROLLING_STATS})
+        frame["player_id"], frame["season"] = player_id, "2025-26"
+        frame["kickoff"] = pd.Timestamp("2025-08-15", tz="UTC") + pd.to_timedelta(np.arange(n) * 7, unit="D")
+        frame["minutes"] = rng.choice([0.0, 30.0, 90.0], n)
+        return frame
+
+    player = rows(2, 40, 1.0)
+    alone = player_history(player)
+    crowded = player_history(pd.concat([rows(1, 400, 1e6), player, rows(3, 50, 7.0)], ignore_index=True))
+    mine = crowded[crowded["player_id"] == 2].reset_index(drop=True)
+    form = [c for c in alone.columns if "_last_" in c]
+    assert np.array_equal(alone[form].to_numpy(), mine[form].to_numpy(), equal_nan=True)

@@ -60,16 +60,21 @@ def player_history(players: pd.DataFrame, *, from_season: str | None = None, old
     frame["started"] = (frame["minutes"] >= 60).astype(float)
     values = frame[ROLLING_STATS].astype(float).to_numpy()
     present = ~np.isnan(values)
-    # cumulative sums with a leading zero row per player, so window sums are differences of two rows
-    sums = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(np.where(present, values, 0.0), axis=0)])
-    counts = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(present, axis=0)])
+    # cumulative sums per player, so window sums are differences of two of his rows. Per player, not over the
+    # whole frame: a row's value then depends only on his earlier rows, bit for bit, whatever other players'
+    # rows come and go (the weekly retrain's fit cache relies on unchanged rows hashing the same)
+    player = frame["player_id"].to_numpy()
+    sums = pd.DataFrame(np.where(present, values, 0.0)).groupby(player).cumsum().to_numpy()
+    counts = pd.DataFrame(present.astype(np.int64)).groupby(player).cumsum().to_numpy()
     position = frame.groupby("player_id").cumcount().to_numpy()  # rows of the same player before this one
     row = np.arange(len(frame))
+    first = (row - position)[:, None]  # the player's first row
     parts = [frame[["player_id", "kickoff"]]]
     for window in WINDOWS:
-        start = row + 1 - np.minimum(position + 1, window)  # first row of the window, never before the player's first
-        total = sums[row + 1] - sums[start]
-        count = counts[row + 1] - counts[start]
+        start = (row + 1 - np.minimum(position + 1, window))[:, None]  # first row of the window, never before his first
+        before = start - 1
+        total = sums[row] - np.where(start > first, sums[np.maximum(before, 0)[:, 0]], 0.0)
+        count = counts[row] - np.where(start > first, counts[np.maximum(before, 0)[:, 0]], 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
         parts.append(pd.DataFrame(mean, columns=[f"{stat}_last_{window}" for stat in ROLLING_STATS]))
