@@ -7,7 +7,7 @@ Definitions work in `make demo`, `dagster dev` and tests that pass explicit path
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,13 +42,15 @@ class Warehouse(dg.ConfigurableResource):
 
         return duck.session(self.file, timeout_seconds=self.lock_timeout_seconds, purpose="a step's warehouse session")
 
-    def read(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
-        """Run a read-only query."""
+    def read(self, sql: str, params: Sequence | Mapping | None = None) -> pd.DataFrame:
+        """Run a read-only query (positional `?` parameters as a sequence, named `$name` ones as a mapping)."""
         from fpl_platform.lib import warehouse as duck
 
         return duck.read_sql(self.file, sql, params, timeout_seconds=self.lock_timeout_seconds)
 
-    def read_with_nullable_numbers(self, sql: str, columns: Sequence[str], params: Sequence | None = None) -> pd.DataFrame:
+    def read_with_nullable_numbers(
+        self, sql: str, columns: Sequence[str], params: Sequence | Mapping | None = None
+    ) -> pd.DataFrame:
         """Run a query; integer `columns` that may hold NULL (goals, points of unplayed fixtures) come back as float."""
         frame = self.read(sql, params)
         for column in columns:

@@ -79,9 +79,10 @@ def test_drift_table_flags_an_injected_shift_and_carries_evidentlys_verdict(tmp_
     reference = pd.DataFrame({"stable": rng.normal(0, 1, 800), "shifted": rng.normal(0, 1, 800), "sparse": np.nan})
     current = pd.DataFrame({"stable": rng.normal(0, 1, 200), "shifted": rng.normal(1.2, 1, 200), "sparse": np.nan})
     html = tmp_path / "report.html"
-    table, skipped = drift.drift_table(reference, current, ["stable", "shifted", "sparse"], html_path=str(html))
+    table, skipped, level = drift.drift_table(reference, current, ["stable", "shifted", "sparse"], html_path=str(html))
     rows = table.set_index("feature")
     assert skipped == ["sparse"]
+    assert level == "critical"  # one of the two usable features drifted: a share of 0.5 against 0.4
     assert rows.loc["shifted", "severity"] == "critical" and rows.loc["shifted", "evidently_drifted"]
     assert not rows.loc["stable", "drifted"]
     assert html.stat().st_size > 10_000
@@ -96,16 +97,16 @@ def test_evidently_runs_on_drift_only_when_psi_or_ks_flag_a_feature(tmp_path):
     shifted = stable.assign(b=stable["b"] + 1.5)
     quiet_html, loud_html = tmp_path / "quiet.html", tmp_path / "loud.html"
     last = ("none", 7.0)  # the model already has an Evidently report
-    quiet, _ = drift.drift_table(
+    quiet, _, _ = drift.drift_table(
         reference, stable, ["a", "b"], html_path=str(quiet_html), evidently="on_drift", last_evidently=last
     )
     assert not quiet["drifted"].any() and quiet["evidently_method"].isna().all() and not quiet_html.exists()
-    loud, _ = drift.drift_table(
+    loud, _, _ = drift.drift_table(
         reference, shifted, ["a", "b"], html_path=str(loud_html), evidently="on_drift", last_evidently=last
     )
     assert loud["drifted"].mean() == 0.5  # one of two features: a critical share
     assert loud.set_index("feature").loc["b", "evidently_drifted"] and loud_html.exists()
-    never, _ = drift.drift_table(reference, shifted, ["a", "b"], evidently="never")
+    never, _, _ = drift.drift_table(reference, shifted, ["a", "b"], evidently="never")
     assert never["psi"].tolist() == loud["psi"].tolist() and never["evidently_value"].isna().all()
     with pytest.raises(ValueError, match="on_drift"):
         drift.drift_table(reference, stable, ["a"], evidently="sometimes")

@@ -8,15 +8,23 @@ Conventional PSI reading: < 0.1 stable, 0.1–0.25 warning, > 0.25 critical.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PSI_WARNING = 0.1
 PSI_CRITICAL = 0.25
 KS_P_VALUE = 0.01
 # with thousands of rows a KS p-value flags differences too small to matter: also require this effect size
 KS_STATISTIC = 0.1
+# a report's severity from the share of drifted features (see severity)
+WARNING_SHARE = 0.2
+CRITICAL_SHARE = 0.4
 # when drift_table runs Evidently (see evidently_due)
+EVIDENTLY_MAX_AGE_DAYS = 28.0
 EVIDENTLY_POLICIES = ("always", "on_drift", "on_change", "never")
 SEVERITIES = ("none", "warning", "critical")
 
@@ -130,8 +138,8 @@ def severity(
     drifted_share: float,
     prediction_psi: float,
     *,
-    warning_share: float = 0.2,
-    critical_share: float = 0.4,
+    warning_share: float = WARNING_SHARE,
+    critical_share: float = CRITICAL_SHARE,
     psi_warning: float = PSI_WARNING,
     psi_critical: float = PSI_CRITICAL,
 ) -> str:
@@ -143,7 +151,9 @@ def severity(
     return "none"
 
 
-def evidently_due(policy: str, severity: str, last_report: tuple[str, float] | None, *, max_age_days: float = 28.0) -> bool:
+def evidently_due(
+    policy: str, severity: str, last_report: tuple[str, float] | None, *, max_age_days: float = EVIDENTLY_MAX_AGE_DAYS
+) -> bool:
     """Whether to run Evidently's report, given this report's severity and the model's last Evidently report
     (its severity and age in days; None when the model has none).
 
@@ -177,12 +187,15 @@ def drift_table(
     evidently: str = "always",
     prediction_psi: float = 0.0,
     last_evidently: tuple[str, float] | None = None,
-    warning_share: float = 0.2,
-    critical_share: float = 0.4,
-    max_age_days: float = 28.0,
+    warning_share: float = WARNING_SHARE,
+    critical_share: float = CRITICAL_SHARE,
+    max_age_days: float = EVIDENTLY_MAX_AGE_DAYS,
     **thresholds,
-):
+) -> tuple[pd.DataFrame, list[str], str]:
     """One row per feature: our PSI and KS, plus Evidently's verdict; features too sparse on either side are left out.
+
+    Returns the table, the features left out, and the report's severity (`severity` of the drifted share and
+    `prediction_psi`).
 
     PSI and KS use every row; Evidently sees at most `evidently_max_rows` per side (a seeded sample):
     above 1,000 rows it applies the same tests (Wasserstein / Jensen-Shannon distances, which do not
@@ -226,4 +239,4 @@ def drift_table(
         table = ours.assign(evidently_method=None, evidently_value=np.nan, evidently_threshold=np.nan, evidently_drifted=None)
     # the verdict is ours (PSI or KS); Evidently's own verdict is kept beside it for comparison
     table["drifted"] = table["severity"] != "none"
-    return table, sorted(set(features) - set(usable))
+    return table, sorted(set(features) - set(usable)), level

@@ -215,6 +215,17 @@ def frame_digests(frame: pd.DataFrame, by: str = "season") -> dict[str, str]:
     return out
 
 
+def query_digests(read, sql: str) -> dict[str, str]:
+    """`frame_digests` computed in the database: per season, the query's row hashes summed, plus the count.
+
+    `read(sql)` returns a DataFrame (e.g. `Warehouse.read`); only one row per season leaves DuckDB.
+    """
+    columns = read(f"DESCRIBE {sql}")["column_name"].tolist()
+    row_hash = "hash(" + ", ".join(f'"{c}"' for c in columns) + ")"
+    found = read(f"SELECT season, sum({row_hash})::VARCHAR || '/' || count(*) AS digest FROM ({sql}) GROUP BY season")
+    return dict(zip(found["season"].astype(str), found["digest"], strict=True))
+
+
 def merge_digests(*parts: dict[str, str]) -> dict[str, str]:
     """Digests of several inputs combined per key (a key missing from one input counts as changed)."""
     keys = sorted(set().union(*parts))

@@ -12,6 +12,7 @@ is credited exactly for what fresher data buys on the recent gameweeks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,16 +32,13 @@ class FitCache:
     """
 
     def __init__(self, fit: Callable[[pd.DataFrame], object], *, recipe: str = "", directory: Path | None = None, keep: int = 64):
-        import functools
         import hashlib
-        import inspect
-        import sys
 
         function = fit.func if isinstance(fit, functools.partial) else fit
-        module = sys.modules[function.__module__]
-        source = inspect.getsource(module) if getattr(module, "__file__", None) else ""
         self.fit, self.keep = fit, keep
-        self.prefix = hashlib.sha256(f"{function.__module__}.{function.__qualname__}|{recipe}|{source}".encode()).hexdigest()
+        self.prefix = hashlib.sha256(
+            f"{function.__module__}.{function.__qualname__}|{recipe}|{_module_source(function.__module__)}".encode()
+        ).hexdigest()
         # one subdirectory per recipe, so the many small fits of one recipe never evict another's
         self.directory = directory / self.prefix[:16] if directory is not None else None
         self.memory: dict[str, object] = {}
@@ -84,6 +82,16 @@ class FitCache:
             for old in entries[: max(0, len(entries) - self.keep)]:
                 old.unlink(missing_ok=True)
         return model
+
+
+@functools.cache
+def _module_source(name: str) -> str:
+    """A module's source, read once per process (a module's code does not change while it runs)."""
+    import inspect
+    import sys
+
+    module = sys.modules[name]
+    return inspect.getsource(module) if getattr(module, "__file__", None) else ""
 
 
 def window_rounds(history: pd.DataFrame, gameweeks: int) -> pd.DataFrame:

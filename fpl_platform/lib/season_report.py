@@ -66,14 +66,14 @@ def per_gameweek(matches: pd.DataFrame, players: pd.DataFrame) -> pd.DataFrame:
 
 
 def _line_png(frame: pd.DataFrame, columns: list[str], title: str) -> bytes:
-    plt, figure, axis = plots._figure(2.6)
+    figure, axis = plots.new_figure(2.6)
     for column in columns:
         if column in frame and frame[column].notna().any():
             axis.plot(frame["x"], frame[column], marker="o", markersize=2.5, linewidth=1, label=column)
     axis.set_title(title, fontsize=9)
     axis.tick_params(labelsize=7)
     axis.legend(fontsize=6)
-    return plots._png(plt, figure)
+    return plots.to_png(figure)
 
 
 def write(read, season: str, directory: Path) -> tuple[Path, Path]:

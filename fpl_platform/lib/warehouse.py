@@ -12,7 +12,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -285,7 +285,7 @@ def _insert(connection: duckdb.DuckDBPyConnection, table: TableSchema, frame: pd
 
 
 def read_sql(
-    path: str | os.PathLike, sql: str, params: Sequence | None = None, *, timeout_seconds: float = 120.0
+    path: str | os.PathLike, sql: str, params: Sequence | Mapping | None = None, *, timeout_seconds: float = 120.0
 ) -> pd.DataFrame:
     """Run a query and return a DataFrame; an absent warehouse file reads as an error naming it."""
     if not Path(path).exists():

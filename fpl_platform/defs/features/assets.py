@@ -27,14 +27,6 @@ def matches_and_fixtures(warehouse: Warehouse) -> "pd.DataFrame":
     return warehouse.read_with_nullable_numbers(sql, ["home_goals", "away_goals"])
 
 
-def season_digests_sql(warehouse: Warehouse, sql: str) -> dict[str, str]:
-    """Per season, an order-independent digest of the query's rows (row hashes summed, plus the count), in DuckDB."""
-    columns = warehouse.read(f"DESCRIBE {sql}")["column_name"].tolist()
-    row_hash = "hash(" + ", ".join(f'"{c}"' for c in columns) + ")"
-    found = warehouse.read(f"SELECT season, sum({row_hash})::VARCHAR || '/' || count(*) AS digest FROM ({sql}) GROUP BY season")
-    return dict(zip(found["season"].astype(str), found["digest"], strict=True))
-
-
 def _previous_digests(context: dg.AssetExecutionContext) -> dict[str, str]:
     """The per-season input digests recorded by the last successful materialisation ({} if none)."""
     return dict(previous_metadata(context, "input_digests") or {})
@@ -137,7 +129,7 @@ def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
 @warehouse_step
 def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per player per fixture: rolling form from earlier gameweeks, deadline facts, both teams' strengths."""
-    from fpl_platform.lib.features import first_changed_season, merge_digests
+    from fpl_platform.lib.features import first_changed_season, merge_digests, query_digests
     from fpl_platform.lib.player_model import build_player_features
     from fpl_platform.lib.schemas import PLAYER_WINDOWS
 
@@ -161,36 +153,36 @@ def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
     )
     # walk-forward makes the rows of seasons before the first changed input exact as stored: rebuild from there.
     # The digests are computed in DuckDB, and only what the rebuilt seasons need comes into memory: their rows,
-    # and each player's last 38 played rows before them (his form) with the count of the older ones.
-    digests = merge_digests(season_digests_sql(warehouse, sql), season_digests_sql(warehouse, ratings_sql))
+    # and, of the players in them, each one's last 38 played rows before them (his form) and a count of the older.
+    digests = merge_digests(query_digests(warehouse.read, sql), query_digests(warehouse.read, ratings_sql))
     previous = _previous_digests(context) if warehouse.exists(schemas.PLAYER_FEATURES.name) else {}
     start = first_changed_season(digests, previous) if previous else None
     rebuilt = sorted(digests) if not previous else [s for s in sorted(digests) if start is not None and s >= start]
-    first = min(rebuilt, default="9999")
-    window = max(PLAYER_WINDOWS)
-    players = warehouse.read_with_nullable_numbers(
-        f"SELECT * FROM ({sql}) WHERE season >= ? UNION ALL BY NAME SELECT * FROM ({sql}) WHERE season < ?"
-        f" AND minutes IS NOT NULL QUALIFY row_number() OVER (PARTITION BY player_id ORDER BY kickoff DESC) <= {window}",
-        ["minutes", "points"],
-        [first, first],
-    )
-    older = warehouse.read(
-        f"SELECT player_id, count(*) - {window} AS rows FROM ({sql}) WHERE season < ? AND minutes IS NOT NULL"
-        f" GROUP BY player_id HAVING count(*) > {window}",
-        [first],
-    )
-    ratings = warehouse.read(f"{ratings_sql} WHERE season >= ?", [first])
-    frame = build_player_features(
-        players,
-        ratings.drop(columns="season"),
-        seasons=rebuilt,
-        older_rows=older.set_index("player_id")["rows"],
-    )
-    if not previous:
-        warehouse.write(schemas.PLAYER_FEATURES, frame, source="features.player_features")
-    elif start is not None:
-        gone = [s for s in previous if s >= start and s not in digests]
-        warehouse.write(schemas.PLAYER_FEATURES, frame, partitions=rebuilt + gone, source="features.player_features")
+    frame = None
+    if rebuilt:
+        first, window = rebuilt[0], max(PLAYER_WINDOWS)
+        earlier = (
+            "SELECT *, count(*) OVER (PARTITION BY player_id) AS played FROM source WHERE season < $first"
+            " AND minutes IS NOT NULL AND player_id IN (SELECT player_id FROM source WHERE season >= $first)"
+        )
+        players = warehouse.read_with_nullable_numbers(
+            f"WITH source AS MATERIALIZED ({sql}) SELECT * FROM source WHERE season >= $first UNION ALL BY NAME"
+            f" SELECT * EXCLUDE (played), greatest(played - {window}, 0) AS older_rows FROM ({earlier})"
+            f" QUALIFY row_number() OVER (PARTITION BY player_id ORDER BY kickoff DESC) <= {window}",
+            ["minutes", "points"],
+            {"first": first},
+        )
+        earlier_rows = players[players["season"] < first]
+        older = earlier_rows.groupby("player_id")["older_rows"].first()
+        ratings = warehouse.read(f"{ratings_sql} WHERE season >= ?", [first])
+        frame = build_player_features(
+            players.drop(columns="older_rows"), ratings.drop(columns="season"), seasons=rebuilt, older_rows=older[older > 0]
+        )
+        if not previous:
+            warehouse.write(schemas.PLAYER_FEATURES, frame, source="features.player_features")
+        else:
+            gone = [s for s in previous if s >= first and s not in digests]
+            warehouse.write(schemas.PLAYER_FEATURES, frame, partitions=rebuilt + gone, source="features.player_features")
     context.log.info(f"player features rebuilt for {', '.join(rebuilt) or 'no season (inputs unchanged)'}")
     counts = warehouse.read("SELECT count(*) AS n, count(DISTINCT player_id) AS players FROM features.player_features")
     return dg.MaterializeResult(
@@ -198,14 +190,20 @@ def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
             "dagster/row_count": int(counts["n"].iat[0]),
             "players": int(counts["players"].iat[0]),
             "rebuilt_seasons": ", ".join(rebuilt) or "none",
-            "rebuilt_rows": len(frame),
+            "rebuilt_rows": 0 if frame is None else len(frame),
             "input_digests": dg.MetadataValue.json(digests),
-            "rows_without_history": int(frame["appearances"].isna().sum()),
-            "preview": dg.MetadataValue.md(
-                frame.sort_values("kickoff", ascending=False)
-                .head(5)[["player_name", "team", "opponent", "points_last_5", "price"]]
-                .round(2)
-                .to_markdown(index=False)
+            **(
+                {}
+                if frame is None
+                else {
+                    "rows_without_history": int(frame["appearances"].isna().sum()),
+                    "preview": dg.MetadataValue.md(
+                        frame.sort_values("kickoff", ascending=False)
+                        .head(5)[["player_name", "team", "opponent", "points_last_5", "price"]]
+                        .round(2)
+                        .to_markdown(index=False)
+                    ),
+                }
             ),
         }
     )

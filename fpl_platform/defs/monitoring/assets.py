@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from fpl_platform.lib import drift as drift_lib
 from fpl_platform.lib import schemas
 from fpl_platform.lib.seasons import GAMEWEEKS_PER_SEASON
 from fpl_platform.resources import MlflowTracking, Notifier, Warehouse, warehouse_step
@@ -12,18 +13,18 @@ class DriftConfig(dg.Config):
 
     current_gameweeks: int = 6
     reference_gameweeks: int = 76
-    psi_warning: float = 0.1
-    psi_critical: float = 0.25
-    ks_p_value: float = 0.01
-    ks_statistic: float = 0.1
-    warning_share: float = 0.2
-    critical_share: float = 0.4
+    psi_warning: float = drift_lib.PSI_WARNING
+    psi_critical: float = drift_lib.PSI_CRITICAL
+    ks_p_value: float = drift_lib.KS_P_VALUE
+    ks_statistic: float = drift_lib.KS_STATISTIC
+    warning_share: float = drift_lib.WARNING_SHARE
+    critical_share: float = drift_lib.CRITICAL_SHARE
     # when to run Evidently's report (~10 s a model; see lib.drift.evidently_due): "always", "on_drift" (the
     # report is at least a warning, or the champion has no Evidently report yet), "on_change" (no report yet,
     # the severity rose above the last report's, or drift persists and that report is evidently_max_age_days
     # old) or "never"; PSI and KS run every time regardless
     evidently: str = "always"
-    evidently_max_age_days: float = 28.0
+    evidently_max_age_days: float = drift_lib.EVIDENTLY_MAX_AGE_DAYS
 
 
 def _windows(frame, cutoff, config: DriftConfig):
@@ -78,7 +79,6 @@ def drift(
 
     from fpl_platform.defs.training.assets import MATCH_MODEL_NAME, PLAYER_MODEL_NAME, played_features, player_features_frame
     from fpl_platform.lib import clock, paths, plots
-    from fpl_platform.lib import drift as drift_lib
     from fpl_platform.lib.features import MODEL_FEATURES
     from fpl_platform.lib.notify import Alert
     from fpl_platform.lib.player_model import FEATURES as PLAYER_FEATURES
@@ -114,7 +114,7 @@ def drift(
         report_id = hashlib.sha256(f"{name}|{version}|{now.isoformat()}|{current['kickoff'].max()}".encode()).hexdigest()[:12]
         html = reports_dir / f"drift_{name}_{now:%Y%m%dT%H%M%S}_{report_id}.html"
         prediction = drift_lib.feature_drift("prediction", predict(model, reference), predict(model, current), **thresholds)
-        per_feature, skipped = drift_lib.drift_table(
+        per_feature, skipped, severity = drift_lib.drift_table(
             reference,
             current,
             features,
@@ -148,14 +148,6 @@ def drift(
         )
         inputs = per_feature[per_feature["feature"] != "prediction"]
         share = float(inputs["drifted"].mean()) if len(inputs) else 0.0
-        severity = drift_lib.severity(
-            share,
-            prediction.psi,
-            warning_share=config.warning_share,
-            critical_share=config.critical_share,
-            psi_warning=config.psi_warning,
-            psi_critical=config.psi_critical,
-        )
         feature_rows.append(per_feature.assign(report_id=report_id, model_name=name))
         report_rows.append(
             {
