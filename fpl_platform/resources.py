@@ -93,10 +93,11 @@ class Warehouse(dg.ConfigurableResource):
 
 
 def warehouse_step(compute: Callable) -> Callable:
-    """Run an asset's or check's body in one session of its `Warehouse` resource: one open, not one per query.
+    """Run an asset's, check's or sensor's body in one session of its `Warehouse` resource: one open, not one
+    per query.
 
-    For short steps in the `duckdb` pool; training steps open sessions around their reads and writes only,
-    so the file is not held while models fit.
+    For short steps in the `duckdb` pool and sensor ticks; training steps open sessions around their reads and
+    writes only, so the file is not held while models fit.
     """
     import contextlib
     import functools

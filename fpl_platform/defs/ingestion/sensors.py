@@ -35,10 +35,11 @@ def new_data_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, f
     finished = int(season_fixtures["finished"].sum())
     source_print = fixtures_fingerprint(season_fixtures)
     stored_results, stored_print = 0, ""
-    if warehouse.exists("raw.matches"):
-        stored_results = int(warehouse.read("SELECT count(*) AS n FROM raw.matches WHERE season = ?", [season])["n"].iat[0])
-    if warehouse.exists("raw.fixtures"):
-        stored_print = fixtures_fingerprint(warehouse.read("SELECT * FROM raw.fixtures WHERE season = ?", [season]))
+    with warehouse.session():  # one open for the reads; not held while the source is fetched above
+        if warehouse.exists("raw.matches"):
+            stored_results = int(warehouse.read("SELECT count(*) AS n FROM raw.matches WHERE season = ?", [season])["n"].iat[0])
+        if warehouse.exists("raw.fixtures"):
+            stored_print = fixtures_fingerprint(warehouse.read("SELECT * FROM raw.fixtures WHERE season = ?", [season]))
     if stored_results >= finished and stored_print == source_print:
         return dg.SensorResult(
             cursor=dump_cursor(state),

@@ -6,7 +6,7 @@ import dagster as dg
 
 from fpl_platform.defs.training.gating import EVIDENCE_TAG, RETRAIN_MODEL_TAG, TRIGGER_TAG
 from fpl_platform.defs.training.jobs import MODEL_ASSETS, RETRAIN_JOBS, last_retrain_time
-from fpl_platform.resources import Notifier, Warehouse
+from fpl_platform.resources import Notifier, Warehouse, warehouse_step
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ def _result(requests: list[dg.RunRequest], state: dict, idle: str) -> dg.SensorR
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
 )
+@warehouse_step
 def drift_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> dg.SensorResult:
     """A critical drift report on a model's inputs or predictions requests that model's retrain."""
     from fpl_platform.lib.automation import load_cursor
@@ -141,6 +142,7 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: Warehou
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
 )
+@warehouse_step
 def performance_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> dg.SensorResult:
     """A critical rolling-performance breach requests a retrain; an emergency one skips the cooldown."""
     from fpl_platform.lib import performance as spc
@@ -174,6 +176,7 @@ def performance_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: W
 
 
 @dg.sensor(default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=3600)
+@warehouse_step
 def stale_data_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> dg.SkipReason:
     """During a season (fixtures still to play), alert when the newest result is older than the configured days."""
     import pandas as pd

@@ -114,8 +114,7 @@ def player_points_predictions(
     from fpl_platform.lib import clock
 
     spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
-    features = player_features_frame(warehouse, since_season=spec.season)
-    targets = features[(features["season"] == spec.season) & (features["gameweek"] == spec.next_gameweek)]
+    targets = player_features_frame(warehouse, since_season=spec.season, gameweek=spec.next_gameweek)
     if targets.empty:
         raise dg.Failure(
             f"no player rows for gameweek {spec.next_gameweek} of {spec.season}: the squad list for it is not in raw.player_gameweeks"

@@ -319,13 +319,16 @@ class PlayerModelConfig(GateConfig):
     as_of: str = ""
 
 
-def player_features_frame(warehouse: Warehouse, since_season: str = "") -> "pd.DataFrame":
-    """features.player_features from `since_season` on, in a total order (fits repeat bit for bit); rows of unplayed
-    fixtures have NaN minutes and points."""
+def player_features_frame(warehouse: Warehouse, since_season: str = "", gameweek: int | None = None) -> "pd.DataFrame":
+    """features.player_features from `since_season` on (only its `gameweek` when given), in a total order (fits repeat
+    bit for bit); rows of unplayed fixtures have NaN minutes and points."""
+    where, params = "season >= $season", {"season": since_season}
+    if gameweek is not None:
+        where, params = "season = $season AND gameweek = $gameweek", {**params, "gameweek": gameweek}
     return warehouse.read_with_nullable_numbers(
-        "SELECT * FROM features.player_features WHERE season >= ? ORDER BY kickoff, match_id, player_id",
+        f"SELECT * FROM features.player_features WHERE {where} ORDER BY kickoff, match_id, player_id",
         ["minutes", "points"],
-        [since_season],
+        params,
     )
 
 
