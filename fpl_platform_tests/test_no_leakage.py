@@ -169,3 +169,39 @@ def test_a_players_form_is_bit_for_bit_independent_of_other_players_rows():
     mine = crowded[crowded["player_id"] == 2].reset_index(drop=True)
     form = [c for c in alone.columns if "_last_" in c]
     assert np.array_equal(alone[form].to_numpy(), mine[form].to_numpy(), equal_nan=True)
+
+
+ELO_SCRIPT = """
+import sys
+import pandas as pd
+from fpl_platform.lib.ratings import Elo
+from fpl_platform.lib.sources import BundledSource
+from fpl_platform_tests.conftest import BUNDLED
+source = BundledSource(BUNDLED)
+matches = pd.concat([source.matches(s) for s in sys.argv[1].split(",")], ignore_index=True)
+Elo().walk_forward(matches).to_parquet(sys.argv[2])
+"""
+
+
+def test_elo_is_bit_for_bit_the_same_in_every_process(tmp_path):
+    """Two processes with different string-hash seeds (as two replays, or a replay and its resume, are) rate
+    every match identically: no result may depend on the iteration order of a set of team names."""
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    frames = []
+    for seed in ("1", "2", "3"):
+        out = tmp_path / f"elo_{seed}.parquet"
+        subprocess.run(
+            [sys.executable, "-c", ELO_SCRIPT, ",".join(SEASONS), str(out)],
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        frames.append(pd.read_parquet(out))
+    for other in frames[1:]:
+        assert other["match_id"].equals(frames[0]["match_id"])
+        for column in ("elo_home", "elo_away", "elo_expected_home"):
+            assert np.array_equal(other[column].to_numpy(), frames[0][column].to_numpy()), column

@@ -370,12 +370,15 @@ class Elo:
         )
 
     def _new_season(self, ratings: dict[str, float], teams: set[str]) -> None:
-        leaving = [t for t in ratings if t not in teams]
-        arriving = [t for t in teams if t not in ratings or t in leaving]
+        # teams in sorted order, never a set's: a set of strings iterates in an order that changes with each
+        # process's hash seed, and the order in which teams enter `ratings` decides the order in which the
+        # leaving teams' ratings are summed below (floating-point sums differ in the last bits between orders)
+        leaving = sorted(t for t in ratings if t not in teams)
+        arriving = [t for t in sorted(teams) if t not in ratings or t in leaving]
         entry = float(np.mean([ratings[t] for t in leaving])) if leaving else self.initial
         for team in list(ratings):
             ratings[team] = self.initial + (1 - self.season_regression) * (ratings[team] - self.initial)
-        for team in teams:
+        for team in sorted(teams):
             if team not in ratings or team in arriving:
                 ratings[team] = entry if ratings else self.initial
 
