@@ -4,7 +4,6 @@ import dagster as dg
 
 from fpl_platform.lib import drift as drift_lib
 from fpl_platform.lib import schemas
-from fpl_platform.lib.seasons import GAMEWEEKS_PER_SEASON
 from fpl_platform.resources import MlflowTracking, Notifier, Warehouse, warehouse_step
 
 
@@ -27,15 +26,20 @@ class DriftConfig(dg.Config):
     evidently_max_age_days: float = drift_lib.EVIDENTLY_MAX_AGE_DAYS
 
 
-def _windows(frame, cutoff, config: DriftConfig):
-    """Reference: the champion's last `reference_gameweeks` of training data; current: the most recent gameweeks."""
-    rounds = frame[["season", "gameweek", "cutoff"]].drop_duplicates().sort_values("cutoff")
+def _window_rounds(rounds, cutoff, config: DriftConfig):
+    """Of the (season, gameweek, cutoff) rounds: the reference (the champion's last `reference_gameweeks` of
+    training data) and the current window (the most recent `current_gameweeks`)."""
+    rounds = rounds[["season", "gameweek", "cutoff"]].drop_duplicates().sort_values("cutoff")
     current_rounds = rounds.tail(config.current_gameweeks)
     trained = rounds[(rounds["cutoff"] < cutoff) & (rounds["cutoff"] < current_rounds["cutoff"].min())]
-    reference_rounds = trained.tail(config.reference_gameweeks)
+    return trained.tail(config.reference_gameweeks), current_rounds
+
+
+def _windows(frame, rounds: tuple):
+    """The rows of `frame` in the reference and the current rounds (`_window_rounds`)."""
     key = frame["season"] + ":" + frame["gameweek"].astype(str)
     pick = lambda rounds_: frame[key.isin(set(rounds_["season"] + ":" + rounds_["gameweek"].astype(str)))]  # noqa: E731
-    return pick(reference_rounds), pick(current_rounds)
+    return tuple(pick(window) for window in rounds)
 
 
 def _last_evidently_report(warehouse: Warehouse, name: str, version: str, now) -> tuple[str, float] | None:
@@ -92,13 +96,18 @@ def drift(
         "ks_statistic": config.ks_statistic,
     }
     report_rows, feature_rows, summaries = [], [], {}
-    # the windows span at most reference_gameweeks + current_gameweeks rounds: read only the seasons they can touch
-    seasons = warehouse.read("SELECT DISTINCT season FROM features.player_features ORDER BY season")["season"].tolist()
-    reach = 2 + (config.reference_gameweeks + config.current_gameweeks) // GAMEWEEKS_PER_SEASON
-    since = seasons[-reach:][0] if seasons else ""
-    for name, table, frame, features in (
-        (MATCH_MODEL_NAME, schemas.MODEL_TRAININGS, played_features(warehouse), MODEL_FEATURES),
-        (PLAYER_MODEL_NAME, schemas.PLAYER_TRAININGS, player_features_frame(warehouse, since), list(PLAYER_FEATURES)),
+    matches = played_features(warehouse)
+    # the player rows are many: only the windows' rounds are read (the rounds first, in DuckDB)
+    player_rounds = warehouse.read("SELECT DISTINCT season, gameweek, cutoff FROM features.player_features")
+    for name, table, rounds, rows, features in (
+        (MATCH_MODEL_NAME, schemas.MODEL_TRAININGS, matches, lambda _: matches, MODEL_FEATURES),
+        (
+            PLAYER_MODEL_NAME,
+            schemas.PLAYER_TRAININGS,
+            player_rounds,
+            lambda since: player_features_frame(warehouse, since_cutoff=since),
+            list(PLAYER_FEATURES),
+        ),
     ):
         if not warehouse.exists(table.name):
             context.log.warning(f"no {name} champion yet ({table.name} is missing): skipping its drift report")
@@ -107,7 +116,9 @@ def drift(
         if champion.empty:
             continue
         cutoff = pd.Timestamp(champion["data_cutoff"].iat[0])
-        reference, current = _windows(frame, cutoff, config)
+        windows = _window_rounds(rounds, cutoff, config)
+        earliest = min((window["cutoff"].min() for window in windows if len(window)), default=None)
+        reference, current = _windows(rows(earliest), windows)
         model, version = mlflow_tracking.load(name, "champion")
         predict = (lambda m, f: m.predict_proba(f)[:, 0]) if name == MATCH_MODEL_NAME else (lambda m, f: m.predict(f))
         # deterministic: a replay re-run gives the same ids (simulated time, same windows, same version)

@@ -319,14 +319,18 @@ class PlayerModelConfig(GateConfig):
     as_of: str = ""
 
 
-def player_features_frame(warehouse: Warehouse, since_season: str = "", gameweek: int | None = None) -> "pd.DataFrame":
-    """features.player_features from `since_season` on (only its `gameweek` when given), in a total order (fits repeat
-    bit for bit); rows of unplayed fixtures have NaN minutes and points."""
-    where, params = "season >= $season", {"season": since_season}
+def player_features_frame(
+    warehouse: Warehouse, since_season: str = "", *, gameweek: int | None = None, since_cutoff: "pd.Timestamp | None" = None
+) -> "pd.DataFrame":
+    """features.player_features from `since_season` on (only its `gameweek`, or only rounds from `since_cutoff`, when
+    given), in a total order (fits repeat bit for bit); rows of unplayed fixtures have NaN minutes and points."""
+    where, params = ["season >= $season"], {"season": since_season}
     if gameweek is not None:
-        where, params = "season = $season AND gameweek = $gameweek", {**params, "gameweek": gameweek}
+        where, params = ["season = $season", "gameweek = $gameweek"], {**params, "gameweek": gameweek}
+    if since_cutoff is not None:
+        where, params = [*where, "cutoff >= $cutoff"], {**params, "cutoff": since_cutoff}
     return warehouse.read_with_nullable_numbers(
-        f"SELECT * FROM features.player_features WHERE {where} ORDER BY kickoff, match_id, player_id",
+        f"SELECT * FROM features.player_features WHERE {' AND '.join(where)} ORDER BY kickoff, match_id, player_id",
         ["minutes", "points"],
         params,
     )
