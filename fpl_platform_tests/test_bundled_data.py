@@ -105,3 +105,17 @@ def test_correct_match_gameweeks_prefers_the_fpl_rows():
     matches = pd.DataFrame({"gameweek": [17, 5]})
     players = pd.DataFrame({"match_index": [0, 0, 0, 1], "gameweek": [37, 37, 17, 5]})
     assert bundle_builder.correct_match_gameweeks(matches, players)["gameweek"].tolist() == [37, 5]
+
+
+def test_a_changed_file_is_read_anew_and_callers_get_their_own_copy(tmp_path):
+    """Decoded files are kept per process, keyed by the file's identity: a rewritten file is never served stale,
+    and one caller changing its frame changes nobody else's."""
+    source = bundled.read(BUNDLED, "matches", "2024-25")
+    source.to_parquet(tmp_path / "matches.parquet")
+    first = bundled.read(tmp_path, "matches", "2024-25")
+    first.loc[first.index[0], "home_goals"] = 99
+    again = bundled.read(tmp_path, "matches", "2024-25")
+    assert again["home_goals"].iat[0] == source["home_goals"].iat[0]
+
+    source.head(10).to_parquet(tmp_path / "matches.parquet")  # rewritten: another size and mtime
+    assert len(bundled.read(tmp_path, "matches", "2024-25")) == 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pandas as pd
@@ -12,12 +13,20 @@ FILES = ("matches", "player_gameweeks", "fixtures", "fpl_teams", "fpl_elements",
 
 
 def read(data_dir: str | Path, name: str, season: str | None = None) -> pd.DataFrame:
-    """One bundled table, optionally one season of it."""
+    """One bundled table, optionally one season of it (a copy: callers may change it)."""
     path = Path(data_dir) / f"{name}.parquet"
     if not path.exists():
         raise FileNotFoundError(f"bundled data file {path} is missing: run `fpl-platform build-data` (see data/PROVENANCE.md)")
+    stat = path.stat()
+    # a process reads the same files again and again (the replay: every gameweek's ingestion, squad and
+    # fixtures); decoded frames are kept, keyed by the file's identity, so a changed file is read anew
+    return _decoded(str(path.resolve()), stat.st_mtime_ns, stat.st_size, season).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _decoded(path: str, mtime_ns: int, size: int, season: str | None) -> pd.DataFrame:
     try:
         filters = [("season", "==", season)] if season is not None else None
         return pd.read_parquet(path, filters=filters)
     except Exception as error:  # pyarrow raises several types for a damaged file
-        raise DataValidationError(str(path), f"cannot be read as Parquet: {error}") from error
+        raise DataValidationError(path, f"cannot be read as Parquet: {error}") from error
