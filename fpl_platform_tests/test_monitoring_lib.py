@@ -337,3 +337,41 @@ def test_gate_promotes_a_fresher_model_and_rejects_an_identical_one():
     same = gate.paired_losses(history, rounds, fit_challenger=lambda rows: fresh, champion_model=fresh, **kwargs)
     verdict = promotion_decision(same["challenger_loss"], same["champion_loss"], margin=0.005, aggregate="rmse")
     assert not verdict.promote and "below the margin" in verdict.reason
+
+
+def test_served_performance_does_not_depend_on_the_order_rows_were_stored_in(tmp_path):
+    """The performance query joins predictions with outcomes; DuckDB's output order follows the storage order
+    unless the query fixes it, and pooled float sums over another order differ in the last bits (two replays
+    of one season differed so). Two warehouses holding the same rows in opposite orders must score alike."""
+    import duckdb
+
+    from fpl_platform.defs.monitoring.assets import PERFORMANCE_SOURCES
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    rows = pd.DataFrame(
+        {
+            "season": "2025-26",
+            "gameweek": np.repeat(np.arange(1, 31), n // 30),
+            "player_id": np.tile(np.arange(n // 30), 30),
+            "match_id": [f"m{g}" for g in np.repeat(np.arange(1, 31), n // 30)],
+            "predicted_points": rng.gamma(1.5, 1.6, n),
+            "points": rng.poisson(2.0, n).astype(float),
+            "model_version": "1",
+            "predicted_at": pd.Timestamp("2025-12-01", tz="UTC"),
+        }
+    )
+    series = []
+    for name, order in (("forward", rows), ("backward", rows.iloc[::-1].reset_index(drop=True).copy())):
+        with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as connection:
+            connection.execute("CREATE SCHEMA predictions; CREATE SCHEMA features")
+            connection.register("incoming", order)
+            connection.execute(
+                "CREATE TABLE predictions.player_points AS SELECT season, gameweek, player_id, match_id, predicted_points,"
+                " model_version, predicted_at FROM incoming"
+            )
+            connection.execute("CREATE TABLE features.player_features AS SELECT player_id, match_id, points FROM incoming")
+            served = connection.execute(PERFORMANCE_SOURCES["player_points"]["served"]).df()
+        series.append(performance.gameweek_series(served, performance.player_score, 6))
+    for column in ("rmse", "mae", "r2", "rolling_rmse", "rolling_mae", "rolling_r2"):
+        assert np.array_equal(series[0][column].to_numpy(), series[1][column].to_numpy()), column

@@ -23,12 +23,14 @@ SELECT p.season, p.gameweek, p.match_id, p.model_version, p.p_home, p.p_draw, p.
 FROM predictions.match_outcomes p JOIN features.match_features f USING (match_id)
 WHERE p.season = ? AND f.home_goals IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY p.match_id ORDER BY p.predicted_at DESC) = 1
+ORDER BY p.gameweek, p.match_id
 """
 PLAYER_SQL = """
 SELECT p.season, p.gameweek, p.predicted_points, f.points AS actual_points
 FROM predictions.player_points p JOIN features.player_features f USING (player_id, match_id)
 WHERE p.season = ? AND f.points IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY p.player_id, p.match_id ORDER BY p.predicted_at DESC) = 1
+ORDER BY p.gameweek, p.match_id, p.player_id
 """
 
 

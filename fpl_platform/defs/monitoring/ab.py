@@ -10,16 +10,16 @@ from fpl_platform.resources import Notifier, Warehouse, warehouse_step
 if TYPE_CHECKING:
     import pandas as pd
 
-# per model: the items' outcomes, the loss and its name
+# per model: the items' outcomes (in a fixed order: the analysis sums floats and resamples rows), the loss and its name
 OUTCOMES = {
     "match_outcome": (
         "SELECT a.*, f.home_goals, f.away_goals FROM monitoring.ab_assignments a JOIN features.match_features f "
-        "USING (match_id) WHERE a.test_name = ? AND f.home_goals IS NOT NULL",
+        "USING (match_id) WHERE a.test_name = ? AND f.home_goals IS NOT NULL ORDER BY a.season, a.gameweek, a.item_key",
         "rps",
     ),
     "player_points": (
         "SELECT a.*, f.points FROM monitoring.ab_assignments a JOIN features.player_features f "
-        "USING (player_id, match_id) WHERE a.test_name = ? AND f.points IS NOT NULL",
+        "USING (player_id, match_id) WHERE a.test_name = ? AND f.points IS NOT NULL ORDER BY a.season, a.gameweek, a.item_key",
         "squared_error",
     ),
 }
