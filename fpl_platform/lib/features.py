@@ -216,7 +216,8 @@ def frame_digests(frame: pd.DataFrame, by: str = "season") -> dict[str, str]:
 
 
 def query_digests(read, sql: str) -> dict[str, str]:
-    """`frame_digests` computed in the database: per season, the query's row hashes summed, plus the count.
+    """Like `frame_digests`, but computed in the database: per season, the query's row hashes (DuckDB's
+    `hash`) summed, plus the count. The two functions hash differently: compare digests of one kind only.
 
     `read(sql)` returns a DataFrame (e.g. `Warehouse.read`); only one row per season leaves DuckDB.
     """
