@@ -415,9 +415,9 @@ class Replay:
         import pandas as pd
 
         from fpl_platform.defs.ingestion.sensors import new_data_sensor, refresh_after_ingestion
-        from fpl_platform.lib import warehouse
         from fpl_platform.defs.monitoring.sensors import drift_retrain_sensor, performance_retrain_sensor
         from fpl_platform.defs.training.schedules import weekly_retrain_schedule
+        from fpl_platform.lib import warehouse
 
         if not 1 <= from_gameweek <= to_gameweek <= GAMEWEEKS_PER_SEASON:
             raise ValueError(f"gameweeks must satisfy 1 ≤ from ≤ to ≤ 38, got {from_gameweek} … {to_gameweek}")

@@ -88,6 +88,25 @@ def test_drift_table_flags_an_injected_shift_and_carries_evidentlys_verdict(tmp_
     assert html.stat().st_size > 10_000
 
 
+def test_the_lean_preset_measures_what_evidentlys_data_drift_preset_measures():
+    """Only the rendering differs: the same test per column (a categorical one too), threshold and value."""
+    import pandas as pd
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
+    rng = np.random.default_rng(5)
+    reference = pd.DataFrame({"a": rng.normal(0, 1, 700), "b": rng.poisson(2, 700), "c": rng.choice(["x", "y"], 700)})
+    current = pd.DataFrame({"a": rng.normal(0.4, 1, 60), "b": rng.poisson(3, 60), "c": rng.choice(["x", "y"], 60, p=[0.8, 0.2])})
+
+    def values(preset):
+        snapshot = Report([preset]).run(reference_data=reference, current_data=current)
+        return [(m["config"].get("column"), m["config"].get("method"), str(m["value"])) for m in snapshot.dict()["metrics"]]
+
+    lean = values(drift._lean_preset()())
+    assert lean == values(DataDriftPreset())
+    assert [column for column, _, _ in lean] == [None, "a", "b", "c"]  # the drifted-column count, then each column
+
+
 def test_evidently_runs_on_drift_only_when_psi_or_ks_flag_a_feature(tmp_path):
     import pandas as pd
 

@@ -7,6 +7,7 @@ Conventional PSI reading: < 0.1 stable, 0.1–0.25 warning, > 0.25 critical.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -103,6 +104,24 @@ def feature_drift(
     return FeatureDrift(feature, value, statistic, p_value, severity)
 
 
+@functools.cache
+def _lean_preset() -> type:
+    """DataDriftPreset, rendered as its own metrics' widgets (the drifted-column count, then each column's drift).
+
+    The preset's metrics are unchanged: the same test per column, thresholds and values. Its own `render`
+    instead recomputes every column's drift through Evidently's legacy DataDriftTable to draw one table,
+    about 40 % of the report's time (25 features: 3.7 → 2.6 s, and half the HTML).
+    """
+    from evidently.core.container import MetricContainer
+    from evidently.presets import DataDriftPreset
+
+    class LeanDataDriftPreset(DataDriftPreset):
+        def render(self, context, child_widgets=None):
+            return MetricContainer.render(self, context, child_widgets)
+
+    return LeanDataDriftPreset
+
+
 def evidently_feature_drift(reference, current, features: list[str], html_path: str | None = None):
     """Evidently's DataDriftPreset per feature (the test it picks, its value and threshold, drifted or not).
 
@@ -110,9 +129,8 @@ def evidently_feature_drift(reference, current, features: list[str], html_path: 
     """
     import pandas as pd
     from evidently import Report
-    from evidently.presets import DataDriftPreset
 
-    snapshot = Report([DataDriftPreset()]).run(reference_data=reference[features], current_data=current[features])
+    snapshot = Report([_lean_preset()()]).run(reference_data=reference[features], current_data=current[features])
     if html_path:
         snapshot.save_html(html_path)
     rows = []
