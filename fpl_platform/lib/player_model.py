@@ -68,13 +68,14 @@ def player_history(players: pd.DataFrame, *, from_season: str | None = None, old
     counts = pd.DataFrame(present.astype(np.int64)).groupby(player).cumsum().to_numpy()
     position = frame.groupby("player_id").cumcount().to_numpy()  # rows of the same player before this one
     row = np.arange(len(frame))
-    first = (row - position)[:, None]  # the player's first row
     parts = [frame[["player_id", "kickoff"]]]
     for window in WINDOWS:
-        start = (row + 1 - np.minimum(position + 1, window))[:, None]  # first row of the window, never before his first
-        before = start - 1
-        total = sums[row] - np.where(start > first, sums[np.maximum(before, 0)[:, 0]], 0.0)
-        count = counts[row] - np.where(start > first, counts[np.maximum(before, 0)[:, 0]], 0)
+        # the window is his last `window` rows up to this one; `before` is the row just before it, and is his
+        # own row (so its cumulative sums are subtracted) unless the window reaches back to his first row
+        before = row - np.minimum(position + 1, window)
+        his = (before >= row - position)[:, None]
+        total = sums - np.where(his, sums[np.maximum(before, 0)], 0.0)
+        count = counts - np.where(his, counts[np.maximum(before, 0)], 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
         parts.append(pd.DataFrame(mean, columns=[f"{stat}_last_{window}" for stat in ROLLING_STATS]))

@@ -27,6 +27,13 @@ def matches_and_fixtures(warehouse: Warehouse) -> "pd.DataFrame":
     return warehouse.read_with_nullable_numbers(sql, ["home_goals", "away_goals"])
 
 
+def _newest_rows(frame: "pd.DataFrame", columns: list[str], digits: int) -> dg.MetadataValue:
+    """The five latest-kickoff rows' `columns`, rounded, as a markdown table for the asset's metadata."""
+    return dg.MetadataValue.md(
+        frame.sort_values("kickoff", ascending=False).head(5)[columns].round(digits).to_markdown(index=False)
+    )
+
+
 def _previous_digests(context: dg.AssetExecutionContext) -> dict[str, str]:
     """The per-season input digests recorded by the last successful materialisation ({} if none)."""
     return dict(previous_metadata(context, "input_digests") or {})
@@ -111,12 +118,7 @@ def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
             "scheduled_fixtures": int(frame["home_goals"].isna().sum()),
             "rows_with_market_probabilities": with_market,
             "rows_with_xg_form": int(frame["home_xg_for_5"].notna().sum()),
-            "preview": dg.MetadataValue.md(
-                frame.sort_values("kickoff", ascending=False)
-                .head(5)[["match_id", "dc_p_home", "elo_diff", "home_points_5", "away_points_5"]]
-                .round(3)
-                .to_markdown(index=False)
-            ),
+            "preview": _newest_rows(frame, ["match_id", "dc_p_home", "elo_diff", "home_points_5", "away_points_5"], 3),
         }
     )
 
@@ -197,12 +199,7 @@ def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
                 if frame is None
                 else {
                     "rows_without_history": int(frame["appearances"].isna().sum()),
-                    "preview": dg.MetadataValue.md(
-                        frame.sort_values("kickoff", ascending=False)
-                        .head(5)[["player_name", "team", "opponent", "points_last_5", "price"]]
-                        .round(2)
-                        .to_markdown(index=False)
-                    ),
+                    "preview": _newest_rows(frame, ["player_name", "team", "opponent", "points_last_5", "price"], 2),
                 }
             ),
         }
