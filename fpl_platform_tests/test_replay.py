@@ -136,6 +136,26 @@ def _tables(home) -> dict[str, pd.DataFrame]:
         connection.close()
 
 
+def test_only_the_replays_own_sqlite_files_are_unsynced_and_only_while_it_runs(tmp_path):
+    import sqlalchemy
+
+    from fpl_platform.replay import _unsynced_sqlite
+
+    home, elsewhere = tmp_path / "replays" / "2025-26", tmp_path / "dagster"
+    home.mkdir(parents=True)
+    elsewhere.mkdir()
+
+    def synchronous(directory) -> int:
+        engine = sqlalchemy.create_engine(f"sqlite:///{directory}/storage.db", poolclass=sqlalchemy.pool.NullPool)
+        with engine.connect() as connection:
+            return connection.execute(sqlalchemy.text("PRAGMA synchronous")).scalar()
+
+    with _unsynced_sqlite(home):
+        assert synchronous(home) == 0  # OFF
+        assert synchronous(elsewhere) == 2  # FULL, sqlite's default
+    assert synchronous(home) == 2
+
+
 def test_replay_is_deterministic_resumable_and_runs_an_ab_test(tmp_path):
     """A replay continued later adds each gameweek once; a gameweek replayed again from the same state (a crash
     after its runs, or a second replay) gives the same tables; the season's A/B test is analysed and reported."""

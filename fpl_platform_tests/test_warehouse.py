@@ -141,6 +141,29 @@ def test_a_session_keeps_one_open_database_and_each_write_stays_a_transaction(tm
         assert other.execute("SELECT count(*) FROM raw.example").fetchone()[0] == 5
 
 
+def test_a_session_ensures_each_table_once_and_again_after_a_rolled_back_create(tmp_path, monkeypatch):
+    path = tmp_path / "w.duckdb"
+    other = schemas.TableSchema(name="raw.other", doc="test table", key=("id",), columns=(schemas.Column("id", "VARCHAR", "id"),))
+    ensured = []
+    real_ensure = duck.ensure_table
+    monkeypatch.setattr(
+        duck, "ensure_table", lambda connection, table: ensured.append(table.name) or real_ensure(connection, table)
+    )
+    with duck.session(path):
+        duck.write_table(path, TABLE, frame("2024-25", 3), partition_values=["2024-25"])
+        overflowing = (TABLE, frame("2025-26", 1, goals=[99999]))
+        with pytest.raises(duckdb.Error):  # raw.other is created, then the transaction rolls back with its CREATE
+            duck.append_rows(path, [(other, pd.DataFrame({"id": ["a"]})), overflowing])
+        assert not duck.table_exists(path, "raw.other")
+        duck.append_rows(path, [(other, pd.DataFrame({"id": ["b"]}))])  # so it is created again, not assumed
+        assert duck.read_sql(path, "SELECT id FROM raw.other")["id"].tolist() == ["b"]
+        duck.write_table(path, TABLE, frame("2025-26", 2), partition_values=["2025-26"])
+        duck.append_rows(path, [(other, pd.DataFrame({"id": ["c"]}))])
+    assert ensured == ["raw.example", "raw.other", "raw.other"]  # once per session, and again after the rollback
+    duck.write_table(path, TABLE, frame("2025-26", 2), partition_values=["2025-26"])  # a new session ensures anew
+    assert ensured[-1] == "raw.example" and rows(path) == [["2024-25", 3], ["2025-26", 2]]
+
+
 def test_publish_copy_is_complete_and_atomic(tmp_path):
     path, target = tmp_path / "w.duckdb", tmp_path / "a.duckdb"
     duck.write_table(path, TABLE, frame("2024-25", 3), partition_values=["2024-25"])
