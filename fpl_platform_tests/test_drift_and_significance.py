@@ -150,3 +150,18 @@ def test_evidently_policies_decide_from_severity_and_the_last_report():
     assert drift.evidently_due("on_change", "warning", ("warning", 10.0), max_age_days=7)
     with pytest.raises(ValueError, match="on_change"):
         drift.evidently_due("sometimes", "none", None)
+
+
+def test_a_large_window_is_compared_through_a_seeded_sample_in_its_own_order():
+    import pandas as pd
+
+    small = pd.DataFrame({"x": np.arange(50)})
+    assert drift.capped(small, 100) is small
+    large = pd.DataFrame({"x": np.arange(50_000)}, index=np.arange(50_000) * 2)
+    sample = drift.capped(large, 10_000)
+    assert len(sample) == 10_000 and sample.index.is_monotonic_increasing and sample.index.isin(large.index).all()
+    assert sample.equals(drift.capped(large, 10_000))  # the same rows every time
+    # a 10,000-row sample reads the same distribution: PSI against the full window is noise only
+    rng = np.random.default_rng(6)
+    values = pd.DataFrame({"x": rng.normal(0, 1, 50_000)})
+    assert drift.psi(values["x"], drift.capped(values)["x"]) < 0.005

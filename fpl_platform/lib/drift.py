@@ -26,8 +26,17 @@ WARNING_SHARE = 0.2
 CRITICAL_SHARE = 0.4
 # when drift_table runs Evidently (see evidently_due)
 EVIDENTLY_MAX_AGE_DAYS = 28.0
+# rows a side that the statistics compare (a seeded sample of a larger window, see `capped`): at 10,000 rows
+# PSI's sampling bias is under (10 - 1)(1/10,000 + 1/m) and KS's noise about sqrt(1/10,000 + 1/m), far
+# below their thresholds for any current window m of a few hundred rows or more
+MAX_ROWS = 10_000
 EVIDENTLY_POLICIES = ("always", "on_drift", "on_change", "never")
 SEVERITIES = ("none", "warning", "critical")
+
+
+def capped(frame: pd.DataFrame, max_rows: int = MAX_ROWS) -> pd.DataFrame:
+    """`frame` itself when it has at most `max_rows` rows, else a seeded sample of them in the frame's order."""
+    return frame.sample(max_rows, random_state=0).sort_index() if len(frame) > max_rows else frame
 
 
 def psi(reference, current, *, bins: int | None = None, floor: float = 1e-4) -> float:
@@ -201,7 +210,7 @@ def drift_table(
     *,
     html_path: str | None = None,
     min_rows: int = 20,
-    evidently_max_rows: int = 10_000,
+    evidently_max_rows: int = MAX_ROWS,
     evidently: str = "always",
     prediction_psi: float = 0.0,
     last_evidently: tuple[str, float] | None = None,
@@ -215,10 +224,10 @@ def drift_table(
     Returns the table, the features left out, and the report's severity (`severity` of the drifted share and
     `prediction_psi`).
 
-    PSI and KS use every row; Evidently sees at most `evidently_max_rows` per side (a seeded sample):
-    above 1,000 rows it applies the same tests (Wasserstein / Jensen-Shannon distances, which do not
-    grow with n). Evidently renders a plot per feature whether or not the HTML is saved (~8 s for the
-    player model's 57 features), so `evidently` says when to pay for it: `evidently_due` decides from
+    PSI and KS use every row given (the drift asset gives at most `MAX_ROWS` a side, see `capped`); Evidently
+    sees at most `evidently_max_rows` per side (a seeded sample): above 1,000 rows it applies the same tests
+    (Wasserstein / Jensen-Shannon distances, which do not grow with n). Evidently renders a plot per feature
+    whether or not the HTML is saved (seconds a model), so `evidently` says when to pay for it: `evidently_due` decides from
     this report's `severity` (the drifted share and the prediction's PSI) and the model's last Evidently
     report (`last_evidently`: its severity and age in days, None when there is none). Skipped, its
     columns are NULL and no HTML is written.
@@ -249,9 +258,12 @@ def drift_table(
         psi_critical=thresholds.get("psi_critical", PSI_CRITICAL),
     )
     if evidently_due(evidently, level, last_evidently, max_age_days=max_age_days):
-        sample = lambda frame: frame.sample(evidently_max_rows, random_state=0) if len(frame) > evidently_max_rows else frame  # noqa: E731
         table = ours.merge(
-            evidently_feature_drift(sample(reference), sample(current), usable, html_path), on="feature", how="left"
+            evidently_feature_drift(
+                capped(reference, evidently_max_rows), capped(current, evidently_max_rows), usable, html_path
+            ),
+            on="feature",
+            how="left",
         )
     else:
         table = ours.assign(evidently_method=None, evidently_value=np.nan, evidently_threshold=np.nan, evidently_drifted=None)

@@ -24,6 +24,9 @@ class DriftConfig(dg.Config):
     # old) or "never"; PSI and KS run every time regardless
     evidently: str = "always"
     evidently_max_age_days: float = drift_lib.EVIDENTLY_MAX_AGE_DAYS
+    # a window with more rows is compared through a seeded sample of this many (PSI, KS, Evidently and the
+    # prediction drift alike): the player model's reference window holds 50,000-100,000 player-fixtures
+    max_rows: int = drift_lib.MAX_ROWS
 
 
 def _window_rounds(rounds, cutoff, config: DriftConfig):
@@ -119,6 +122,8 @@ def drift(
         windows = _window_rounds(rounds, cutoff, config)
         earliest = min((window["cutoff"].min() for window in windows if len(window)), default=None)
         reference, current = _windows(rows(earliest), windows)
+        window_rows = len(reference), len(current)
+        reference, current = drift_lib.capped(reference, config.max_rows), drift_lib.capped(current, config.max_rows)
         model, version = mlflow_tracking.load(name, "champion")
         predict = (lambda m, f: m.predict_proba(f)[:, 0]) if name == MATCH_MODEL_NAME else (lambda m, f: m.predict(f))
         # deterministic: a replay re-run gives the same ids (simulated time, same windows, same version)
@@ -136,6 +141,7 @@ def drift(
             warning_share=config.warning_share,
             critical_share=config.critical_share,
             max_age_days=config.evidently_max_age_days,
+            evidently_max_rows=config.max_rows,
             **thresholds,
         )
         html = html if html.exists() else None
@@ -170,8 +176,8 @@ def drift(
                 "reference_end": reference["kickoff"].max(),
                 "current_start": current["kickoff"].min(),
                 "current_end": current["kickoff"].max(),
-                "reference_rows": len(reference),
-                "current_rows": len(current),
+                "reference_rows": window_rows[0],
+                "current_rows": window_rows[1],
                 "features": len(inputs),
                 "drifted_features": int(inputs["drifted"].sum()),
                 "drift_share": share,
