@@ -114,7 +114,7 @@ def _unsynced_sqlite(home: Path) -> Iterator[None]:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    prefix = str(home.resolve())
+    prefix = str(home.resolve()) + os.sep
 
     def unsynced(connection, _record) -> None:
         if not isinstance(connection, sqlite3.Connection):

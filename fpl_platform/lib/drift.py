@@ -227,10 +227,10 @@ def drift_table(
     PSI and KS use every row given (the drift asset gives at most `MAX_ROWS` a side, see `capped`); Evidently
     sees at most `evidently_max_rows` per side (a seeded sample): above 1,000 rows it applies the same tests
     (Wasserstein / Jensen-Shannon distances, which do not grow with n). Evidently renders a plot per feature
-    whether or not the HTML is saved (seconds a model), so `evidently` says when to pay for it: `evidently_due` decides from
-    this report's `severity` (the drifted share and the prediction's PSI) and the model's last Evidently
-    report (`last_evidently`: its severity and age in days, None when there is none). Skipped, its
-    columns are NULL and no HTML is written.
+    whether or not the HTML is saved (seconds a model), so `evidently` says when to pay for it:
+    `evidently_due` decides from this report's `severity` (the drifted share and the prediction's PSI)
+    and the model's last Evidently report (`last_evidently`: its severity and age in days, None when
+    there is none). Skipped, its columns are NULL and no HTML is written.
     """
     if evidently not in EVIDENTLY_POLICIES:
         raise ValueError(f"evidently={evidently!r}: expected one of {EVIDENTLY_POLICIES}")
