@@ -165,3 +165,16 @@ def test_a_large_window_is_compared_through_a_seeded_sample_in_its_own_order():
     rng = np.random.default_rng(6)
     values = pd.DataFrame({"x": rng.normal(0, 1, 50_000)})
     assert drift.psi(values["x"], drift.capped(values)["x"]) < 0.005
+
+
+def test_ks_p_values_are_exact_for_small_samples_and_asymptotic_for_large_ones():
+    from scipy.stats import ks_2samp
+
+    rng = np.random.default_rng(7)
+    small, shifted = rng.normal(0, 1, 400), rng.normal(0.2, 1, 60)
+    assert drift.ks(small, shifted)[1] == ks_2samp(small, shifted, method="exact").pvalue
+    large, current = rng.normal(0, 1, 10_000), rng.normal(0.05, 1, 5_000)  # SciPy alone would go exact here
+    statistic, p_value = drift.ks(large, current)
+    expected = ks_2samp(large, current, method="asymp")
+    assert (statistic, p_value) == (expected.statistic, expected.pvalue)
+    assert abs(p_value - ks_2samp(large, current, method="exact").pvalue) < 0.01

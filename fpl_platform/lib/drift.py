@@ -30,6 +30,8 @@ EVIDENTLY_MAX_AGE_DAYS = 28.0
 # PSI's sampling bias is under (10 - 1)(1/10,000 + 1/m) and KS's noise about sqrt(1/10,000 + 1/m), far
 # below their thresholds for any current window m of a few hundred rows or more
 MAX_ROWS = 10_000
+# KS p-values are exact up to this many pairs of rows (see `ks`)
+KS_EXACT_MAX_PAIRS = 1_000_000
 EVIDENTLY_POLICIES = ("always", "on_drift", "on_change", "never")
 SEVERITIES = ("none", "warning", "critical")
 
@@ -66,12 +68,19 @@ def psi(reference, current, *, bins: int | None = None, floor: float = 1e-4) -> 
 
 
 def ks(reference, current) -> tuple[float, float]:
-    """Two-sample Kolmogorov-Smirnov statistic and p-value (NaNs dropped)."""
+    """Two-sample Kolmogorov-Smirnov statistic and p-value (NaNs dropped).
+
+    The p-value is exact for small samples (n·m up to `KS_EXACT_MAX_PAIRS`) and asymptotic above. SciPy's
+    own rule (exact while both have at most 10,000 rows) spends about 30 ms a feature on 10,000 against
+    5,000 rows, where the asymptotic value agrees to well below any threshold.
+    """
     from scipy.stats import ks_2samp
 
     reference = np.asarray(reference, dtype=float)
     current = np.asarray(current, dtype=float)
-    result = ks_2samp(reference[~np.isnan(reference)], current[~np.isnan(current)])
+    reference, current = reference[~np.isnan(reference)], current[~np.isnan(current)]
+    method = "auto" if len(reference) * len(current) <= KS_EXACT_MAX_PAIRS else "asymp"
+    result = ks_2samp(reference, current, method=method)
     return float(result.statistic), float(result.pvalue)
 
 
