@@ -15,23 +15,15 @@ import pandas as pd
 
 from fpl_platform.lib import plots
 from fpl_platform.lib.metrics import outcome_index, regression_scores, rps
+from fpl_platform.lib.served import served_sql
 
-MATCH_SQL = """
-SELECT p.season, p.gameweek, p.match_id, p.model_version, p.p_home, p.p_draw, p.p_away,
-       f.dc_p_home, f.dc_p_draw, f.dc_p_away, f.market_p_home, f.market_p_draw, f.market_p_away,
-       f.home_goals, f.away_goals
-FROM predictions.match_outcomes p JOIN features.match_features f USING (match_id)
-WHERE p.season = ? AND f.home_goals IS NOT NULL
-QUALIFY row_number() OVER (PARTITION BY p.match_id ORDER BY p.predicted_at DESC) = 1
-ORDER BY p.gameweek, p.match_id
-"""
-PLAYER_SQL = """
-SELECT p.season, p.gameweek, p.predicted_points, f.points AS actual_points
-FROM predictions.player_points p JOIN features.player_features f USING (player_id, match_id)
-WHERE p.season = ? AND f.points IS NOT NULL
-QUALIFY row_number() OVER (PARTITION BY p.player_id, p.match_id ORDER BY p.predicted_at DESC) = 1
-ORDER BY p.gameweek, p.match_id, p.player_id
-"""
+MATCH_SQL = served_sql(
+    "match_outcome",
+    "p.season, p.gameweek, p.match_id, p.model_version, p.p_home, p.p_draw, p.p_away, f.dc_p_home, f.dc_p_draw,"
+    " f.dc_p_away, f.market_p_home, f.market_p_draw, f.market_p_away, f.home_goals, f.away_goals",
+    one_season=True,
+)
+PLAYER_SQL = served_sql("player_points", "p.season, p.gameweek, p.predicted_points, f.points AS actual_points", one_season=True)
 
 
 def match_table(read, season: str) -> pd.DataFrame:

@@ -4,6 +4,7 @@ import dagster as dg
 
 from fpl_platform.lib import drift as drift_lib
 from fpl_platform.lib import schemas
+from fpl_platform.lib.served import served_sql
 from fpl_platform.resources import MlflowTracking, Notifier, Warehouse, warehouse_step
 
 
@@ -251,18 +252,17 @@ class PerformanceConfig(dg.Config):
 
 
 # per model: backtest rows (walk-forward), served rows (predictions joined with results), metric, scorer name.
-# Every query has an ORDER BY: DuckDB's row order is otherwise free, and pooled float sums would differ in
-# the last bits between two runs on the same data
+# Every query fixes its row order (see lib.served.served_sql): pooled float sums follow it
 PERFORMANCE_SOURCES = {
     "match_outcome": {
         "backtest_table": "ml.match_backtest",
         "backtest": "SELECT season, gameweek, match_id, p_home, p_draw, p_away, home_goals, away_goals "
         "FROM ml.match_backtest WHERE model = 'ours' ORDER BY season, gameweek, match_id",
         "predictions_table": "predictions.match_outcomes",
-        "served": "SELECT p.season, p.gameweek, p.match_id, p.p_home, p.p_draw, p.p_away, f.home_goals, f.away_goals, "
-        "p.model_version FROM predictions.match_outcomes p JOIN features.match_features f USING (match_id) "
-        "WHERE f.home_goals IS NOT NULL QUALIFY row_number() OVER (PARTITION BY p.match_id ORDER BY p.predicted_at DESC) = 1 "
-        "ORDER BY p.season, p.gameweek, p.match_id",
+        "served": served_sql(
+            "match_outcome",
+            "p.season, p.gameweek, p.match_id, p.p_home, p.p_draw, p.p_away, f.home_goals, f.away_goals, p.model_version",
+        ),
         "metric": "rps",
     },
     "player_points": {
@@ -270,10 +270,10 @@ PERFORMANCE_SOURCES = {
         "backtest": "SELECT season, gameweek, player_id, match_id, predicted_points, actual_points FROM ml.player_backtest "
         "ORDER BY season, gameweek, match_id, player_id",
         "predictions_table": "predictions.player_points",
-        "served": "SELECT p.season, p.gameweek, p.player_id, p.match_id, p.predicted_points, f.points AS actual_points, "
-        "p.model_version FROM predictions.player_points p JOIN features.player_features f USING (player_id, match_id) "
-        "WHERE f.points IS NOT NULL QUALIFY row_number() OVER (PARTITION BY p.player_id, p.match_id ORDER BY p.predicted_at DESC) = 1 "
-        "ORDER BY p.season, p.gameweek, p.match_id, p.player_id",
+        "served": served_sql(
+            "player_points",
+            "p.season, p.gameweek, p.player_id, p.match_id, p.predicted_points, f.points AS actual_points, p.model_version",
+        ),
         "metric": "rmse",
     },
 }
