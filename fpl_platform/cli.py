@@ -12,16 +12,22 @@ from pathlib import Path
 from fpl_platform.lib import paths
 
 
-def prepare_home() -> Path:
-    """Create FPL_PLATFORM_HOME and a DAGSTER_HOME inside it holding the repo's dagster.yaml."""
+def prepare_home(instance_yaml: str | None = None) -> Path:
+    """Create FPL_PLATFORM_HOME and a DAGSTER_HOME inside it holding the repo's dagster.yaml (or `instance_yaml`)."""
     home = paths.platform_home()
     home.mkdir(parents=True, exist_ok=True)
     dagster_home = paths.dagster_home()
     dagster_home.mkdir(parents=True, exist_ok=True)
     config = dagster_home / "dagster.yaml"
     source = paths.REPO_ROOT / "dagster.yaml"
-    if source.exists() and (not config.exists() or config.read_bytes() != source.read_bytes()):
-        shutil.copyfile(source, config)
+    if instance_yaml is not None:
+        if not config.exists() or config.read_text() != instance_yaml:
+            config.write_text(instance_yaml)
+    elif source.exists() and (not config.exists() or config.read_bytes() != source.read_bytes()):
+        from fpl_platform.replay_storage import HEADER
+
+        if not (config.exists() and config.read_text().startswith(HEADER)):  # a replay's instance keeps its own
+            shutil.copyfile(source, config)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return home
 

@@ -176,6 +176,7 @@ class Replay:
     # -- environment -------------------------------------------------------------------------------
     def _enter(self) -> None:
         from fpl_platform.cli import prepare_home
+        from fpl_platform.replay_storage import replay_instance_yaml
 
         self.home.mkdir(parents=True, exist_ok=True)
         data = self.home / "data"
@@ -189,7 +190,8 @@ class Replay:
         os.environ["FPL_PLATFORM_HOME"] = str(self.home)
         os.environ["FPL_PLATFORM_DATA_DIR"] = str(data)
         os.environ["FPL_PLATFORM_SOURCE"] = "replay"
-        prepare_home()
+        # production's instance settings with storages and pool claims suited to one in-process run at a time
+        prepare_home(replay_instance_yaml(paths.REPO_ROOT / "dagster.yaml", paths.dagster_home()))
 
     def _lock(self) -> None:
         """One replay per home at a time: a second one fails fast instead of interleaving runs."""
