@@ -1,10 +1,12 @@
-"""The replay's Dagster instance: production's sqlite storages, each holding one SQLAlchemy engine.
+"""The replay's Dagster instance: production's sqlite storages, each holding one pooled SQLAlchemy engine.
 
 Dagster's sqlite storages build a new SQLAlchemy engine for every connection they open: for every event
 stored, run status change and sensor tick. Each new engine starts with an empty compiled-statement cache,
-so every INSERT is compiled again. A replay stores about 1,500 events a gameweek in one process. Its
+so every statement is compiled again, and opens (and closes) its own sqlite connection. A replay stores
+about 175 events a gameweek and reads asset records, runs and ticks around them, all in one process. Its
 instance (`replay_instance_yaml`, written by `Replay` into its own DAGSTER_HOME) therefore keeps one
-engine per database file. Connections are still opened per use (NullPool), as before.
+engine per database file, whose pool keeps its connections open between uses (SQLAlchemy's default for
+sqlite files; each use is still its own transaction).
 
 Two more settings differ from production's `dagster.yaml`, both because a replay runs one run at a time,
 in process:
@@ -14,7 +16,7 @@ in process:
   at a time, so a per-step claim never waits; it only costs database round trips.
 
 Everything else (the runs, events, asset records, checks, ticks and the pool's limit) is stored and read
-as in production, and `dagster dev` opens the replay's home like any other.
+as in production, and Dagster's webserver opens the replay's home like any other.
 """
 
 from __future__ import annotations
@@ -29,26 +31,30 @@ from dagster._core.storage.runs import SqliteRunStorage
 from dagster._core.storage.schedules import SqliteScheduleStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
 
 # the first line of a replay's dagster.yaml: `prepare_home` leaves such a file alone
 HEADER = "# Written by `fpl-platform replay` from the repo's dagster.yaml: see fpl_platform/replay_storage.py.\n"
 
 
 class _OneEngine:
-    """One NullPool engine per storage file; `connect` (or `_connect`) opens a transaction on it."""
+    """One pooled engine per storage file; `connect` (or `_connect`) opens a transaction on it."""
 
     _conn_string: str
     connect_args: dict = {}
 
     @cached_property
     def _engine(self):
-        return create_engine(self._conn_string, poolclass=NullPool, connect_args=self.connect_args)
+        return create_engine(self._conn_string, connect_args=self.connect_args)
 
     @contextmanager
     def _transaction(self):
         with self._engine.connect() as connection, connection.begin():
             yield connection
+
+    def dispose(self) -> None:
+        super().dispose()
+        if "_engine" in self.__dict__:
+            self.__dict__.pop("_engine").dispose()  # closes the pooled connections
 
 
 class _OneEngineLocal(_OneEngine):

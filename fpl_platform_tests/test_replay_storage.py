@@ -43,14 +43,18 @@ def test_the_replay_instance_keeps_productions_settings_and_stores_everything_wi
     assert replay["concurrency"]["pools"] == {**production["concurrency"]["pools"], "granularity": "run"}
 
     engines: dict[str, set[int]] = collections.defaultdict(set)
-    connections = collections.Counter()
+    uses, opened = collections.Counter(), collections.Counter()
 
-    def seen(connection) -> None:
+    def used(connection) -> None:
         engines[str(connection.engine.url)].add(id(connection.engine))
-        connections[str(connection.engine.url)] += 1
+        uses[str(connection.engine.url)] += 1
+
+    def connected(dbapi_connection, record) -> None:
+        opened[dbapi_connection.execute("PRAGMA database_list").fetchone()[2]] += 1
 
     job = _job()
-    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "engine_connect", seen)
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "engine_connect", used)
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", connected)
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert isinstance(instance.run_storage, ReplayRunStorage)
@@ -58,12 +62,17 @@ def test_the_replay_instance_keeps_productions_settings_and_stores_everything_wi
             assert isinstance(instance.schedule_storage, ReplayScheduleStorage)
             for _ in range(3):
                 assert job.execute_in_process(instance=instance).success
+            pool = instance.event_log_storage._engine.pool
+        assert pool.checkedin() == 0  # the instance's exit closed the pooled connections
     finally:
-        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "engine_connect", seen)
-    events = next(url for url in connections if "event_log" in url)
-    assert connections[events] > 50  # every event stored opens a connection ...
-    # ... on the storage's one engine (plus the one each storage builds once to create or migrate its file)
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "engine_connect", used)
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "connect", connected)
+    events = next(url for url in uses if "event_log" in url)
+    assert uses[events] > 50  # every event stored is a use of a connection ...
+    # ... of the storage's one engine (plus the one each storage builds once to create or migrate its file)
     assert all(len(ids) <= 2 for ids in engines.values()), {url: len(ids) for url, ids in engines.items()}
+    # ... whose pool keeps a few sqlite connections open instead of opening one per use
+    assert 0 < opened[str(home / "history" / "events" / "event_log.db")] <= 5, opened
     assert not list((home / "history").glob("*/*-*.db"))  # one event log file, no per-run shards
 
     # a fresh process (the webserver, `dagster dev`) reads the replay's runs, materialisations and checks
