@@ -75,7 +75,7 @@ def test_the_replay_instance_keeps_productions_settings_and_stores_everything_wi
     assert 0 < opened[str(home / "history" / "events" / "event_log.db")] <= 5, opened
     assert not list((home / "history").glob("*/*-*.db"))  # one event log file, no per-run shards
 
-    # a fresh process (the webserver, `dagster dev`) reads the replay's runs, materialisations and checks
+    # a second instance on the same home (as the webserver opens it) reads the runs, materialisations and checks
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
         assert len(runs) == 3 and all(run.is_success for run in runs)
