@@ -208,6 +208,43 @@ def test_fit_cache_keys_on_the_rows_content_and_the_recipe(tmp_path):
     assert len(calls) == 10
 
 
+def test_fit_cache_keys_only_on_the_columns_the_fit_reads(tmp_path):
+    calls: list[int] = []
+
+    def fit(rows):
+        calls.append(len(rows))
+        return MeanModel(rows)
+
+    rows = pd.DataFrame({"key": np.arange(10), "points": np.arange(10.0), "name": [f"player {i}" for i in range(10)]})
+    cache = gate.FitCache(fit, directory=tmp_path, columns=["points"])
+    cache(rows)
+    cache(rows.assign(name="renamed", key=rows["key"] + 1))  # columns the fit does not read: the same fit
+    assert calls == [10]
+    cache(rows.assign(points=rows["points"] * 2))  # a column it reads: a new fit
+    assert calls == [10, 10]
+
+
+def test_the_fits_read_only_their_declared_columns():
+    """The fit caches key on `FIT_COLUMNS` / `Candidate.fit_columns`: a fit reading any other column would
+    be served a model trained on other data, so each fit must work on exactly those columns."""
+    from fpl_platform.lib import match_model, player_model
+
+    rng = np.random.default_rng(0)
+    players = pd.DataFrame(rng.normal(size=(300, len(player_model.FEATURES))), columns=player_model.FEATURES)
+    players["minutes"] = rng.choice([0.0, 90.0], 300)
+    players["points"] = rng.poisson(2, 300).astype(float)
+    players["kickoff"] = pd.Timestamp("2025-08-16", tz="UTC") + pd.to_timedelta(np.arange(300), unit="h")
+    model = player_model.fit(players[player_model.FIT_COLUMNS], n_estimators=3)
+    assert model.training_rows == 300 and model.trained_until == str(players["kickoff"].max())
+    for candidate in match_model.CANDIDATES.values():
+        matches = pd.DataFrame(rng.normal(size=(120, len(candidate.features))), columns=candidate.features)
+        matches[match_model.DC_COLUMNS] = 1 / 3
+        matches["home_goals"], matches["away_goals"] = rng.poisson(1.4, 120), rng.poisson(1.1, 120)
+        matches["kickoff"] = players["kickoff"].iloc[:120].to_numpy()
+        fitted = match_model.fit(candidate, matches[candidate.fit_columns])
+        assert fitted.training_rows == 120
+
+
 def test_promotion_decision_margin_test_and_rmse():
     rng = np.random.default_rng(1)
     champion = rng.normal(1.0, 0.1, 400) ** 2

@@ -205,3 +205,25 @@ def test_elo_is_bit_for_bit_the_same_in_every_process(tmp_path):
         assert other["match_id"].equals(frames[0]["match_id"])
         for column in ("elo_home", "elo_away", "elo_expected_home"):
             assert np.array_equal(other[column].to_numpy(), frames[0][column].to_numpy()), column
+
+
+def test_team_stats_in_duckdb_are_the_pandas_ones(real_data):
+    """The match-features asset sums the players' rows in DuckDB (`TEAM_STATS_SQL`); `team_stats` is the
+    same in pandas: the same groups, NULLs and fielded XIs, sums equal to the last bit or two."""
+    import duckdb
+    import numpy as np
+
+    from fpl_platform.lib.features import TEAM_PLAYER_STATS, TEAM_STATS_SQL, team_stats
+
+    _, players = real_data
+    players = players.sample(frac=1.0, random_state=3)  # the row order must not matter
+    expected = team_stats(players).sort_values(["match_id", "team"]).reset_index(drop=True)
+    connection = duckdb.connect()
+    connection.register("players", players)
+    found = connection.execute(TEAM_STATS_SQL.format(table="players")).df()
+    assert found[["match_id", "team"]].equals(expected[["match_id", "team"]])
+    for column in TEAM_PLAYER_STATS:
+        want, got = expected[column].to_numpy(float), found[column].to_numpy(float)
+        assert (np.isnan(want) == np.isnan(got)).all(), column
+        assert np.allclose(want[~np.isnan(want)], got[~np.isnan(got)], rtol=1e-12, atol=0), column
+    assert expected["lineup_value"].notna().sum() > 0.9 * len(expected)

@@ -27,8 +27,43 @@ def utc(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
 
 
-def team_match_log(matches: pd.DataFrame, players: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per team per played match: result, goals, expected goals, threat and the fielded XI's FPL value."""
+# per match and team, from its players' rows (`team_stats` in pandas, `TEAM_STATS_SQL` in DuckDB)
+TEAM_PLAYER_STATS = ["xg_for", "threat_for", "lineup_value"]
+# the same as `team_stats`, computed where the rows live: the match-features step then reads two rows a match
+# instead of every player's (sums are fsum's, as exact as pandas' compensated group sums)
+TEAM_STATS_SQL = (
+    "SELECT match_id, team, fsum(expected_goals) AS xg_for, fsum(threat) AS threat_for, list_aggregate(list_slice("
+    "list(price ORDER BY minutes DESC, price DESC NULLS LAST) FILTER (WHERE minutes > 0), 1, 11), 'fsum') AS lineup_value"
+    " FROM {table} GROUP BY match_id, team ORDER BY match_id, team"
+)
+
+
+def team_stats(players: pd.DataFrame) -> pd.DataFrame:
+    """Per match and team: the players' summed expected goals and threat (NULL when none has the stat: seasons
+    before FPL xG), and the fielded XI's FPL value (the 11 with the most minutes, ties broken by price)."""
+    sums = (
+        players.groupby(["match_id", "team"], as_index=False)[["expected_goals", "threat"]]
+        .sum(min_count=1)
+        .rename(columns={"expected_goals": "xg_for", "threat": "threat_for"})
+    )
+    lineup = (
+        players[players["minutes"] > 0]
+        # ties on minutes broken by price: the XI's value must not depend on the order rows were read in
+        .sort_values(["match_id", "team", "minutes", "price"], ascending=[True, True, False, False], kind="stable")
+        .groupby(["match_id", "team"])
+        .head(11)
+        .groupby(["match_id", "team"], as_index=False)["price"]
+        .sum(min_count=1)
+        .rename(columns={"price": "lineup_value"})
+    )
+    return sums.merge(lineup, on=["match_id", "team"], how="left")
+
+
+def team_match_log(matches: pd.DataFrame, stats: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per team per played match: result, goals, expected goals, threat and the fielded XI's FPL value.
+
+    `stats` is `team_stats` of the players' rows (or `TEAM_STATS_SQL`'s result); None when there are none.
+    """
     matches = matches[matches["home_goals"].notna()]
     home = pd.DataFrame(
         {
@@ -50,31 +85,19 @@ def team_match_log(matches: pd.DataFrame, players: pd.DataFrame | None) -> pd.Da
     )
     log = pd.concat([home, away], ignore_index=True)
     log["points"] = np.where(log["goals_for"] > log["goals_against"], 3, np.where(log["goals_for"] == log["goals_against"], 1, 0))
-    if players is not None and len(players):
-        team_xg = (
-            players.groupby(["match_id", "team"], as_index=False)[["expected_goals", "threat"]]
-            .sum(min_count=1)  # NULL when none of the team's rows has the stat (seasons before FPL xG)
-            .rename(columns={"expected_goals": "xg_for", "threat": "threat_for"})
+    if stats is not None and len(stats):
+        stats = stats[["match_id", "team", *TEAM_PLAYER_STATS]]
+        opponent = stats[["match_id", "team", "xg_for", "threat_for"]].rename(
+            columns={"team": "opponent", "xg_for": "xg_against", "threat_for": "threat_against"}
         )
-        opponent_xg = team_xg.rename(columns={"team": "opponent", "xg_for": "xg_against", "threat_for": "threat_against"})
-        lineup = (
-            players[players["minutes"] > 0]
-            # ties on minutes broken by price: the XI's value must not depend on the order rows were read in
-            .sort_values(["match_id", "team", "minutes", "price"], ascending=[True, True, False, False], kind="stable")
-            .groupby(["match_id", "team"])
-            .head(11)
-            .groupby(["match_id", "team"], as_index=False)["price"]
-            .sum(min_count=1)
-            .rename(columns={"price": "lineup_value"})
-        )
-        log = log.merge(team_xg, on=["match_id", "team"], how="left").merge(lineup, on=["match_id", "team"], how="left")
+        log = log.merge(stats, on=["match_id", "team"], how="left")
         sides = pd.concat(
             [
                 matches[["match_id", "home_team", "away_team"]].rename(columns={"home_team": "team", "away_team": "opponent"}),
                 matches[["match_id", "away_team", "home_team"]].rename(columns={"away_team": "team", "home_team": "opponent"}),
             ]
         )
-        log = log.merge(sides, on=["match_id", "team"], how="left").merge(opponent_xg, on=["match_id", "opponent"], how="left")
+        log = log.merge(sides, on=["match_id", "team"], how="left").merge(opponent, on=["match_id", "opponent"], how="left")
         log = log.drop(columns=["opponent"])
     else:
         for column in ("xg_for", "xg_against", "lineup_value", *THREAT_STATS):
@@ -131,14 +154,20 @@ def build_match_features(
     odds: pd.DataFrame | None = None,
     *,
     team_ratings: pd.DataFrame | None = None,
+    stats: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per match with every feature as of its gameweek's first kickoff."""
+    """One row per match with every feature as of its gameweek's first kickoff.
+
+    The players' rows count through `team_stats`; `stats` gives those per-team figures directly instead.
+    """
     matches = matches.assign(kickoff=utc(matches["kickoff"])).sort_values(["kickoff", "match_id"]).reset_index(drop=True)
     ratings = team_ratings if team_ratings is not None else build_team_ratings(matches)
     plan = rounds(matches)
     frame = matches.merge(plan, on=["season", "gameweek"]).merge(ratings, on="match_id", how="inner", suffixes=("", "_r"))
     frame = frame.drop(columns=[c for c in frame.columns if c.endswith("_r")])
-    form = rolling_team_form(team_match_log(matches, players))
+    if stats is None and players is not None:
+        stats = team_stats(players)
+    form = rolling_team_form(team_match_log(matches, stats))
     for side in ("home", "away"):
         as_of = form_as_of(form, frame[f"{side}_team"], frame["cutoff"])
         last = pd.to_datetime(as_of.pop("last_match"), utc=True)

@@ -13,7 +13,7 @@ is credited exactly for what fresher data buys on the recent gameweeks.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +27,25 @@ class FitCache:
     and a gate block often train on exactly the same rows; across weekly retrains the gate's blocks start
     at fixed gameweeks (see `paired_losses`), so last week's block fits serve again. The key is the rows'
     content and order, the fit function and the source of its module (a changed recipe never hits an old
-    entry); `recipe` adds anything else the fit depends on (a candidate's parameters). The directory keeps
-    the `keep` most recently used fits of each recipe.
+    entry); `recipe` adds anything else the fit depends on (a candidate's parameters). `columns`, when given,
+    are the only columns the fit reads: the key hashes those alone (the player rows' names, teams and ids
+    were most of the hashing). The directory keeps the `keep` most recently used fits of each recipe.
     """
 
-    def __init__(self, fit: Callable[[pd.DataFrame], object], *, recipe: str = "", directory: Path | None = None, keep: int = 64):
+    def __init__(
+        self,
+        fit: Callable[[pd.DataFrame], object],
+        *,
+        recipe: str = "",
+        directory: Path | None = None,
+        keep: int = 64,
+        columns: Sequence[str] | None = None,
+    ):
         import hashlib
 
         function = fit.func if isinstance(fit, functools.partial) else fit
         self.fit, self.keep = fit, keep
+        self.columns = None if columns is None else list(columns)
         self.prefix = hashlib.sha256(
             f"{function.__module__}.{function.__qualname__}|{recipe}|{_module_source(function.__module__)}".encode()
         ).hexdigest()
@@ -47,6 +57,8 @@ class FitCache:
     def key(self, rows: pd.DataFrame) -> str:
         import hashlib
 
+        if self.columns is not None:
+            rows = rows[self.columns]
         digest = hashlib.sha256(self.prefix.encode())
         digest.update(str(list(rows.columns)).encode())
         digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())

@@ -28,6 +28,11 @@ class Candidate:
     dc_weight: float = 0.0
     params: dict = field(default_factory=dict)
 
+    @property
+    def fit_columns(self) -> list[str]:
+        """Every column `fit` reads (a FitCache keys on these alone)."""
+        return [*self.features, "home_goals", "away_goals", "kickoff"]
+
     def estimator(self):
         if self.name.startswith("xgboost"):
             from xgboost import XGBClassifier

@@ -36,6 +36,8 @@ CONTEXT = [
     "days_since_last",
 ]
 FEATURES = [f"{stat}_last_{w}" for w in WINDOWS for stat in ROLLING_STATS] + CONTEXT
+# every column `fit` reads (a FitCache keys on these alone)
+FIT_COLUMNS = [*FEATURES, "minutes", "points", "kickoff"]
 
 
 def player_history(players: pd.DataFrame, *, from_season: str | None = None, older_rows: pd.Series | None = None) -> pd.DataFrame:

@@ -91,16 +91,15 @@ def team_ratings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
 @warehouse_step
 def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per match: ratings, Dixon-Coles probabilities, form, xG form, squad value, rest days, market."""
-    from fpl_platform.lib.features import build_match_features
+    from fpl_platform.lib.features import TEAM_STATS_SQL, build_match_features
 
     matches = matches_and_fixtures(warehouse)
     ratings = warehouse.read(
         "SELECT * EXCLUDE (season, gameweek, cutoff, kickoff, home_team, away_team) FROM features.team_ratings"
     )
-    players = (
-        warehouse.read("SELECT match_id, team, minutes, price, expected_goals, threat FROM raw.player_gameweeks")
-        if warehouse.exists("raw.player_gameweeks")
-        else None
+    # the players' expected goals, threat and fielded XI summed per match and team in DuckDB
+    stats = (
+        warehouse.read(TEAM_STATS_SQL.format(table="raw.player_gameweeks")) if warehouse.exists("raw.player_gameweeks") else None
     )
     odds = (
         warehouse.read("SELECT match_id, map_entries(odds) AS odds FROM raw.match_odds")
@@ -109,7 +108,7 @@ def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
     )
     if odds is not None:
         odds["odds"] = odds["odds"].map(lambda entries: {e["key"]: e["value"] for e in entries})
-    frame = build_match_features(matches, players, odds, team_ratings=ratings)
+    frame = build_match_features(matches, odds=odds, team_ratings=ratings, stats=stats)
     warehouse.write(schemas.MATCH_FEATURES, frame, source="features.match_features")
     with_market = int(frame["market_p_home"].notna().sum())
     return dg.MaterializeResult(

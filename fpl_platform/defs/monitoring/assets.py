@@ -109,7 +109,10 @@ def drift(
             PLAYER_MODEL_NAME,
             schemas.PLAYER_TRAININGS,
             player_rounds,
-            lambda since: player_features_frame(warehouse, since_cutoff=since),
+            # what the windows, the statistics and the champion's predictions read: names and ids are most of the bytes
+            lambda since: player_features_frame(
+                warehouse, since_cutoff=since, columns=["season", "gameweek", "kickoff", *PLAYER_FEATURES]
+            ),
             list(PLAYER_FEATURES),
         ),
     ):

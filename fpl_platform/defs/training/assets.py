@@ -241,7 +241,12 @@ def match_outcome_model(
     candidate = match_model.CANDIDATES[chosen]
 
     def fitter(recipe: "match_model.Candidate") -> gate.FitCache:
-        return gate.FitCache(functools.partial(match_model.fit, recipe), recipe=repr(recipe), directory=paths.fits_dir())
+        return gate.FitCache(
+            functools.partial(match_model.fit, recipe),
+            recipe=repr(recipe),
+            directory=paths.fits_dir(),
+            columns=recipe.fit_columns,
+        )
 
     fit_challenger = fitter(candidate)
 
@@ -320,18 +325,25 @@ class PlayerModelConfig(GateConfig):
 
 
 def player_features_frame(
-    warehouse: Warehouse, since_season: str = "", *, gameweek: int | None = None, since_cutoff: "pd.Timestamp | None" = None
+    warehouse: Warehouse,
+    since_season: str = "",
+    *,
+    gameweek: int | None = None,
+    since_cutoff: "pd.Timestamp | None" = None,
+    columns: list[str] | None = None,
 ) -> "pd.DataFrame":
     """features.player_features from `since_season` on (only its `gameweek`, or only rounds from `since_cutoff`, when
-    given), in a total order (fits repeat bit for bit); rows of unplayed fixtures have NaN minutes and points."""
+    given; only `columns` when given), in a total order (fits repeat bit for bit); rows of unplayed fixtures have
+    NaN minutes and points."""
     where, params = ["season >= $season"], {"season": since_season}
     if gameweek is not None:
         where, params = ["season = $season", "gameweek = $gameweek"], {**params, "gameweek": gameweek}
     if since_cutoff is not None:
         where, params = [*where, "cutoff >= $cutoff"], {**params, "cutoff": since_cutoff}
+    selected = "*" if columns is None else ", ".join(f'"{column}"' for column in columns)
     return warehouse.read_with_nullable_numbers(
-        f"SELECT * FROM features.player_features WHERE {' AND '.join(where)} ORDER BY kickoff, match_id, player_id",
-        ["minutes", "points"],
+        f"SELECT {selected} FROM features.player_features WHERE {' AND '.join(where)} ORDER BY kickoff, match_id, player_id",
+        [c for c in ("minutes", "points") if columns is None or c in columns],
         params,
     )
 
@@ -395,7 +407,7 @@ def player_points_model(
     last = gate.window_rounds(history, config.validation_gameweeks)
     validation_start = gate.block_starts(history, last, settings_["refit_every_gameweeks"]).min()
     fit_part, check_part = history[history["kickoff"] < validation_start], history[history["cutoff"] >= validation_start]
-    fit = gate.FitCache(player_model.fit, directory=paths.fits_dir())
+    fit = gate.FitCache(player_model.fit, directory=paths.fits_dir(), columns=player_model.FIT_COLUMNS)
     validation = regression_scores(fit(fit_part).predict(check_part), check_part["points"])
 
     def compare(model, champion, settings_: dict):
