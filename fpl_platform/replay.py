@@ -498,5 +498,8 @@ class Replay:
                 continue
             os.environ["FPL_PLATFORM_NOW"] = tick.tz_convert("UTC").isoformat()
             context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick.to_pydatetime())
-            for request in schedule.evaluate_tick(context).run_requests or []:
+            evaluation = schedule.evaluate_tick(context)
+            if not evaluation.run_requests and evaluation.skip_message:
+                self.log(f"    {schedule.name} at {tick:%Y-%m-%d %H:%M}: {evaluation.skip_message}")
+            for request in evaluation.run_requests or []:
                 self._execute(instance, "weekly_retrain_job", request, gameweek)

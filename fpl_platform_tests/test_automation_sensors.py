@@ -235,6 +235,33 @@ def test_weekly_schedule_fires_monday_23_00_london_with_the_evidence(instance):
     assert [next(fires).astimezone(ZoneInfo("UTC")).strftime("%a %H:%M") for _ in range(2)] == ["Mon 22:00", "Mon 22:00"]
 
 
+def test_weekly_schedule_skips_a_tick_with_no_new_training_data_since_the_last_weekly_retrain(instance):
+    """The second Monday of an international break: nothing the models train on was materialised since the
+    last weekly retrain, so the tick skips with the reason; new features (or no successful retrain) retrain."""
+    from fpl_platform.defs.training.schedules import TRAINING_INPUTS
+
+    def tick(day: int):
+        when = datetime(2025, 10, day, 23, 0, tzinfo=ZoneInfo("Europe/London"))
+        return weekly_retrain_schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=when))
+
+    @dg.op
+    def noop() -> None:
+        pass
+
+    @dg.job(name="weekly_retrain_job")  # stands in for a finished weekly retrain run of that job
+    def finished_retrain():
+        noop()
+
+    for key in TRAINING_INPUTS:
+        instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    assert len(tick(6).run_requests) == 1  # no weekly retrain has run yet
+    assert finished_retrain.execute_in_process(instance=instance).success
+    skipped = tick(13)
+    assert not skipped.run_requests and "no training input" in skipped.skip_message
+    instance.report_runless_asset_event(dg.AssetMaterialization(TRAINING_INPUTS[1]))  # new player features
+    assert [r.run_key for r in tick(13).run_requests] == ["weekly-2025-10-13"]
+
+
 def synthetic_season(season: str, gameweeks: int, rng) -> pd.DataFrame:
     """Ten matches per gameweek with results drawn from fixed probabilities (home 0.45, draw 0.27, away 0.28)."""
     rows = []

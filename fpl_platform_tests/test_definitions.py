@@ -130,3 +130,26 @@ def test_dagster_definitions_validate(isolated_home):
     command = [str(dagster), "definitions", "validate", "-m", "fpl_platform.definitions"]
     out = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_importing_the_platform_turns_mlflow_telemetry_off(tmp_path):
+    """MLflow reports usage to its servers unless told not to (it stays quiet under pytest and CI on its own,
+    so the check runs in a clean process): importing fpl_platform turns it off, an explicit setting wins."""
+    import os
+
+    check = "from mlflow.telemetry.utils import is_telemetry_disabled; print(is_telemetry_disabled())"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PYTEST_CURRENT_TEST", "CI", "GITHUB_ACTIONS", "MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK"}
+    }
+
+    def disabled(code: str, **extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code], env={**env, **extra}, cwd=tmp_path, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    assert disabled(check) == "False"  # MLflow's default outside tests
+    assert disabled(f"import fpl_platform; {check}") == "True"
+    assert disabled(f"import fpl_platform; {check}", MLFLOW_DISABLE_TELEMETRY="false") == "False"

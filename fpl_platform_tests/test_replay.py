@@ -184,9 +184,13 @@ def test_replay_is_deterministic_resumable_and_runs_an_ab_test(tmp_path):
         assert len(first[name]) >= len(older), name
 
     # re-entered after a crash that came after gameweek 2's runs but before its end was recorded: nothing runs twice
-    state["next_gameweek"] = 2
-    (home / "replay_state.json").write_text(json.dumps(state))
-    assert "already ran (resumed replay)" in _replay(top, *replay, "--to-gameweek", "2")
+    (home / "replay_state.json").write_text(json.dumps({**state, "next_gameweek": 2}))
+    out = _replay(top, *replay, "--to-gameweek", "2")
+    # the sensors find the warehouse up to date; the weekly schedule skips, as nothing it trains on was
+    # materialised after the last weekly retrain (a request for a run key already executed would not run either:
+    # test_a_run_key_already_executed_is_not_run_again)
+    assert "retraining on the same data would fit the same models" in out
+    assert json.loads((home / "replay_state.json").read_text())["run_keys"] == state["run_keys"]  # no run executed
     again = _tables(top)
     for name in REPLAYED_TABLES:
         pd.testing.assert_frame_equal(first[name], again[name], obj=name)
@@ -215,3 +219,17 @@ def test_replay_is_deterministic_resumable_and_runs_an_ab_test(tmp_path):
         assert status == "rolled_back" and split == 0.0 and actions[-1] == "rolled_back"
         assert "is rolled_back, not running" in report_error(home, "ab-test", "stop", "replay-2025-26")
     assert (home / "reports" / "season_2025-26.html").read_text().count("<img") >= 3
+
+
+def test_a_run_key_already_executed_is_not_run_again():
+    """The replay's last line of defence on resume: a request whose run key it executed before is skipped."""
+    import dagster as dg
+
+    from fpl_platform.replay import Replay, ReplayState
+
+    logs: list[str] = []
+    replay = Replay("2025-26", log=logs.append)
+    replay.state = ReplayState("2025-26", 3, None, False, run_keys=["weekly-2025-08-25"])
+    request = dg.RunRequest(run_key="weekly-2025-08-25")
+    assert replay._execute(None, "weekly_retrain_job", request, 2)  # no instance needed: nothing runs
+    assert logs == ["  gw 2: weekly_retrain_job for weekly-2025-08-25 already ran (resumed replay)"]

@@ -34,13 +34,16 @@ def player_score(items: pd.DataFrame) -> dict[str, float]:
 
 def gameweek_series(items: pd.DataFrame, score: Callable[[pd.DataFrame], dict], window: int) -> pd.DataFrame:
     """Per (season, gameweek) in order: the scores of that gameweek and of the pooled last `window` gameweeks."""
-    rounds = items[["season", "gameweek"]].drop_duplicates().sort_values(["season", "gameweek"]).reset_index(drop=True)
-    grouped = {key: g for key, g in items.groupby(["season", "gameweek"])}
+    # rows in round order, each round's rows in their given order: a round and a window of rounds are then
+    # contiguous slices, the same rows in the same order as concatenating the rounds' groups (same float sums)
+    items = items.sort_values(["season", "gameweek"], kind="stable").reset_index(drop=True)
+    keys = items["season"].astype(str) + "\0" + items["gameweek"].astype(str)
+    starts = np.flatnonzero(keys.ne(keys.shift()).to_numpy())
+    ends = np.append(starts[1:], len(items))
     rows = []
-    for i, (season, gameweek) in enumerate(zip(rounds["season"], rounds["gameweek"], strict=True)):
-        own = grouped[(season, gameweek)]
-        pooled = pd.concat([grouped[tuple(k)] for k in rounds.iloc[max(0, i - window + 1) : i + 1].to_numpy()])
-        row = {"season": season, "gameweek": int(gameweek), **score(own)}
+    for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        own, pooled = items.iloc[start:end], items.iloc[starts[max(0, i - window + 1)] : end]
+        row = {"season": own["season"].iat[0], "gameweek": int(own["gameweek"].iat[0]), **score(own)}
         row.update({f"rolling_{k}": v for k, v in score(pooled).items() if k != "n"})
         row["rolling_n"] = len(pooled)
         rows.append(row)
