@@ -47,14 +47,20 @@ def main() -> None:
         *(["--inject-drift", args.inject_drift] if args.inject_drift else []),
         *(["--history-seasons", str(args.history_seasons)] if args.history_seasons else []),
     ]
+    probe_before = cpu_probe()
     started = time.perf_counter()
     subprocess.run(command, env=env, cwd=REPO, check=True, capture_output=True)
     elapsed = time.perf_counter() - started
+    probe_after = cpu_probe()
     state = json.loads((home / "replays" / args.season / "replay_state.json").read_text())
     seconds = state["seconds"]
     weeks = {int(k.split("_")[1]): v for k, v in seconds.items() if k.startswith("gameweek_")}
     print(f"# fpl_platform replay benchmark ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)\n")
     print(f"`{' '.join(['fpl-platform', *command[1:]])}`: {elapsed:.0f} s in all\n")
+    print(
+        f"CPU probe (best of 5 runs of a fixed single-threaded workload; compare runs through it): {probe_before:.2f} s before, "
+        f"{probe_after:.2f} s after\n"
+    )
     print("| part | s |\n|---|---|")
     print(f"| bootstrap (ingest, features, backtests, first champions) | {seconds.get('bootstrap', 0):.0f} |")
     for gameweek, value in sorted(weeks.items()):
@@ -66,6 +72,27 @@ def main() -> None:
             print(f"| {job} | {value:.1f} |")
     print(f"\nhome kept for inspection: {home}")
     print(_outcomes(home / "replays" / args.season / "warehouse.duckdb", args.season))
+
+
+def cpu_probe(repeats: int = 5) -> float:
+    """The best of `repeats` timings (s) of a fixed single-threaded workload (NumPy sorts and a pure-Python loop).
+
+    This machine's speed drifts by up to a third within hours: two replays are comparable only when run
+    close together, or through this probe's times beside them.
+    """
+    import numpy as np
+
+    def once() -> float:
+        started = time.perf_counter()
+        rng = np.random.default_rng(0)
+        for _ in range(4):
+            np.sort(rng.random(2_000_000))
+        total = 0
+        for i in range(3_000_000):
+            total += i * i % 7
+        return time.perf_counter() - started
+
+    return min(once() for _ in range(repeats))
 
 
 def _outcomes(path: Path, season: str) -> str:
