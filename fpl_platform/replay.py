@@ -295,9 +295,13 @@ class Replay:
         )
         evaluation = sensor.evaluate_tick(context)
         self.state.cursors[sensor.name] = evaluation.cursor
+        return self._requests(sensor.name, evaluation)
+
+    def _requests(self, name: str, evaluation) -> list:
+        """A sensor's or schedule's run requests; its skip reason is logged when it requests nothing."""
         if not evaluation.run_requests and evaluation.skip_message:
-            self.log(f"    {sensor.name}: {evaluation.skip_message}")
-        return list(evaluation.run_requests)
+            self.log(f"    {name}: {evaluation.skip_message}")
+        return list(evaluation.run_requests or [])
 
     def _after_success(self, instance, run_id: str, sensor):
         """A run-status sensor's request after a successful run (None when it skips)."""
@@ -498,8 +502,5 @@ class Replay:
                 continue
             os.environ["FPL_PLATFORM_NOW"] = tick.tz_convert("UTC").isoformat()
             context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick.to_pydatetime())
-            evaluation = schedule.evaluate_tick(context)
-            if not evaluation.run_requests and evaluation.skip_message:
-                self.log(f"    {schedule.name} at {tick:%Y-%m-%d %H:%M}: {evaluation.skip_message}")
-            for request in evaluation.run_requests or []:
+            for request in self._requests(f"{schedule.name} at {tick:%Y-%m-%d %H:%M}", schedule.evaluate_tick(context)):
                 self._execute(instance, "weekly_retrain_job", request, gameweek)

@@ -207,20 +207,37 @@ def test_elo_is_bit_for_bit_the_same_in_every_process(tmp_path):
             assert np.array_equal(other[column].to_numpy(), frames[0][column].to_numpy()), column
 
 
+def _pandas_team_stats(players: pd.DataFrame) -> pd.DataFrame:
+    """An independent reference for `TEAM_STATS_SQL`: the same figures with pandas' group sums."""
+    sums = (
+        players.groupby(["match_id", "team"], as_index=False)[["expected_goals", "threat"]]
+        .sum(min_count=1)
+        .rename(columns={"expected_goals": "xg_for", "threat": "threat_for"})
+    )
+    lineup = (
+        players[players["minutes"] > 0]
+        .sort_values(["match_id", "team", "minutes", "price"], ascending=[True, True, False, False], kind="stable")
+        .groupby(["match_id", "team"])
+        .head(11)
+        .groupby(["match_id", "team"], as_index=False)["price"]
+        .sum(min_count=1)
+        .rename(columns={"price": "lineup_value"})
+    )
+    return sums.merge(lineup, on=["match_id", "team"], how="left")
+
+
 def test_team_stats_in_duckdb_are_the_pandas_ones(real_data):
-    """The match-features asset sums the players' rows in DuckDB (`TEAM_STATS_SQL`); `team_stats` is the
-    same in pandas: the same groups, NULLs and fielded XIs, sums equal to the last bit or two."""
-    import duckdb
+    """The match-features asset sums the players' rows in DuckDB (`TEAM_STATS_SQL`, also behind `team_stats`);
+    an independent pandas computation gives the same groups, NULLs and fielded XIs, sums equal to the last bit
+    or two."""
     import numpy as np
 
-    from fpl_platform.lib.features import TEAM_PLAYER_STATS, TEAM_STATS_SQL, team_stats
+    from fpl_platform.lib.features import TEAM_PLAYER_STATS, team_stats
 
     _, players = real_data
     players = players.sample(frac=1.0, random_state=3)  # the row order must not matter
-    expected = team_stats(players).sort_values(["match_id", "team"]).reset_index(drop=True)
-    connection = duckdb.connect()
-    connection.register("players", players)
-    found = connection.execute(TEAM_STATS_SQL.format(table="players")).df()
+    expected = _pandas_team_stats(players).sort_values(["match_id", "team"]).reset_index(drop=True)
+    found = team_stats(players)
     assert found[["match_id", "team"]].equals(expected[["match_id", "team"]])
     for column in TEAM_PLAYER_STATS:
         want, got = expected[column].to_numpy(float), found[column].to_numpy(float)

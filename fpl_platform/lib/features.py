@@ -27,10 +27,11 @@ def utc(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
 
 
-# per match and team, from its players' rows (`team_stats` in pandas, `TEAM_STATS_SQL` in DuckDB)
+# per match and team, from its players' rows (`TEAM_STATS_SQL`)
 TEAM_PLAYER_STATS = ["xg_for", "threat_for", "lineup_value"]
-# the same as `team_stats`, computed where the rows live: the match-features step then reads two rows a match
-# instead of every player's (sums are fsum's, as exact as pandas' compensated group sums)
+# the players' summed expected goals and threat (NULL when none has the stat: seasons before FPL xG) and the
+# fielded XI's FPL value (the 11 with the most minutes, ties broken by price), computed where the rows live:
+# the match-features step reads two rows a match instead of every player's
 TEAM_STATS_SQL = (
     "SELECT match_id, team, fsum(expected_goals) AS xg_for, fsum(threat) AS threat_for, list_aggregate(list_slice("
     "list(price ORDER BY minutes DESC, price DESC NULLS LAST) FILTER (WHERE minutes > 0), 1, 11), 'fsum') AS lineup_value"
@@ -39,30 +40,18 @@ TEAM_STATS_SQL = (
 
 
 def team_stats(players: pd.DataFrame) -> pd.DataFrame:
-    """Per match and team: the players' summed expected goals and threat (NULL when none has the stat: seasons
-    before FPL xG), and the fielded XI's FPL value (the 11 with the most minutes, ties broken by price)."""
-    sums = (
-        players.groupby(["match_id", "team"], as_index=False)[["expected_goals", "threat"]]
-        .sum(min_count=1)
-        .rename(columns={"expected_goals": "xg_for", "threat": "threat_for"})
-    )
-    lineup = (
-        players[players["minutes"] > 0]
-        # ties on minutes broken by price: the XI's value must not depend on the order rows were read in
-        .sort_values(["match_id", "team", "minutes", "price"], ascending=[True, True, False, False], kind="stable")
-        .groupby(["match_id", "team"])
-        .head(11)
-        .groupby(["match_id", "team"], as_index=False)["price"]
-        .sum(min_count=1)
-        .rename(columns={"price": "lineup_value"})
-    )
-    return sums.merge(lineup, on=["match_id", "team"], how="left")
+    """`TEAM_STATS_SQL` on a frame of player rows (match_id, team, minutes, price, expected_goals, threat)."""
+    import duckdb
+
+    with duckdb.connect() as connection:
+        connection.register("players", players)
+        return connection.execute(TEAM_STATS_SQL.format(table="players")).df()
 
 
 def team_match_log(matches: pd.DataFrame, stats: pd.DataFrame | None) -> pd.DataFrame:
     """One row per team per played match: result, goals, expected goals, threat and the fielded XI's FPL value.
 
-    `stats` is `team_stats` of the players' rows (or `TEAM_STATS_SQL`'s result); None when there are none.
+    `stats` is `TEAM_STATS_SQL`'s result on the players' rows (`team_stats`); None when there are none.
     """
     matches = matches[matches["home_goals"].notna()]
     home = pd.DataFrame(

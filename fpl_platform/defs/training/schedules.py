@@ -19,11 +19,10 @@ def unchanged_since_last_retrain(instance: dg.DagsterInstance) -> str | None:
     [last] = instance.get_run_records(
         dg.RunsFilter(job_name=weekly_retrain_job.name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
     ) or [None]
-    if last is None:
+    if last is None or last.start_time is None:
         return None
-    started = last.start_time if last.start_time is not None else last.create_timestamp.timestamp()
     latest = [instance.get_latest_materialization_event(key) for key in TRAINING_INPUTS]
-    if any(event is None or event.timestamp >= started for event in latest):
+    if any(event is None or event.timestamp >= last.start_time for event in latest):
         return None
     return (
         f"no training input ({', '.join(key.to_user_string() for key in TRAINING_INPUTS)}) was materialised since the "
