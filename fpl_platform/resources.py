@@ -76,13 +76,26 @@ class Warehouse(dg.ConfigurableResource):
         return duck.table_exists(self.file, table)
 
     def write(
-        self, table: TableSchema, frame: pd.DataFrame, *, partitions: Sequence[str] | None = None, source: str = "data"
+        self,
+        table: TableSchema,
+        frame: pd.DataFrame,
+        *,
+        partitions: Sequence[str] | Sequence[tuple] | None = None,
+        partition_by: Sequence[str] | None = None,
+        source: str = "data",
     ) -> int:
-        """Replace the table, or the given partitions of it, in one transaction."""
+        """Replace the table, or the given partitions of it (tuples of the `partition_by` columns' values), in one
+        transaction."""
         from fpl_platform.lib import warehouse as duck
 
         return duck.write_table(
-            self.file, table, frame, partition_values=partitions, source=source, timeout_seconds=self.lock_timeout_seconds
+            self.file,
+            table,
+            frame,
+            partition_values=partitions,
+            partition_by=partition_by,
+            source=source,
+            timeout_seconds=self.lock_timeout_seconds,
         )
 
     def publish(self, note: str = "") -> dict:

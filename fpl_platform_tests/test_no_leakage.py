@@ -104,47 +104,60 @@ def test_team_ratings_recompute_only_from_the_first_changed_season(warehouse, in
     assert moved[newest["gameweek"] <= 10].max() < 1e-4 and moved[newest["gameweek"] > 10].max() > 1e-3
 
 
-def test_player_features_rebuild_only_from_the_first_changed_season(warehouse, instance):
-    """A corrected 2025-26 player row rebuilds only 2025-26's features, and they equal a full rebuild's."""
+def test_player_features_rebuild_only_from_the_first_changed_round(warehouse, instance):
+    """A corrected 2025-26 gameweek-10 player row rebuilds only the rounds from gameweek 10 on, and they equal a
+    full rebuild's; a round that is gone from the inputs is deleted."""
     import duckdb
     import numpy as np
 
     from fpl_platform.lib.player_model import FEATURES, build_player_features
     from fpl_platform_tests.conftest import materialise, resources_for, table
 
+    def rebuilt(result, what: str = "rounds") -> str:
+        return result.asset_materializations_for_node("features__player_features")[0].metadata[f"rebuilt_{what}"].value
+
     resources = resources_for(warehouse)
     materialise(["raw/matches", "raw/player_gameweeks"], resources, instance, seasons=("2024-25", "2025-26"))
     materialise(["raw/fixtures"], resources, instance)
     materialise(["features/team_ratings"], resources, instance)
     first = materialise(["features/player_features"], resources, instance)
-    assert first.asset_materializations_for_node("features__player_features")[0].metadata["rebuilt_seasons"].value == (
-        "2024-25, 2025-26"
-    )
+    assert rebuilt(first, "seasons") == "2024-25, 2025-26"
     before = table(warehouse, "SELECT * FROM features.player_features ORDER BY player_id, match_id")
-    unchanged = materialise(["features/player_features"], resources, instance)
-    assert unchanged.asset_materializations_for_node("features__player_features")[0].metadata["rebuilt_seasons"].value == "none"
+    last = int(before.loc[before["season"] == "2025-26", "gameweek"].max())
+    assert rebuilt(materialise(["features/player_features"], resources, instance)) == "none"
 
     with duckdb.connect(str(warehouse.file)) as connection:
         connection.execute(
             "UPDATE raw.player_gameweeks SET points = points + 10 WHERE season = '2025-26' AND gameweek = 10 AND minutes > 0"
         )
     second = materialise(["features/player_features"], resources, instance)
-    assert second.asset_materializations_for_node("features__player_features")[0].metadata["rebuilt_seasons"].value == "2025-26"
-    after = table(warehouse, "SELECT * FROM features.player_features ORDER BY player_id, match_id")
-    earlier = before["season"] < "2025-26"
-    pd.testing.assert_frame_equal(
-        before[earlier].reset_index(drop=True), after[after["season"] < "2025-26"].reset_index(drop=True)
+    assert rebuilt(second) == f"2025-26 gameweeks 10-{last}" and rebuilt(second, "seasons") == "2025-26"
+    assert second.asset_materializations_for_node("features__player_features")[0].metadata["rebuilt_rows"].value == int(
+        ((before["season"] == "2025-26") & (before["gameweek"] >= 10)).sum()
     )
+    after = table(warehouse, "SELECT * FROM features.player_features ORDER BY player_id, match_id")
+    kept = (before["season"] < "2025-26") | (before["gameweek"] < 10)
+    pd.testing.assert_frame_equal(before[kept].reset_index(drop=True), after[kept].reset_index(drop=True))
     late = after[(after["season"] == "2025-26") & (after["gameweek"] > 10)]
     assert (late["points_last_38"].to_numpy() != before.loc[late.index, "points_last_38"].to_numpy()).any()
 
     players = table(warehouse, "SELECT * FROM raw.player_gameweeks")
     ratings = table(warehouse, "SELECT * FROM features.team_ratings")
     full = build_player_features(players, ratings).sort_values(["player_id", "match_id"]).reset_index(drop=True)
-    newest = after[after["season"] == "2025-26"].reset_index(drop=True)
-    expected = full[full["season"] == "2025-26"].reset_index(drop=True)
-    for column in FEATURES:  # form from the kept tail of earlier seasons equals form from all of them
-        assert np.allclose(newest[column].astype(float), expected[column].astype(float), equal_nan=True), column
+    assert len(full) == len(after) and (full["match_id"].to_numpy() == after["match_id"].to_numpy()).all()
+    for column in FEATURES:  # form from the kept tail of earlier rows equals form from all of them
+        assert np.allclose(after[column].astype(float), full[column].astype(float), equal_nan=True), column
+
+    with duckdb.connect(str(warehouse.file)) as connection:  # the last round leaves both inputs
+        for source in ("raw.player_gameweeks", "features.team_ratings"):
+            connection.execute(f"DELETE FROM {source} WHERE season = '2025-26' AND gameweek = {last}")
+    third = materialise(["features/player_features"], resources, instance)
+    assert rebuilt(third) == "none" and rebuilt(third, "seasons") == "none"
+    gone = table(warehouse, f"SELECT count(*) AS n FROM features.player_features WHERE season = '2025-26' AND gameweek = {last}")
+    assert gone["n"].iat[0] == 0
+    assert len(table(warehouse, "SELECT * FROM features.player_features")) == len(after) - int(
+        ((after["season"] == "2025-26") & (after["gameweek"] == last)).sum()
+    )
 
 
 def test_a_players_form_is_bit_for_bit_independent_of_other_players_rows():

@@ -43,6 +43,30 @@ def test_partition_write_replaces_only_its_partition(tmp_path):
     assert rows(path) == [["2024-25", 5], ["2025-26", 2]]
 
 
+def test_partitions_of_several_columns_replace_only_those_combinations(tmp_path):
+    """Rounds (season, goals here) as partitions: only the listed combinations are deleted and rewritten, a listed
+    one without new rows is emptied, and rows outside the list are refused before the file is touched."""
+    import numpy as np
+
+    path = tmp_path / "w.duckdb"
+    first = pd.concat([frame("2024-25", 2, goals=1), frame("2025-26", 3, goals=2)]).assign(
+        id=lambda f: f["id"] + "-" + f["goals"].astype(str)
+    )
+    duck.write_table(path, TABLE, pd.concat([first, frame("2024-25", 1, goals=2).assign(id="x")]))
+    again = frame("2025-26", 1, goals=2).assign(id="y")
+    # a NumPy gameweek-like value (from a frame) is bound as a plain integer
+    duck.write_table(
+        path, TABLE, again, partition_values=[("2025-26", np.int64(2)), ("2024-25", 2)], partition_by=("season", "goals")
+    )
+    found = duck.read_sql(path, "SELECT id FROM raw.example ORDER BY id")["id"].tolist()
+    assert found == ["2024-25-0-1", "2024-25-1-1", "y"]
+    with pytest.raises(DataValidationError, match=r"\('2024-25', 1\)"):
+        duck.write_table(
+            path, TABLE, frame("2024-25", 1, goals=1), partition_values=[("2024-25", 2)], partition_by=("season", "goals")
+        )
+    assert len(duck.read_sql(path, "SELECT id FROM raw.example")) == 3
+
+
 def test_failed_insert_leaves_the_previous_content(tmp_path):
     path = tmp_path / "w.duckdb"
     duck.write_table(path, TABLE, frame("2024-25", 3), partition_values=["2024-25"])

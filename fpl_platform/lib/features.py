@@ -233,22 +233,42 @@ def frame_digests(frame: pd.DataFrame, by: str = "season") -> dict[str, str]:
     return out
 
 
-def query_digests(read, sql: str) -> dict[str, str]:
-    """Like `frame_digests`, but computed in the database: per season, the query's row hashes (DuckDB's
-    `hash`) summed, plus the count. The two functions hash differently: compare digests of one kind only.
+def round_digests(read, *sqls: str) -> dict[str, str]:
+    """Per round ("<season>:<gameweek>"), a digest of the queries' rows, computed in the database: each query's
+    row hashes (DuckDB's `hash`) summed, plus the count, after the round's first instant (its rows' earliest
+    kickoff or cutoff): "<first instant>|<digest>|<digest>…" ("-" where a query has no rows for the round).
 
-    `read(sql)` returns a DataFrame (e.g. `Warehouse.read`); only one row per season leaves DuckDB.
+    Each query needs season and gameweek columns, and kickoff or cutoff. `read(sql)` returns a DataFrame (e.g.
+    `Warehouse.read`); only one row per round and query leaves DuckDB.
     """
-    columns = read(f"DESCRIBE {sql}")["column_name"].tolist()
-    row_hash = "hash(" + ", ".join(f'"{c}"' for c in columns) + ")"
-    found = read(f"SELECT season, sum({row_hash})::VARCHAR || '/' || count(*) AS digest FROM ({sql}) GROUP BY season")
-    return dict(zip(found["season"].astype(str), found["digest"], strict=True))
+    found = []
+    for sql in sqls:
+        columns = read(f"DESCRIBE {sql}")["column_name"].tolist()
+        row_hash = "hash(" + ", ".join(f'"{c}"' for c in columns) + ")"
+        first = "least(" + ", ".join(c for c in ("kickoff", "cutoff") if c in columns) + ")"
+        found.append(
+            read(
+                f"SELECT season || ':' || lpad(gameweek::VARCHAR, 2, '0') AS round, min({first}) AS first,"
+                f" sum({row_hash})::VARCHAR || '/' || count(*) AS digest FROM ({sql}) GROUP BY season, gameweek"
+            ).set_index("round")
+        )
+    rounds = sorted(set().union(*(part.index for part in found)))
+    firsts = pd.concat([utc(part["first"]) for part in found]).groupby(level=0).min()
+    return {key: "|".join([firsts[key].isoformat(), *(part["digest"].get(key, "-") for part in found)]) for key in rounds}
 
 
-def merge_digests(*parts: dict[str, str]) -> dict[str, str]:
-    """Digests of several inputs combined per key (a key missing from one input counts as changed)."""
-    keys = sorted(set().union(*parts))
-    return {key: "|".join(part.get(key, "-") for part in parts) for key in keys}
+def first_instant(digest: str) -> pd.Timestamp:
+    """The round's first instant recorded in a `round_digests` digest."""
+    return pd.Timestamp(digest.split("|")[0])
+
+
+def changed_since(current: dict[str, str], previous: dict[str, str]) -> pd.Timestamp | None:
+    """The first instant of the earliest round whose `round_digests` digest differs, is new or is gone (for a
+    changed round, the earlier of its two first instants); None when nothing changed."""
+    changed = [key for key in set(current) | set(previous) if current.get(key) != previous.get(key)]
+    return min(
+        (first_instant(digests[key]) for key in changed for digests in (current, previous) if key in digests), default=None
+    )
 
 
 def first_changed_season(current: dict[str, str], previous: dict[str, str]) -> str | None:

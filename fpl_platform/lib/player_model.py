@@ -9,6 +9,7 @@ their product, so a player who will not play is predicted close to 0.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,23 +41,15 @@ FEATURES = [f"{stat}_last_{w}" for w in WINDOWS for stat in ROLLING_STATS] + CON
 FIT_COLUMNS = [*FEATURES, "minutes", "points", "kickoff"]
 
 
-def player_history(players: pd.DataFrame, *, from_season: str | None = None, older_rows: pd.Series | None = None) -> pd.DataFrame:
+def player_history(players: pd.DataFrame, *, older_rows: pd.Series | None = None) -> pd.DataFrame:
     """Per player and row: rolling means over the last 3/5/10/38 rows up to and including it.
 
     Same as a grouped `rolling(w, min_periods=1).mean()` (NaNs skipped), computed from per-player
-    cumulative sums so the whole history takes a fraction of a second. With `from_season`, only the rows
-    a feature of that season or later can use are exact: every row from it on, and each player's last row
-    before it (whose windows and appearance count need his earlier rows: the last 38 are kept, the rest
-    only counted). `older_rows` (player_id → count) are played rows of his that `players` already left out.
+    cumulative sums so the whole history takes a fraction of a second. `older_rows` (player_id → count) are
+    played rows of his that `players` leaves out (older than the 38 kept), counted in his appearances.
     """
     frame = players.assign(kickoff=utc(players["kickoff"])).sort_values(["player_id", "kickoff"]).reset_index(drop=True)
     dropped = pd.Series(0, index=pd.Index([], name="player_id")) if older_rows is None else older_rows
-    if from_season is not None:
-        earlier = (frame["season"] < from_season).to_numpy()
-        from_end = frame[earlier].groupby("player_id").cumcount(ascending=False).reindex(frame.index).to_numpy()
-        keep = ~earlier | (from_end < max(WINDOWS))
-        dropped = dropped.add(frame.loc[~keep, "player_id"].value_counts(), fill_value=0)
-        frame = frame[keep].reset_index(drop=True)
     dropped = frame["player_id"].map(dropped).fillna(0).astype(int).to_numpy()
     frame["played"] = (frame["minutes"] > 0).astype(float)
     frame["started"] = (frame["minutes"] >= 60).astype(float)
@@ -88,19 +81,22 @@ def player_history(players: pd.DataFrame, *, from_season: str | None = None, old
 
 
 def build_player_features(
-    players: pd.DataFrame, ratings: pd.DataFrame, seasons: list[str] | None = None, older_rows: pd.Series | None = None
+    players: pd.DataFrame,
+    ratings: pd.DataFrame,
+    rounds: Collection[tuple[str, int]] | None = None,
+    older_rows: pd.Series | None = None,
 ) -> pd.DataFrame:
     """One row per player-fixture with every feature as of its gameweek's first kickoff.
 
     `ratings` is features.team_ratings (match_id, cutoff, home/away attack and defence, DC expected goals).
-    `seasons` limits the rows built (form still comes from every earlier played row): a row depends only on
-    rows before its cutoff, so building the newest seasons alone gives the rows a full build gives. Of the
-    earlier seasons, each player's last 38 played rows suffice, with `older_rows` counting any left out.
+    `rounds` ((season, gameweek) pairs) limits the rows built; form still comes from every played row in
+    `players`. A row depends only on rows before its cutoff, and of those only on each player's last 38 played
+    rows and how many he has: `players` may leave older rows out when `older_rows` (player_id → count) counts them.
     """
     played = players[players["minutes"].notna()]  # rows of unplayed fixtures carry no form
-    history = player_history(played, from_season=None if seasons is None else min(seasons, default="9999"), older_rows=older_rows)
-    if seasons is not None:
-        players = players[players["season"].isin(seasons)]
+    history = player_history(played, older_rows=older_rows)
+    if rounds is not None:
+        players = players[pd.MultiIndex.from_frame(players[["season", "gameweek"]]).isin(list(rounds))]
     frame = players.merge(
         ratings[
             [

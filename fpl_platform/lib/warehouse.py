@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from fpl_platform.lib.errors import DataValidationError
@@ -211,26 +212,38 @@ def write_table(
     table: TableSchema,
     frame: pd.DataFrame,
     *,
-    partition_values: Sequence[str] | None = None,
+    partition_values: Sequence[str] | Sequence[tuple] | None = None,
+    partition_by: Sequence[str] | None = None,
     source: str = "data",
     timeout_seconds: float = 120.0,
 ) -> int:
     """Replace the table (or the given partitions of it) with `frame` in one transaction.
 
-    On any error the transaction rolls back and the previous content stays intact.
+    A partition is a value of the table's partition column, or with `partition_by` (several columns, e.g. season
+    and gameweek) a tuple of their values. On any error the transaction rolls back and the previous content stays
+    intact.
     """
     validate_frame(table, frame, source)
+    columns = list(partition_by or [table.partition_column])
     if partition_values is not None:
-        outside = set(frame[table.partition_column].unique()) - set(partition_values)
+        # NumPy scalars (a gameweek from a frame) as the Python values DuckDB binds
+        wanted = [
+            tuple(x.item() if isinstance(x, np.generic) else x for x in (v if partition_by else (v,))) for v in partition_values
+        ]
+        present = frame[columns].drop_duplicates().itertuples(index=False, name=None)
+        outside = set(present) - set(wanted)
         if outside:
-            raise DataValidationError(source, f"rows for partitions {sorted(outside)} outside {list(partition_values)}")
+            shown = sorted(p if partition_by else p[0] for p in outside)
+            raise DataValidationError(source, f"rows for partitions {shown} outside {list(partition_values)}")
     with _writing(path, [table], f"writing {table.name}", timeout_seconds) as connection:
         if partition_values is None:
             connection.execute(f"DELETE FROM {table.name}")
-        else:
+        elif wanted:
+            keys = ", ".join(f"unnest(${i + 1}) AS {column}" for i, column in enumerate(columns))
+            match = " AND ".join(f"{table.name}.{column} = doomed.{column}" for column in columns)
             connection.execute(
-                f"DELETE FROM {table.name} WHERE {table.partition_column} IN (SELECT unnest(?::VARCHAR[]))",
-                [list(partition_values)],
+                f"DELETE FROM {table.name} USING (SELECT {keys}) AS doomed WHERE {match}",
+                [[value[i] for value in wanted] for i in range(len(columns))],
             )
         _insert(connection, table, frame)
     return len(frame)

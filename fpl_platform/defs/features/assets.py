@@ -39,6 +39,28 @@ def _previous_digests(context: dg.AssetExecutionContext) -> dict[str, str]:
     return dict(previous_metadata(context, "input_digests") or {})
 
 
+def _round(key: str) -> tuple[str, int]:
+    """A round key ("2025-26:07") as (season, gameweek)."""
+    season, gameweek = key.split(":")
+    return season, int(gameweek)
+
+
+def _describe(rounds: list[str]) -> str:
+    """Round keys ("2025-26:07") as "2025-26 gameweeks 7-9, 12", a season at a time."""
+    parts = []
+    for season in sorted({key.split(":")[0] for key in rounds}):
+        weeks = sorted(int(key.split(":")[1]) for key in rounds if key.split(":")[0] == season)
+        runs = []
+        for week in weeks:
+            if runs and week == runs[-1][1] + 1:
+                runs[-1][1] = week
+            else:
+                runs.append([week, week])
+        text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+        parts.append(f"{season} gameweek{'s' if len(weeks) > 1 else ''} {text}")
+    return "; ".join(parts)
+
+
 @dg.asset(key=["features", "team_ratings"], deps=[["raw", "matches"], ["raw", "fixtures"]], **FEATURES)
 @warehouse_step
 def team_ratings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
@@ -130,7 +152,9 @@ def match_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
 @warehouse_step
 def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per player per fixture: rolling form from earlier gameweeks, deadline facts, both teams' strengths."""
-    from fpl_platform.lib.features import first_changed_season, merge_digests, query_digests
+    import pandas as pd
+
+    from fpl_platform.lib.features import changed_since, first_instant, round_digests
     from fpl_platform.lib.player_model import build_player_features
     from fpl_platform.lib.schemas import PLAYER_WINDOWS
 
@@ -149,48 +173,71 @@ def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
             + " FROM raw.squad WHERE match_id NOT IN (SELECT match_id FROM raw.player_gameweeks)"
         )
     ratings_sql = (
-        "SELECT season, match_id, cutoff, home_team, home_attack, home_defence, away_attack, away_defence, dc_home_xg,"
-        " dc_away_xg FROM features.team_ratings"
+        "SELECT season, gameweek, match_id, cutoff, home_team, home_attack, home_defence, away_attack, away_defence,"
+        " dc_home_xg, dc_away_xg FROM features.team_ratings"
     )
-    # walk-forward makes the rows of seasons before the first changed input exact as stored: rebuild from there.
-    # The digests are computed in DuckDB, and only what the rebuilt seasons need comes into memory: their rows,
-    # and, of the players in them, each one's last 38 played rows before them (his form) and a count of the older.
-    digests = merge_digests(query_digests(warehouse.read, sql), query_digests(warehouse.read, ratings_sql))
+    # walk-forward: a row depends only on its own inputs and rows before its cutoff, so only the rounds from the
+    # first changed one on are rebuilt (after a gameweek's results, that gameweek and the next). The digests
+    # are computed in DuckDB, and only what the rebuilt rounds need comes into memory: their rows, every played
+    # row since the first changed round, and, of the players in them, each one's last 38 played rows before it
+    # (his form) with a count of the older.
+    digests = round_digests(warehouse.read, sql, ratings_sql)
     previous = _previous_digests(context) if warehouse.exists(schemas.PLAYER_FEATURES.name) else {}
-    start = first_changed_season(digests, previous) if previous else None
-    rebuilt = sorted(digests) if not previous else [s for s in sorted(digests) if start is not None and s >= start]
+    if not all(":" in key for key in previous):
+        previous = {}  # per-season digests of an earlier release: rebuild everything once
+    since = changed_since(digests, previous) if previous else None
+    rebuilt = (
+        sorted(digests)
+        if not previous
+        else [k for k in sorted(digests) if since is not None and first_instant(digests[k]) >= since]
+    )
+    gone = sorted(key for key in previous if key not in digests)  # rounds no input has any more: rows deleted
+    rounds = [_round(key) for key in rebuilt]
     frame = None
     if rebuilt:
-        first, window = rebuilt[0], max(PLAYER_WINDOWS)
-        earlier = (
-            "SELECT *, count(*) OVER (PARTITION BY player_id) AS played FROM source WHERE season < $first"
-            " AND minutes IS NOT NULL AND player_id IN (SELECT player_id FROM source WHERE season >= $first)"
+        window = max(PLAYER_WINDOWS)
+        since = since if previous else pd.Timestamp("1900-01-01", tz="UTC")
+        target = "SELECT unnest($seasons) AS season, unnest($gameweeks)::SMALLINT AS gameweek"
+        others = (
+            f"SELECT * FROM source ANTI JOIN ({target}) USING (season, gameweek) WHERE minutes IS NOT NULL"
+            " AND player_id IN (SELECT player_id FROM built)"
         )
         players = warehouse.read_with_nullable_numbers(
-            f"WITH source AS MATERIALIZED ({sql}) SELECT * FROM source WHERE season >= $first UNION ALL BY NAME"
-            f" SELECT * EXCLUDE (played), greatest(played - {window}, 0) AS older_rows FROM ({earlier})"
+            f"WITH source AS MATERIALIZED ({sql}), built AS MATERIALIZED (SELECT * FROM source SEMI JOIN ({target})"
+            f" USING (season, gameweek)) SELECT *, true AS built FROM built"
+            f" UNION ALL BY NAME SELECT *, false AS built FROM ({others}) WHERE kickoff >= $since"
+            f" UNION ALL BY NAME SELECT * EXCLUDE (played), greatest(played - {window}, 0) AS older_rows, false AS built"
+            f" FROM (SELECT *, count(*) OVER (PARTITION BY player_id) AS played FROM ({others}) WHERE kickoff < $since)"
             f" QUALIFY row_number() OVER (PARTITION BY player_id ORDER BY kickoff DESC) <= {window}",
             ["minutes", "points"],
-            {"first": first},
+            {"seasons": [s for s, _ in rounds], "gameweeks": [g for _, g in rounds], "since": since},
         )
-        earlier_rows = players[players["season"] < first]
-        older = earlier_rows.groupby("player_id")["older_rows"].first()
-        ratings = warehouse.read(f"{ratings_sql} WHERE season >= ?", [first])
+        older = players.groupby("player_id")["older_rows"].max()
+        ratings = warehouse.read(f"{ratings_sql} WHERE cutoff >= ?", [since])
         frame = build_player_features(
-            players.drop(columns="older_rows"), ratings.drop(columns="season"), seasons=rebuilt, older_rows=older[older > 0]
+            players.drop(columns=["older_rows", "built"]), ratings, rounds=rounds, older_rows=older[older > 0]
         )
-        if not previous:
-            warehouse.write(schemas.PLAYER_FEATURES, frame, source="features.player_features")
-        else:
-            gone = [s for s in previous if s >= first and s not in digests]
-            warehouse.write(schemas.PLAYER_FEATURES, frame, partitions=rebuilt + gone, source="features.player_features")
-    context.log.info(f"player features rebuilt for {', '.join(rebuilt) or 'no season (inputs unchanged)'}")
+    if rebuilt and not previous:
+        warehouse.write(schemas.PLAYER_FEATURES, frame, source="features.player_features")
+    elif rebuilt or gone:
+        warehouse.write(
+            schemas.PLAYER_FEATURES,
+            frame if frame is not None else pd.DataFrame(columns=schemas.PLAYER_FEATURES.column_names),
+            partitions=rounds + [_round(key) for key in gone],
+            partition_by=("season", "gameweek"),
+            source="features.player_features",
+        )
+    context.log.info(
+        f"player features rebuilt for {_describe(rebuilt) or 'no round'}"
+        + (f"; rows of {_describe(gone)} deleted" if gone else "")
+    )
     counts = warehouse.read("SELECT count(*) AS n, count(DISTINCT player_id) AS players FROM features.player_features")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": int(counts["n"].iat[0]),
             "players": int(counts["players"].iat[0]),
-            "rebuilt_seasons": ", ".join(rebuilt) or "none",
+            "rebuilt_seasons": ", ".join(sorted({key.split(":")[0] for key in rebuilt})) or "none",
+            "rebuilt_rounds": _describe(rebuilt) or "none",
             "rebuilt_rows": 0 if frame is None else len(frame),
             "input_digests": dg.MetadataValue.json(digests),
             **(
