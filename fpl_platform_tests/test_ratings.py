@@ -99,6 +99,26 @@ def test_promoted_team_gets_the_prior_not_a_crash():
     assert np.isfinite(rated[["dc_p_home", "dc_p_draw", "dc_p_away"]].to_numpy()).all()
 
 
+def test_rounds_after_the_last_result_keep_the_latest_fit():
+    """Mid-season, the next round is refit on every result so far; the rounds after it, with no result between
+    them, keep that fit (provisional), while every played round is rated exactly as before."""
+    frame = league()
+    unplayed = (frame["season"] == "2022-23") & (frame["gameweek"] >= 11)
+    scheduled = frame.copy()
+    scheduled.loc[unplayed, ["home_goals", "away_goals"]] = np.nan
+    full = ratings.walk_forward_dixon_coles(frame, min_history=20).set_index("match_id")
+    rated = ratings.walk_forward_dixon_coles(scheduled, min_history=20).set_index("match_id")
+    played = full.index.intersection(frame.loc[~unplayed, "match_id"])
+    pd.testing.assert_frame_equal(full.loc[played], rated.loc[played])
+    gameweek = frame.set_index("match_id").loc[rated.index, "gameweek"]
+    ahead = rated.loc[frame.loc[unplayed, "match_id"]]
+    assert ahead["cutoff"].nunique() == frame.loc[unplayed, "gameweek"].nunique() > 2
+    fit = ["home_advantage", "rho", "dc_fit_matches"]
+    assert (ahead[fit].nunique() == 1).all()  # one fit for all of them
+    next_round = rated.index[gameweek.eq(11) & rated.index.isin(ahead.index)]
+    assert (rated.loc[next_round, fit] == full.loc[next_round, fit]).all().all()  # the next round's own fit
+
+
 def test_elo_update_with_goal_margin():
     elo = ratings.Elo(k=20, home_advantage=0)
     table = {"A": 1500.0, "B": 1500.0}

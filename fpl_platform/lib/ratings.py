@@ -264,26 +264,33 @@ def walk_forward_dixon_coles(
     kickoff_ns = _naive_utc(matches["kickoff"])
     played = matches["home_goals"].notna().to_numpy()  # scheduled fixtures are rated, never fitted on
     members = round_members(matches)
+    fitted_at, fitted_season = None, None  # the cutoff and season of the last refit
     for round_, cutoff in zip(plan.itertuples(), _naive_utc(plan["cutoff"]), strict=True):
-        in_window = played & (kickoff_ns < cutoff) & (kickoff_ns >= cutoff - np.timedelta64(window_days, "D"))
-        history = matches[in_window]
         targets = matches.iloc[members[(round_.season, int(round_.gameweek))]]
-        if len(history) < min_history:
-            continue
         position = season_order.index(round_.season)
         previous_teams = seasons_of_team.iloc[position - 1] if position > 0 else set()
         priors = {t: PROMOTED_PRIOR for t in seasons_of_team.iloc[position] if t not in previous_teams}
-        age = (cutoff - kickoff_ns[in_window]) / np.timedelta64(1, "D")
-        params = model.fit(
-            history["home_team"].to_numpy(),
-            history["away_team"].to_numpy(),
-            history["home_goals"].to_numpy(),
-            history["away_goals"].to_numpy(),
-            age,
-            priors=priors,
-            warm_start=previous,
-        )
-        previous = params
+        if fitted_season == round_.season and not (played & (kickoff_ns >= fitted_at) & (kickoff_ns < cutoff)).any():
+            # no match played since the last refit: a round further ahead keeps that fit (its ratings are
+            # provisional until the results before it are in). A refit would see the same matches, their
+            # decay weights all scaled by one factor, and at most a few old ones leaving the window.
+            params = previous
+        else:
+            in_window = played & (kickoff_ns < cutoff) & (kickoff_ns >= cutoff - np.timedelta64(window_days, "D"))
+            history = matches[in_window]
+            if len(history) < min_history:
+                continue
+            age = (cutoff - kickoff_ns[in_window]) / np.timedelta64(1, "D")
+            params = model.fit(
+                history["home_team"].to_numpy(),
+                history["away_team"].to_numpy(),
+                history["home_goals"].to_numpy(),
+                history["away_goals"].to_numpy(),
+                age,
+                priors=priors,
+                warm_start=previous,
+            )
+            previous, fitted_at, fitted_season = params, cutoff, round_.season
         probabilities = params.probabilities(list(targets["home_team"]), list(targets["away_team"]), priors)
         lam, mu = params.rates(list(targets["home_team"]), list(targets["away_team"]), priors)
         index = params.index()
