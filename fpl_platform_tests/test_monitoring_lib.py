@@ -37,6 +37,22 @@ def test_gameweek_series_pools_the_rolling_window():
     assert series["rolling_n"].tolist() == [1, 2, 2, 2]
 
 
+def test_drift_windows_end_at_the_round_predicted_now():
+    """The current window is the latest rounds up to the next one (served now), never the scheduled rounds after
+    it, whose features are provisional; the reference is the champion's training rounds before the window."""
+    from fpl_platform.defs.monitoring.assets import DriftConfig, _window_rounds
+
+    kickoffs = pd.date_range("2025-08-15 19:00", periods=38, freq="7D", tz="UTC")
+    rounds = pd.DataFrame({"season": "2025-26", "gameweek": range(1, 39), "cutoff": kickoffs})
+    config = DriftConfig(current_gameweeks=6, reference_gameweeks=8)
+    now = kickoffs[19] + pd.Timedelta(days=2)  # gameweek 20 played, 21 next
+    reference, current = _window_rounds(rounds, kickoffs[10], config, now)
+    assert current["gameweek"].tolist() == [16, 17, 18, 19, 20, 21]
+    assert reference["gameweek"].tolist() == list(range(3, 11))  # trained before gameweek 11's cutoff
+    _, after_the_season = _window_rounds(rounds, kickoffs[10], config, kickoffs[-1] + pd.Timedelta(days=30))
+    assert after_the_season["gameweek"].tolist() == list(range(33, 39))
+
+
 def test_cusum_known_values():
     values = np.array([0.0, 2.0, 2.0, -3.0, 1.0])
     # S = max(0, S + x - 0.5): 0, 1.5, 3.0, 0, 0.5

@@ -30,10 +30,15 @@ class DriftConfig(dg.Config):
     max_rows: int = drift_lib.MAX_ROWS
 
 
-def _window_rounds(rounds, cutoff, config: DriftConfig):
+def _window_rounds(rounds, cutoff, config: DriftConfig, now):
     """Of the (season, gameweek, cutoff) rounds: the reference (the champion's last `reference_gameweeks` of
-    training data) and the current window (the most recent `current_gameweeks`)."""
+    training data) and the current window (the most recent `current_gameweeks` up to the next round, the one
+    predicted `now`). Rounds after the next are scheduled fixtures whose features are provisional (form and
+    ratings as they stand weeks ahead): they are served nothing yet and are no evidence of drift."""
     rounds = rounds[["season", "gameweek", "cutoff"]].drop_duplicates().sort_values("cutoff")
+    ahead = rounds.loc[rounds["cutoff"] > now, "cutoff"]
+    if len(ahead):
+        rounds = rounds[rounds["cutoff"] <= ahead.iat[0]]
     current_rounds = rounds.tail(config.current_gameweeks)
     trained = rounds[(rounds["cutoff"] < cutoff) & (rounds["cutoff"] < current_rounds["cutoff"].min())]
     return trained.tail(config.reference_gameweeks), current_rounds
@@ -123,7 +128,7 @@ def drift(
         if champion.empty:
             continue
         cutoff = pd.Timestamp(champion["data_cutoff"].iat[0])
-        windows = _window_rounds(rounds, cutoff, config)
+        windows = _window_rounds(rounds, cutoff, config, now)
         earliest = min((window["cutoff"].min() for window in windows if len(window)), default=None)
         reference, current = _windows(rows(earliest), windows)
         window_rows = len(reference), len(current)
