@@ -619,7 +619,11 @@ DRIFT_REPORTS = TableSchema(
         _c("model_version", "VARCHAR", "The champion version at report time."),
         _c("reference_start", "TIMESTAMPTZ", "First kickoff of the reference window (the champion's training data)."),
         _c("reference_end", "TIMESTAMPTZ", "Last kickoff of the reference window."),
-        _c("current_start", "TIMESTAMPTZ", "First kickoff of the current window (the most recent gameweeks, up to the one predicted)."),
+        _c(
+            "current_start",
+            "TIMESTAMPTZ",
+            "First kickoff of the current window (the most recent gameweeks, up to the one predicted).",
+        ),
         _c("current_end", "TIMESTAMPTZ", "Last kickoff of the current window."),
         _c("reference_rows", "INTEGER", "Rows in the reference window."),
         _c("current_rows", "INTEGER", "Rows in the current window."),
