@@ -48,7 +48,9 @@ def player_history(players: pd.DataFrame, *, older_rows: pd.Series | None = None
     cumulative sums so the whole history takes a fraction of a second. `older_rows` (player_id → count) are
     played rows of his that `players` leaves out (older than the 38 kept), counted in his appearances.
     """
-    frame = players.assign(kickoff=utc(players["kickoff"])).sort_values(["player_id", "kickoff"]).reset_index(drop=True)
+    # only the columns the form is computed from: sorting and copying names and teams was most of the cost
+    needed = ["player_id", "kickoff", *(c for c in ROLLING_STATS if c in players.columns)]
+    frame = players[needed].assign(kickoff=utc(players["kickoff"])).sort_values(["player_id", "kickoff"]).reset_index(drop=True)
     dropped = pd.Series(0, index=pd.Index([], name="player_id")) if older_rows is None else older_rows
     dropped = frame["player_id"].map(dropped).fillna(0).astype(int).to_numpy()
     frame["played"] = (frame["minutes"] > 0).astype(float)

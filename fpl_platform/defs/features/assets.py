@@ -198,8 +198,10 @@ def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
         window = max(PLAYER_WINDOWS)
         since = since if previous else pd.Timestamp("1900-01-01", tz="UTC")
         target = "SELECT unnest($seasons) AS season, unnest($gameweeks)::SMALLINT AS gameweek"
+        # rows that are only history: the columns form is computed from (names and teams stay in DuckDB)
         others = (
-            f"SELECT * FROM source ANTI JOIN ({target}) USING (season, gameweek) WHERE minutes IS NOT NULL"
+            f"SELECT season, gameweek, match_id, kickoff, player_id, minutes, points, {stats} FROM source"
+            f" ANTI JOIN ({target}) USING (season, gameweek) WHERE minutes IS NOT NULL"
             " AND player_id IN (SELECT player_id FROM built)"
         )
         players = warehouse.read_with_nullable_numbers(

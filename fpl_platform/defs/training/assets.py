@@ -399,7 +399,10 @@ def player_points_model(
             [cutoff],
         )["season"].tolist()
         first_season = seasons[max(0, len(seasons) - 1 - config.training_seasons)]
-        features = player_features_frame(warehouse, since_season=first_season)
+        # what the fits, the validation and the gate read (names, teams and ids stay in DuckDB)
+        features = player_features_frame(
+            warehouse, since_season=first_season, columns=["season", "gameweek", "cutoff", *player_model.FIT_COLUMNS]
+        )
     history = features[(features["kickoff"] < cutoff) & features["points"].notna()]
     settings_ = gate_settings(config, "player")
     # validation: the last N gameweeks, extended back to the start of the gate's fixed block holding the first
