@@ -249,6 +249,8 @@ def walk_forward_dixon_coles(
 ) -> pd.DataFrame:
     """Refit before every gameweek on matches strictly before its first kickoff; rate that gameweek's matches.
 
+    A scheduled round with no match played since the last refit (a round beyond the next) keeps that fit.
+
     Returns one row per predicted match: match_id, cutoff, the team strengths, λ, μ and P(H/D/A).
     Teams new to the window (promoted) get the promoted prior.
     """

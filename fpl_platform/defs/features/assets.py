@@ -48,8 +48,8 @@ def _round(key: str) -> tuple[str, int]:
 def _describe(rounds: list[str]) -> str:
     """Round keys ("2025-26:07") as "2025-26 gameweeks 7-9, 12", a season at a time."""
     parts = []
-    for season in sorted({key.split(":")[0] for key in rounds}):
-        weeks = sorted(int(key.split(":")[1]) for key in rounds if key.split(":")[0] == season)
+    for season in sorted({_round(key)[0] for key in rounds}):
+        weeks = sorted(gameweek for s, gameweek in map(_round, rounds) if s == season)
         runs = []
         for week in weeks:
             if runs and week == runs[-1][1] + 1:
@@ -238,7 +238,7 @@ def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
         metadata={
             "dagster/row_count": int(counts["n"].iat[0]),
             "players": int(counts["players"].iat[0]),
-            "rebuilt_seasons": ", ".join(sorted({key.split(":")[0] for key in rebuilt})) or "none",
+            "rebuilt_seasons": ", ".join(sorted({_round(key)[0] for key in rebuilt})) or "none",
             "rebuilt_rounds": _describe(rebuilt) or "none",
             "rebuilt_rows": 0 if frame is None else len(frame),
             "input_digests": dg.MetadataValue.json(digests),
