@@ -160,6 +160,26 @@ def test_player_features_rebuild_only_from_the_first_changed_round(warehouse, in
     )
 
 
+def test_rounds_to_rebuild_from_the_earliest_changed_round():
+    """From the earliest changed round's first instant on (the earlier of its two, when it moved); gone rounds
+    are listed for deletion; per-season digests of an earlier release mean a full rebuild."""
+    from fpl_platform.lib.features import rounds_to_rebuild
+
+    def digest(day: int, content: str) -> str:
+        return f"2025-08-{day:02d}T19:00:00+00:00|{content}|-"
+
+    before = {"2025-26:01": digest(15, "a"), "2025-26:02": digest(22, "b"), "2025-26:03": digest(29, "c")}
+    assert rounds_to_rebuild(before, before) == ([], [], None)
+    changed = {**before, "2025-26:02": digest(22, "B")}
+    assert rounds_to_rebuild(changed, before)[:2] == (["2025-26:02", "2025-26:03"], [])
+    moved = {**before, "2025-26:03": digest(30, "c")}
+    moved.pop("2025-26:02")
+    rebuilt, gone, since = rounds_to_rebuild(moved, before)
+    assert (rebuilt, gone, since) == (["2025-26:03"], ["2025-26:02"], pd.Timestamp("2025-08-22T19:00:00Z"))
+    assert rounds_to_rebuild(before, {"2025-26": "1/2|3/4"}) == (sorted(before), [], None)
+    assert rounds_to_rebuild(before, {}) == (sorted(before), [], None)
+
+
 def test_a_players_form_is_bit_for_bit_independent_of_other_players_rows():
     """Rolling form of a row depends only on that player's earlier rows, exactly: the weekly retrain's fit cache
     finds last week's block fits only if unchanged rows hash the same after a week of new rows for everyone."""

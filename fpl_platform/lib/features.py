@@ -257,18 +257,34 @@ def round_digests(read, *sqls: str) -> dict[str, str]:
     return {key: "|".join([firsts[key].isoformat(), *(part["digest"].get(key, "-") for part in found)]) for key in rounds}
 
 
-def first_instant(digest: str) -> pd.Timestamp:
+def round_key(key: str) -> tuple[str, int]:
+    """A `round_digests` key ("2025-26:07") as (season, gameweek)."""
+    season, gameweek = key.split(":")
+    return season, int(gameweek)
+
+
+def _first_instant(digest: str) -> pd.Timestamp:
     """The round's first instant recorded in a `round_digests` digest."""
     return pd.Timestamp(digest.split("|")[0])
 
 
-def changed_since(current: dict[str, str], previous: dict[str, str]) -> pd.Timestamp | None:
-    """The first instant of the earliest round whose `round_digests` digest differs, is new or is gone (for a
-    changed round, the earlier of its two first instants); None when nothing changed."""
+def rounds_to_rebuild(current: dict[str, str], previous: dict[str, str]) -> tuple[list[str], list[str], pd.Timestamp | None]:
+    """Which rounds a walk-forward table rebuilds, from this run's and the last run's `round_digests`.
+
+    Returns the rounds to rebuild, the rounds gone from every input (their rows are deleted) and the first
+    instant of the earliest changed round (None for a full rebuild or when nothing changed). A row depends only
+    on its own round's inputs and on rows before its cutoff, so every round from the earliest changed one on
+    is rebuilt (for a changed round, the earlier of its two first instants counts). Without usable previous
+    digests (none, or the per-season ones of an earlier release) everything is rebuilt.
+    """
+    if not previous or not all(":" in key for key in previous):
+        return sorted(current), [], None
     changed = [key for key in set(current) | set(previous) if current.get(key) != previous.get(key)]
-    return min(
-        (first_instant(digests[key]) for key in changed for digests in (current, previous) if key in digests), default=None
+    since = min(
+        (_first_instant(digests[key]) for key in changed for digests in (current, previous) if key in digests), default=None
     )
+    rebuilt = [] if since is None else [key for key in sorted(current) if _first_instant(current[key]) >= since]
+    return rebuilt, sorted(key for key in previous if key not in current), since
 
 
 def first_changed_season(current: dict[str, str], previous: dict[str, str]) -> str | None:

@@ -39,17 +39,13 @@ def _previous_digests(context: dg.AssetExecutionContext) -> dict[str, str]:
     return dict(previous_metadata(context, "input_digests") or {})
 
 
-def _round(key: str) -> tuple[str, int]:
-    """A round key ("2025-26:07") as (season, gameweek)."""
-    season, gameweek = key.split(":")
-    return season, int(gameweek)
-
-
 def _describe(rounds: list[str]) -> str:
     """Round keys ("2025-26:07") as "2025-26 gameweeks 7-9, 12", a season at a time."""
     parts = []
-    for season in sorted({_round(key)[0] for key in rounds}):
-        weeks = sorted(gameweek for s, gameweek in map(_round, rounds) if s == season)
+    from fpl_platform.lib.features import round_key
+
+    for season in sorted({round_key(key)[0] for key in rounds}):
+        weeks = sorted(gameweek for s, gameweek in map(round_key, rounds) if s == season)
         runs = []
         for week in weeks:
             if runs and week == runs[-1][1] + 1:
@@ -154,7 +150,7 @@ def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
     """One row per player per fixture: rolling form from earlier gameweeks, deadline facts, both teams' strengths."""
     import pandas as pd
 
-    from fpl_platform.lib.features import changed_since, first_instant, round_digests
+    from fpl_platform.lib.features import round_digests, round_key, rounds_to_rebuild
     from fpl_platform.lib.player_model import build_player_features
     from fpl_platform.lib.schemas import PLAYER_WINDOWS
 
@@ -183,20 +179,13 @@ def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
     # (his form) with a count of the older.
     digests = round_digests(warehouse.read, sql, ratings_sql)
     previous = _previous_digests(context) if warehouse.exists(schemas.PLAYER_FEATURES.name) else {}
-    if not all(":" in key for key in previous):
-        previous = {}  # per-season digests of an earlier release: rebuild everything once
-    since = changed_since(digests, previous) if previous else None
-    rebuilt = (
-        sorted(digests)
-        if not previous
-        else [k for k in sorted(digests) if since is not None and first_instant(digests[k]) >= since]
-    )
-    gone = sorted(key for key in previous if key not in digests)  # rounds no input has any more: rows deleted
-    rounds = [_round(key) for key in rebuilt]
+    rebuilt, gone, since = rounds_to_rebuild(digests, previous)
+    full = bool(rebuilt) and since is None  # no usable previous digests
+    rounds = [round_key(key) for key in rebuilt]
     frame = None
     if rebuilt:
         window = max(PLAYER_WINDOWS)
-        since = since if previous else pd.Timestamp("1900-01-01", tz="UTC")
+        since = pd.Timestamp("1900-01-01", tz="UTC") if full else since
         target = "SELECT unnest($seasons) AS season, unnest($gameweeks)::SMALLINT AS gameweek"
         # rows that are only history: the columns form is computed from (names and teams stay in DuckDB)
         others = (
@@ -219,13 +208,13 @@ def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
         frame = build_player_features(
             players.drop(columns=["older_rows", "built"]), ratings, rounds=rounds, older_rows=older[older > 0]
         )
-    if rebuilt and not previous:
+    if full:
         warehouse.write(schemas.PLAYER_FEATURES, frame, source="features.player_features")
     elif rebuilt or gone:
         warehouse.write(
             schemas.PLAYER_FEATURES,
             frame if frame is not None else pd.DataFrame(columns=schemas.PLAYER_FEATURES.column_names),
-            partitions=rounds + [_round(key) for key in gone],
+            partitions=rounds + [round_key(key) for key in gone],
             partition_by=("season", "gameweek"),
             source="features.player_features",
         )
@@ -238,7 +227,7 @@ def player_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
         metadata={
             "dagster/row_count": int(counts["n"].iat[0]),
             "players": int(counts["players"].iat[0]),
-            "rebuilt_seasons": ", ".join(sorted({_round(key)[0] for key in rebuilt})) or "none",
+            "rebuilt_seasons": ", ".join(sorted({round_key(key)[0] for key in rebuilt})) or "none",
             "rebuilt_rounds": _describe(rebuilt) or "none",
             "rebuilt_rows": 0 if frame is None else len(frame),
             "input_digests": dg.MetadataValue.json(digests),
