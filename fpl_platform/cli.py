@@ -98,7 +98,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         materialise_all(instance, quick=args.quick)
+    from fpl_platform.lib.schemas import ALL_TABLES
+
     warehouse = Warehouse()
+    # tables that only events fill (alerts, A/B tests) exist from the start, empty, so analysts' queries run
+    warehouse.ensure(*ALL_TABLES)
     counts = warehouse.publish(note="make demo")
     elapsed = time.perf_counter() - started
     print()

@@ -83,9 +83,10 @@ class Warehouse(dg.ConfigurableResource):
         partitions: Sequence[str] | Sequence[tuple] | None = None,
         partition_by: Sequence[str] | None = None,
         source: str = "data",
+        unless_same_except: Sequence[str] | None = None,
     ) -> int:
         """Replace the table, or the given partitions of it (tuples of the `partition_by` columns' values), in one
-        transaction."""
+        transaction; with `unless_same_except`, not when only those columns would change (see `write_table`)."""
         from fpl_platform.lib import warehouse as duck
 
         return duck.write_table(
@@ -96,7 +97,14 @@ class Warehouse(dg.ConfigurableResource):
             partition_by=partition_by,
             source=source,
             timeout_seconds=self.lock_timeout_seconds,
+            unless_same_except=unless_same_except,
         )
+
+    def ensure(self, *tables: TableSchema) -> None:
+        """Create whichever of `tables` are missing, empty (an asset that had nothing to write still has its table)."""
+        from fpl_platform.lib import warehouse as duck
+
+        duck.ensure_tables(self.file, tables, timeout_seconds=self.lock_timeout_seconds)
 
     def publish(self, note: str = "") -> dict:
         """Publish the analyst copy atomically; returns row counts per table."""

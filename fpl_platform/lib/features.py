@@ -31,9 +31,11 @@ def utc(values: pd.Series) -> pd.Series:
 TEAM_PLAYER_STATS = ["xg_for", "threat_for", "lineup_value"]
 # the players' summed expected goals and threat (NULL when none has the stat: seasons before FPL xG) and the
 # fielded XI's FPL value (the 11 with the most minutes, ties broken by price), computed where the rows live:
-# the match-features step reads two rows a match instead of every player's
+# the match-features step reads two rows a match instead of every player's. Sums are exact decimals: a
+# parallel float sum differs in its last bit from run to run, and a re-run must give identical features
 TEAM_STATS_SQL = (
-    "SELECT match_id, team, fsum(expected_goals) AS xg_for, fsum(threat) AS threat_for, list_aggregate(list_slice("
+    "SELECT match_id, team, sum(expected_goals::DECIMAL(18, 6))::DOUBLE AS xg_for,"
+    " sum(threat::DECIMAL(18, 6))::DOUBLE AS threat_for, list_aggregate(list_slice("
     "list(price ORDER BY minutes DESC, price DESC NULLS LAST) FILTER (WHERE minutes > 0), 1, 11), 'fsum') AS lineup_value"
     " FROM {table} GROUP BY match_id, team ORDER BY match_id, team"
 )

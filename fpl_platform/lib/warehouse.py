@@ -154,6 +154,12 @@ def ensure_table(connection: duckdb.DuckDBPyConnection, table: TableSchema) -> N
     _migrate_key(connection, table)
 
 
+def ensure_tables(path: str | os.PathLike, tables: Sequence[TableSchema], *, timeout_seconds: float = 120.0) -> None:
+    """Create whichever of `tables` are missing, empty, in one transaction (a documented table always exists)."""
+    with _writing(path, tables, "creating tables", timeout_seconds):
+        pass
+
+
 def _migrate_key(connection: duckdb.DuckDBPyConnection, table: TableSchema) -> None:
     """Rebuild a table whose primary key an older schema defined differently (rows kept, same transaction)."""
     schema, name = table.name.split(".")
@@ -216,12 +222,15 @@ def write_table(
     partition_by: Sequence[str] | None = None,
     source: str = "data",
     timeout_seconds: float = 120.0,
+    unless_same_except: Sequence[str] | None = None,
 ) -> int:
     """Replace the table (or the given partitions of it) with `frame` in one transaction.
 
     A partition is a value of the table's partition column, or with `partition_by` (several columns, e.g. season
     and gameweek) a tuple of their values. On any error the transaction rolls back and the previous content stays
-    intact.
+    intact. With `unless_same_except` (columns such as `predicted_at` that say when, not what), nothing is written
+    when the stored rows equal the frame in every other column: a re-run leaves the table identical. Returns the
+    rows written.
     """
     validate_frame(table, frame, source)
     columns = list(partition_by or [table.partition_column])
@@ -237,16 +246,46 @@ def write_table(
             raise DataValidationError(source, f"rows for partitions {shown} outside {list(partition_values)}")
     with _writing(path, [table], f"writing {table.name}", timeout_seconds) as connection:
         if partition_values is None:
-            connection.execute(f"DELETE FROM {table.name}")
-        elif wanted:
+            stored, parameters = f"SELECT * FROM {table.name}", []
+        else:
             keys = ", ".join(f"unnest(${i + 1}) AS {column}" for i, column in enumerate(columns))
             match = " AND ".join(f"{table.name}.{column} = doomed.{column}" for column in columns)
+            stored = f"SELECT {table.name}.* FROM {table.name}, (SELECT {keys}) AS doomed WHERE {match}"
+            parameters = [[value[i] for value in wanted] for i in range(len(columns))]
+        if unless_same_except is not None and _same_rows(connection, table, frame, stored, parameters, unless_same_except):
+            return 0
+        if partition_values is None:
+            connection.execute(f"DELETE FROM {table.name}")
+        elif wanted:
             connection.execute(
                 f"DELETE FROM {table.name} USING (SELECT {keys}) AS doomed WHERE {match}",
-                [[value[i] for value in wanted] for i in range(len(columns))],
+                parameters,
             )
         _insert(connection, table, frame)
     return len(frame)
+
+
+def _same_rows(
+    connection: duckdb.DuckDBPyConnection,
+    table: TableSchema,
+    frame: pd.DataFrame,
+    stored_sql: str,
+    parameters: list,
+    ignored: Sequence[str],
+) -> bool:
+    """Whether the stored rows (`stored_sql`) and the frame hold the same multiset of rows, `ignored` columns aside."""
+    compared = ", ".join(f'"{c}"' for c in table.column_names if c not in ignored)
+    connection.register("incoming_frame", frame[table.column_names])
+    try:
+        incoming = f"SELECT {compared} FROM (SELECT {_insert_select(table)} FROM incoming_frame)"
+        stored = f"SELECT {compared} FROM ({stored_sql})"
+        differing = connection.execute(
+            f"SELECT count(*) FROM (({stored} EXCEPT ALL {incoming}) UNION ALL ({incoming} EXCEPT ALL {stored}))",
+            parameters,
+        ).fetchone()[0]
+    finally:
+        connection.unregister("incoming_frame")
+    return differing == 0
 
 
 def append_rows(
@@ -312,14 +351,18 @@ def _transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
     connection.execute("COMMIT")
 
 
-def _insert(connection: duckdb.DuckDBPyConnection, table: TableSchema, frame: pd.DataFrame) -> None:
-    """INSERT … BY NAME from a frame; MAP columns arrive as lists of {key, value} entries."""
-    select = ", ".join(
+def _insert_select(table: TableSchema) -> str:
+    """The select list that turns a registered frame into the table's columns (MAPs from lists of entries)."""
+    return ", ".join(
         f'map_from_entries("{c.name}") AS "{c.name}"' if c.type.startswith("MAP") else f'"{c.name}"' for c in table.columns
     )
+
+
+def _insert(connection: duckdb.DuckDBPyConnection, table: TableSchema, frame: pd.DataFrame) -> None:
+    """INSERT … BY NAME from a frame; MAP columns arrive as lists of {key, value} entries."""
     connection.register("incoming_frame", frame[table.column_names])
     try:
-        connection.execute(f"INSERT INTO {table.name} BY NAME SELECT {select} FROM incoming_frame")
+        connection.execute(f"INSERT INTO {table.name} BY NAME SELECT {_insert_select(table)} FROM incoming_frame")
     finally:
         connection.unregister("incoming_frame")
 

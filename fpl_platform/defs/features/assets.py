@@ -24,7 +24,8 @@ def matches_and_fixtures(warehouse: Warehouse) -> "pd.DataFrame":
             " AND season = (SELECT max(season) FROM raw.fixtures)"  # at a season's start raw.matches has none of it yet
             " AND match_id NOT IN (SELECT match_id FROM raw.matches)"
         )
-    return warehouse.read_with_nullable_numbers(sql, ["home_goals", "away_goals"])
+    # a total order: the rolling form sums depend on row order in their last bits, and a parallel scan's order varies
+    return warehouse.read_with_nullable_numbers(sql + " ORDER BY kickoff, match_id", ["home_goals", "away_goals"])
 
 
 def _newest_rows(frame: "pd.DataFrame", columns: list[str], digits: int) -> dg.MetadataValue:
@@ -73,11 +74,11 @@ def team_ratings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     recompute = seasons if not previous else [s for s in seasons if start is not None and s >= start]
     ratings = build_team_ratings(matches, seasons=recompute) if recompute else None
     frame = matches.drop(columns=["home_goals", "away_goals"])
-    frame = frame.merge(ratings, on="match_id") if ratings is not None else frame.iloc[0:0]
+    frame = frame.merge(ratings, on="match_id") if ratings is not None else None
     if previous:
-        # walk-forward: seasons before the first changed one keep their stored rows
+        # walk-forward: seasons before the first changed one keep their stored rows (all of them when nothing changed)
         kept = warehouse.read("SELECT * FROM features.team_ratings WHERE season < ?", [start or "9999"])
-        frame = pd.concat([kept, frame[kept.columns]], ignore_index=True)
+        frame = kept if frame is None else pd.concat([kept, frame[kept.columns]], ignore_index=True)
     context.log.info(
         f"team ratings recomputed for {recompute[0] if recompute else 'no'} … {recompute[-1] if recompute else ''} "
         f"(first changed season: {start or 'none'}); earlier seasons kept"

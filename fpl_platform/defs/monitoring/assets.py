@@ -385,7 +385,12 @@ def performance(
     for column in schemas.PERFORMANCE.column_names:
         if column not in table.columns:
             table[column] = float("nan")
-    warehouse.write(schemas.PERFORMANCE, table[schemas.PERFORMANCE.column_names], source="monitoring.performance")
+    warehouse.write(
+        schemas.PERFORMANCE,
+        table[schemas.PERFORMANCE.column_names],
+        source="monitoring.performance",
+        unless_same_except=["computed_at"],
+    )
     served = table[table["source"] == "served"]
     return dg.MaterializeResult(
         metadata={

@@ -86,7 +86,13 @@ def match_outcome_predictions(
         }
     )
     frame = serve_with_ab_test(context, warehouse, mlflow_tracking, MATCH_MODEL_NAME, targets, frame, _match_arm, first_kickoff)
-    warehouse.write(schemas.MATCH_PREDICTIONS, frame, partitions=[cutoff.label], source="predictions.match_outcomes")
+    warehouse.write(
+        schemas.MATCH_PREDICTIONS,
+        frame,
+        partitions=[cutoff.label],
+        source="predictions.match_outcomes",
+        unless_same_except=["predicted_at"],
+    )
     preview = frame[["home_team", "away_team", "p_home", "p_draw", "p_away"]].round(3)
     return dg.MaterializeResult(
         metadata={
@@ -132,7 +138,13 @@ def player_points_predictions(
         predicted_at=clock.now(),
     )
     frame = serve_with_ab_test(context, warehouse, mlflow_tracking, PLAYER_MODEL_NAME, targets, frame, _player_arm, cutoff)
-    warehouse.write(schemas.PLAYER_PREDICTIONS, frame, partitions=[spec.label], source="predictions.player_points")
+    warehouse.write(
+        schemas.PLAYER_PREDICTIONS,
+        frame,
+        partitions=[spec.label],
+        source="predictions.player_points",
+        unless_same_except=["predicted_at"],
+    )
     top = frame.sort_values("predicted_points", ascending=False).head(10)[
         ["player_name", "team", "opponent", "predicted_points", "p_play"]
     ]
