@@ -67,6 +67,32 @@ def test_partitions_of_several_columns_replace_only_those_combinations(tmp_path)
     assert len(duck.read_sql(path, "SELECT id FROM raw.example")) == 3
 
 
+def test_a_write_that_changes_only_the_ignored_columns_writes_nothing(tmp_path):
+    """`unless_same_except`: equal rows (in any order) leave the stored ones, timestamps included; any other change,
+    a missing or an extra row, replaces the partition as usual."""
+    stamped = schemas.TableSchema(
+        name="raw.stamped",
+        doc="test table",
+        key=("id",),
+        partition_column="season",
+        columns=(*TABLE.columns, schemas.Column("written_at", "INTEGER", "when")),
+    )
+    path = tmp_path / "w.duckdb"
+    first = frame("2024-25", 3).assign(written_at=1)
+    assert duck.write_table(path, stamped, first, partition_values=["2024-25"], unless_same_except=["written_at"]) == 3
+    duck.write_table(path, stamped, frame("2025-26", 2).assign(written_at=1), partition_values=["2025-26"])
+    again = first.iloc[::-1].assign(written_at=2)
+    assert duck.write_table(path, stamped, again, partition_values=["2024-25"], unless_same_except=["written_at"]) == 0
+    stored = "SELECT season, sum(written_at) AS w, count(*) AS n FROM raw.stamped GROUP BY season ORDER BY season"
+    assert duck.read_sql(path, stored).values.tolist() == [["2024-25", 3, 3], ["2025-26", 2, 2]]
+    for changed in (first.assign(goals=[1, 1, 2]), first.iloc[:2], frame("2024-25", 4).assign(written_at=1)):
+        duck.write_table(
+            path, stamped, changed.assign(written_at=5), partition_values=["2024-25"], unless_same_except=["written_at"]
+        )
+        found = duck.read_sql(path, stored).values.tolist()
+        assert found == [["2024-25", 5 * len(changed), len(changed)], ["2025-26", 2, 2]]
+
+
 def test_failed_insert_leaves_the_previous_content(tmp_path):
     path = tmp_path / "w.duckdb"
     duck.write_table(path, TABLE, frame("2024-25", 3), partition_values=["2024-25"])

@@ -123,6 +123,18 @@ def version_exists(tracking_uri: str, name: str, version: str) -> bool:
     return True
 
 
+def latest_version(tracking_uri: str, name: str) -> tuple[str, dict[str, str], str] | None:
+    """(version, tags, run id) of the model's newest registered version, or None."""
+    _, client = _client(tracking_uri)
+    try:
+        found = client.search_model_versions(f"name = '{name}'", order_by=["version_number DESC"], max_results=1)
+    except Exception:  # MlflowException (RESOURCE_DOES_NOT_EXIST) for a model never registered
+        return None
+    if not found:
+        return None
+    return str(found[0].version), dict(found[0].tags or {}), found[0].run_id
+
+
 def alias_version(tracking_uri: str, name: str, alias: str) -> str | None:
     """The version carrying `alias`, or None."""
     _, client = _client(tracking_uri)

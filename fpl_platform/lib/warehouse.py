@@ -250,7 +250,8 @@ def write_table(
         else:
             keys = ", ".join(f"unnest(${i + 1}) AS {column}" for i, column in enumerate(columns))
             match = " AND ".join(f"{table.name}.{column} = doomed.{column}" for column in columns)
-            stored = f"SELECT {table.name}.* FROM {table.name}, (SELECT {keys}) AS doomed WHERE {match}"
+            kept = " AND ".join(f"stored.{column} = doomed.{column}" for column in columns)
+            stored = f"SELECT stored.* FROM {table.name} AS stored, (SELECT {keys}) AS doomed WHERE {kept}"
             parameters = [[value[i] for value in wanted] for i in range(len(columns))]
         if unless_same_except is not None and _same_rows(connection, table, frame, stored, parameters, unless_same_except):
             return 0
@@ -282,7 +283,7 @@ def _same_rows(
         differing = connection.execute(
             f"SELECT count(*) FROM (({stored} EXCEPT ALL {incoming}) UNION ALL ({incoming} EXCEPT ALL {stored}))",
             parameters,
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     finally:
         connection.unregister("incoming_frame")
     return differing == 0

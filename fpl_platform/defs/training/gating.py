@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from fpl_platform.lib.significance import Decision
 
 TRIGGER_TAG = "fpl_platform/trigger"
+# on each registered version: its training_key and the champion its gate faced ("" for none), so that an
+# identical re-training is recognised
+TRAINING_KEY_TAG, GATE_CHAMPION_TAG = "training_key", "gate_champion"
 EVIDENCE_TAG = "fpl_platform/evidence"
 RETRAIN_MODEL_TAG = "fpl_platform/retrain_model"
 # tags set by the CLI and by `dagster asset materialize` map to a manual trigger
@@ -104,6 +107,15 @@ def train_and_gate(
     trigger, evidence = trigger_of(context)
     name = challenger.model_name
     champion_before = mlflow_tracking.aliases(name).get("champion")
+    key = training_key(challenger, gate_settings)
+    latest = mlflow_tracking.latest_version(name)
+    # the same rows and settings give the same model; it faced this champion already, or is the champion itself
+    if (
+        latest is not None
+        and latest[1].get(TRAINING_KEY_TAG) == key
+        and (champion_before or "") in (latest[0], latest[1].get(GATE_CHAMPION_TAG))
+    ):
+        return unchanged(context, warehouse, mlflow_tracking, challenger, latest, champion_before, trigger, evidence)
     tags = {
         "dagster_run_id": context.run_id,
         "dagster_asset": context.asset_key.to_user_string(),
@@ -124,6 +136,8 @@ def train_and_gate(
         )
         mlflow.log_metrics(challenger.metrics)
         version = mlflow_tracking.register(model, name, run_id)
+        mlflow_tracking.tag_version(name, version, TRAINING_KEY_TAG, key)
+        mlflow_tracking.tag_version(name, version, GATE_CHAMPION_TAG, champion_before or "")
         mlflow_tracking.set_alias(name, "challenger", version)
         if champion_before is None:
             reason = "no champion yet: the first version becomes champion without a gate"
@@ -214,10 +228,9 @@ def train_and_gate(
                 ),
                 warehouse,
             )
-    context.log.info(f"{name} version {version}: {event['decision']} ({reason})")
-    experiment = mlflow.get_run(run_id).info.experiment_id
+    context.log.info(f"{name} version {version}: {event['decision']}")
     return {
-        "mlflow_run_url": f"{os.environ.get('FPL_PLATFORM_MLFLOW_UI', 'http://127.0.0.1:5000').rstrip('/')}/#/experiments/{experiment}/runs/{run_id}",
+        "mlflow_run_url": run_url(run_id),
         "version": version,
         "mlflow_run_id": run_id,
         "decision": event["decision"],
@@ -226,6 +239,82 @@ def train_and_gate(
         "champion_before": champion_before or "(none)",
         "champion_after": champion_after,
         "gate": None if decision is None else decision,
+    }
+
+
+def run_url(run_id: str) -> str:
+    """The MLflow UI page of a run (FPL_PLATFORM_MLFLOW_UI, default the `fpl-platform ui` one)."""
+    import mlflow
+
+    experiment = mlflow.get_run(run_id).info.experiment_id
+    base = os.environ.get("FPL_PLATFORM_MLFLOW_UI", "http://127.0.0.1:5000").rstrip("/")
+    return f"{base}/#/experiments/{experiment}/runs/{run_id}"
+
+
+def training_key(challenger: Challenger, gate_settings: dict) -> str:
+    """A digest of everything a training's model and gate depend on but the champion: the rows, the recipe and
+    its validation, the cutoff, the gate's settings. The fits are deterministic: an equal key means the same
+    model again."""
+    import hashlib
+    import json
+
+    from fpl_platform.lib.features import frame_digests
+
+    parts = [
+        challenger.model_name,
+        challenger.candidate,
+        challenger.as_of,
+        str(challenger.cutoff),
+        frame_digests(challenger.history),
+        {k: str(v) for k, v in challenger.params.items()},
+        {k: repr(float(v)) for k, v in challenger.metrics.items()},
+        challenger.validation_seasons,
+        {k: str(v) for k, v in gate_settings.items()},
+    ]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def unchanged(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    mlflow_tracking: MlflowTracking,
+    challenger: Challenger,
+    latest: tuple[str, dict, str],
+    champion_before: str | None,
+    trigger: str,
+    evidence: str,
+) -> dict:
+    """The newest version was trained on exactly these inputs against this champion: nothing to train or record
+    (a re-run leaves the registry and every table as they are). An automated trigger's skip is recorded."""
+    from fpl_platform.lib import promotion
+
+    version, _, run_id = latest
+    reason = f"version {version} was trained on the same rows and settings and gated against this champion"
+    if trigger != "manual":
+        promotion.record_event(
+            warehouse,
+            model_name=challenger.model_name,
+            trigger=trigger,
+            decision="skipped",
+            reason=reason,
+            evidence=evidence,
+            champion_before=champion_before,
+            champion_after=champion_before,
+            challenger_version=version,
+            dagster_run_id=context.run_id,
+            mlflow_run_id=run_id,
+        )
+    context.log.info(f"{challenger.model_name}: unchanged since version {version}, nothing retrained")
+    return {
+        "mlflow_run_url": run_url(run_id),
+        "version": version,
+        "mlflow_run_id": run_id,
+        "decision": "unchanged",
+        "reason": reason,
+        "trigger": trigger,
+        "champion_before": champion_before or "(none)",
+        "champion_after": champion_before or "(none)",
+        "gate": None,
     }
 
 
