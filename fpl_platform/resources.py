@@ -239,6 +239,12 @@ class MlflowTracking(dg.ConfigurableResource):
 
         return tracking.version_exists(self.uri, name, version)
 
+    def latest_version(self, name: str) -> tuple[str, dict[str, str], str] | None:
+        """(version, tags, MLflow run id) of the newest registered version, or None."""
+        from fpl_platform.lib import tracking
+
+        return tracking.latest_version(self.uri, name)
+
     def delete_alias(self, name: str, alias: str) -> None:
         from fpl_platform.lib import tracking
 
