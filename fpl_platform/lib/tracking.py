@@ -9,11 +9,38 @@ the active run across Dagster runs. Here every training opens and closes its own
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
 import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """MLflow's chatter around the calls that cause it: INFO lines for every registered version and new store,
+    the CloudPickle and missing-type-hint warnings of a pyfunc wrapper (it is a pickle on purpose, and its
+    input is whatever the wrapped model takes), and artifact download progress bars. Its errors still show."""
+    import logging
+    import warnings
+
+    from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
+
+    logger = logging.getLogger("mlflow")
+    level, bar = logger.level, os.environ.get(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name)
+    logger.setLevel(logging.ERROR)
+    os.environ[MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name] = "false"
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*type hints to the `predict` method", category=UserWarning)
+            yield
+    finally:
+        logger.setLevel(level)
+        if bar is None:
+            os.environ.pop(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name, None)
+        else:
+            os.environ[MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name] = bar
 
 
 def _client(tracking_uri: str):
@@ -22,7 +49,8 @@ def _client(tracking_uri: str):
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
-    return mlflow, MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    with _quiet():  # a new sqlite store logs its table creation
+        return mlflow, MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
 def experiment_id(tracking_uri: str, name: str, artifact_root: str) -> str:
@@ -77,6 +105,7 @@ def log_model(tracking_uri: str, model: object, registered_name: str, *, run_id:
         with contextlib.ExitStack() as stack:
             if mlflow.active_run() is None or mlflow.active_run().info.run_id != run_id:
                 stack.enter_context(mlflow.start_run(run_id=run_id))
+            stack.enter_context(_quiet())
             info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=PickledModel(),
@@ -161,7 +190,8 @@ def load(tracking_uri: str, name: str, alias: str = "champion", *, version: str 
     if key in _LOADED:
         _LOADED.move_to_end(key)
         return _LOADED[key], version
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model().model
+    with _quiet():
+        model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model().model
     _LOADED[key] = model
     while len(_LOADED) > _LOADED_MAX:
         _LOADED.popitem(last=False)
@@ -173,3 +203,47 @@ def runs(tracking_uri: str, experiment: str) -> list:
     _, client = _client(tracking_uri)
     found = client.get_experiment_by_name(experiment)
     return [] if found is None else client.search_runs([found.experiment_id], max_results=10_000)
+
+
+MLFLOW_UI = "http://127.0.0.1:5000"  # where `fpl-platform ui` serves MLflow's UI
+
+
+def ui_url(experiment_id: str, run_id: str, artifact_path: str | None = None, *, base: str | None = None) -> str:
+    """The MLflow UI page of a run, or of one of its artifacts (base: FPL_PLATFORM_MLFLOW_UI, else `MLFLOW_UI`)."""
+    import os
+
+    base = (base or os.environ.get("FPL_PLATFORM_MLFLOW_UI") or MLFLOW_UI).rstrip("/")
+    page = f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+    return f"{page}/artifacts/{artifact_path}" if artifact_path else page
+
+
+def log_html_report(
+    tracking_uri: str,
+    experiment: str,
+    artifact_root: str,
+    html_path: str,
+    *,
+    run_name: str,
+    tags: dict[str, str],
+    metrics: dict[str, float] | None = None,
+    artifact_dir: str = "reports",
+) -> tuple[str, str, str]:
+    """Log an HTML file as an artifact of a new, FINISHED run of `experiment` (with tags and metrics): the MLflow
+    UI then serves it. Returns (experiment id, run id, artifact path within the run)."""
+    import time
+
+    from mlflow.entities import Metric
+
+    _, client = _client(tracking_uri)
+    experiment_id_ = experiment_id(tracking_uri, experiment, artifact_root)
+    run = client.create_run(experiment_id_, run_name=run_name, tags=tags)
+    try:
+        client.log_artifact(run.info.run_id, html_path, artifact_path=artifact_dir)
+        if metrics:
+            stamp = int(time.time() * 1000)
+            client.log_batch(run.info.run_id, metrics=[Metric(k, float(v), stamp, 0) for k, v in metrics.items()])
+    except BaseException:
+        client.set_terminated(run.info.run_id, status="FAILED")
+        raise
+    client.set_terminated(run.info.run_id, status="FINISHED")
+    return experiment_id_, run.info.run_id, f"{artifact_dir}/{Path(html_path).name}"
