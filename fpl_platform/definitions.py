@@ -3,6 +3,7 @@
 import dagster as dg
 
 from fpl_platform.defs import analytics, features, ingestion, monitoring, serving, training
+from fpl_platform.defs.console import compact_console
 from fpl_platform.resources import FootballData, FplSource, MlflowTracking, Notifier, Warehouse
 
 defs = dg.Definitions.merge(
@@ -23,5 +24,6 @@ defs = dg.Definitions.merge(
         # DuckDB steps are serialised by the "duckdb" pool anyway; one process per run saves the
         # 2-4 s each extra step process costs (import + pool-slot polling) on a 2-core machine
         executor=dg.in_process_executor,
+        loggers={"console": compact_console},
     ),
 )

@@ -108,7 +108,8 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
 # workers while the short tests fill the gaps, instead of meeting at the end of one worker's queue
 LONG_TESTS = (
     "test_replay_is_deterministic_resumable_and_runs_an_ab_test",
-    "test_fpl_platform_demo_loads_every_bundled_row",
+    "test_the_readme_as_written",
+    "test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_taken_in",
     "test_pipeline_end_to_end",
     "test_live_mode_predicts_the_real_next_gameweek",
 )

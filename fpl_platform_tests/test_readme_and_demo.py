@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -56,13 +56,77 @@ def test_readme_example_sql_runs_on_the_analyst_copy(isolated_home):
     connection.close()
 
 
-def test_fpl_platform_demo_loads_every_bundled_row(isolated_home):
-    """What `make demo` runs (backtests cut to one season), in a fresh FPL_PLATFORM_HOME, through a real Dagster instance."""
-    cli = Path(sys.executable).with_name("fpl-platform")
-    out = subprocess.run([str(cli), "demo", "--quick"], capture_output=True, text=True, cwd=REPO, env=dict(os.environ))
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "make ui" in out.stdout and str(isolated_home / "warehouse.duckdb") in out.stdout
-    connection = duckdb.connect(str(isolated_home / "analytics.duckdb"), read_only=True)
+# "(not run by tests: <reason>)" or "(exit <n>: <reason>)" in a command's comment, or alone on a comment line
+# for the rest of its block, tells the README test what to expect of it
+MARK = re.compile(r"\((not run by tests|exit (\d+)): ([^)]*)\)")
+
+
+def readme_commands() -> list[tuple[str, int | None, str]]:
+    """Every command of the README's ```sh blocks, in order: (command as written, expected exit code or None to
+    skip it, the reason given)."""
+    commands = []
+    for block in re.findall(r"^```sh\n(.*?)^```", README, flags=re.S | re.M):
+        block_mark = None
+        for line in block.replace("\\\n", " ").splitlines():
+            if not line.strip():
+                continue
+            mark = MARK.search(line)
+            if line.lstrip().startswith("#"):
+                block_mark = mark or block_mark
+                continue
+            mark = mark or block_mark
+            if mark is None:
+                commands.append((line, 0, ""))
+            else:
+                commands.append((line, None if mark.group(2) is None else int(mark.group(2)), mark.group(3)))
+    return commands
+
+
+def repo_mirror(target: Path) -> Path:
+    """The repo root as a person's checkout would look after `make`: every top-level file and folder (the
+    installed .venv too), with nothing generated yet (no .fpl_platform)."""
+    target.mkdir()
+    for entry in REPO.iterdir():
+        if entry.name not in {".git", ".fpl_platform", "test-artifacts", ".pytest_cache", ".ruff_cache"}:
+            (target / entry.name).symlink_to(entry)
+    return target
+
+
+def test_the_readme_as_written(tmp_path, isolated_home):
+    """Every command of the README's shell blocks, exactly as written, from the repo root with a fresh
+    FPL_PLATFORM_HOME and no other environment; then `make demo` again (nothing changes), every SQL example on
+    the analyst copy, every documented table, and the UI in a browser."""
+    from fpl_platform.lib.warehouse import table_digests
+
+    stamp = REPO / ".venv" / ".installed-stamp"
+    assert stamp.exists() and stamp.stat().st_mtime >= (REPO / "pyproject.toml").stat().st_mtime, "run `make` first"
+    root = repo_mirror(tmp_path / "repo")
+    home = root / ".fpl_platform"
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ.get("HOME", str(tmp_path)), "FPL_PLATFORM_HOME": str(home)}
+
+    def run(command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-c", command], cwd=root, env=env, capture_output=True, text=True)
+
+    commands = readme_commands()
+    assert len(commands) >= 10 and commands[0][0].startswith("make demo")
+    for command, expected, reason in commands:
+        if command.startswith("make test"):
+            expected, reason = None, "the test suite itself"
+        if expected is None:
+            print(f"README command skipped ({reason}): {command}")
+            continue
+        out = run(command)
+        assert out.returncode == expected, f"{command}\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}"
+        if command.startswith("make demo"):
+            first = table_digests(home / "warehouse.duckdb")
+            again = run(command)  # a second `make demo` succeeds and changes nothing
+            assert again.returncode == 0, again.stderr[-3000:]
+            digests = table_digests(home / "warehouse.duckdb")
+            assert {k: (first.get(k), v) for k, v in digests.items() if first.get(k) != v} == {}
+
+    connection = duckdb.connect(str(home / "analytics.duckdb"), read_only=True)
+    present = {row[0] for row in connection.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
+    assert {table.name for table in ALL_TABLES} <= present, "documented tables missing after make demo"
     assert connection.execute("SELECT count(*), count(DISTINCT season) FROM raw.matches").fetchone() == (4560, 12)
     assert connection.execute("SELECT count(*) FROM raw.player_gameweeks").fetchone()[0] == 264_304
     # every branch ran: both models, both predictions, drift and performance monitoring, the first gate decisions
@@ -70,28 +134,23 @@ def test_fpl_platform_demo_loads_every_bundled_row(isolated_home):
     assert served > 500 and connection.execute("SELECT count(*) FROM predictions.match_outcomes").fetchone()[0] == 10
     decisions = connection.execute("SELECT model_name, decision FROM monitoring.retraining_events ORDER BY model_name").fetchall()
     assert decisions == [("match_outcome", "promoted"), ("player_points", "promoted")]
-    assert connection.execute("SELECT count(DISTINCT model_name) FROM monitoring.performance").fetchone()[0] == 2
-    assert connection.execute("SELECT count(*) FROM monitoring.drift_reports").fetchone()[0] == 2
-    connection.close()
-    storage = isolated_home / "dagster" / "storage"
-    assert storage.exists()  # the runs were recorded in the platform's own instance
-
-    status = subprocess.run([str(cli), "status"], capture_output=True, text=True, cwd=REPO, env=dict(os.environ))
-    assert status.returncode == 0, status.stderr[-2000:]
-    assert "match_outcome" in status.stdout and "promoted" in status.stdout and "newest result: 2026-05-24" in status.stdout
-    # nothing to roll back to after the first training: a clear refusal, not a traceback
-    rollback = subprocess.run(
-        [str(cli), "rollback", "match_outcome"], capture_output=True, text=True, cwd=REPO, env=dict(os.environ)
-    )
-    assert rollback.returncode == 1 and "has no previous champion to restore" in rollback.stderr
-
-    # the analysts' queries in the README run on the demo's analyst copy and return rows
-    connection = duckdb.connect(str(isolated_home / "analytics.duckdb"), read_only=True)
-    for query in analyst_queries():
-        assert connection.execute(query).fetchall(), query
+    assert connection.execute("SELECT count(DISTINCT model_name) FROM monitoring.drift_reports").fetchone()[0] == 2
+    # gameweek 38 was served and its results are in: both models have a served performance row for it
+    scored = "SELECT count(DISTINCT model_name) FROM monitoring.performance WHERE source = 'served' AND gameweek = 38"
+    assert connection.execute(scored).fetchone()[0] == 2
+    for query in sql_examples():
+        connection.execute(query).fetchall()
     connection.close()
 
+    status = run(".venv/bin/fpl-platform status")
+    assert status.returncode == 0 and "match_outcome" in status.stdout and "newest result: 2026-05-24" in status.stdout
+    os.environ["FPL_PLATFORM_HOME"] = str(home)  # the browser check's UI serves this home (isolated_home restores it)
     check_ui_in_a_browser()
+
+
+def sql_examples() -> list[str]:
+    """Every ```sql block of the README (the analysts' queries and each table's example)."""
+    return [block.strip() for block in re.findall(r"^```sql\n(.*?)^```", README, flags=re.S | re.M)]
 
 
 def analyst_queries() -> list[str]:

@@ -378,6 +378,19 @@ def read_sql(
         return connection.execute(sql, params or []).df()
 
 
+def table_digests(path: str | os.PathLike) -> dict[str, str]:
+    """Per table, "<rows>:<digest of its content>", independent of row order: two warehouses with equal digests
+    hold the same tables (re-run and replay comparisons)."""
+    with connect(path, read_only=True, purpose="digesting tables") as connection:
+        names = connection.execute(
+            "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1"
+        ).fetchall()
+        return {
+            name: "{}:{}".format(*connection.execute(f"SELECT count(*), sum(hash(t::VARCHAR)) FROM {name} AS t").fetchall()[0])
+            for (name,) in names
+        }
+
+
 def table_exists(path: str | os.PathLike, qualified_name: str) -> bool:
     """Whether the table exists in the warehouse."""
     if not Path(path).exists():

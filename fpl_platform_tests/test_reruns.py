@@ -1,0 +1,76 @@
+"""Re-runs are no-ops: the whole graph twice, every asset alone, then a new round of results and the graph again.
+
+Everything runs in one FPL_PLATFORM_HOME through the platform's own Dagster instance, as `fpl-platform demo`
+does; tables are compared by content (`table_digests`), the registry by its versions and aliases.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from fpl_platform.lib import tracking
+from fpl_platform.lib.warehouse import table_digests
+
+SEASONS = ["2023-24", "2024-25", "2025-26"]
+MODELS = ("match_outcome", "player_points")
+
+
+def registry(uri: str) -> dict:
+    return {name: (tracking.latest_version(uri, name)[0], tracking.aliases(uri, name)) for name in MODELS}
+
+
+def changed(before: dict, after: dict) -> dict:
+    return {name: (before.get(name), after.get(name)) for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)}
+
+
+def test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_taken_in(isolated_home, monkeypatch):
+    from fpl_platform import cli
+    from fpl_platform.definitions import defs
+    from fpl_platform.resources import MlflowTracking, Warehouse
+
+    # the bundled data as it stood before the season's last round: gameweek 38 not yet played
+    monkeypatch.setenv("FPL_PLATFORM_SOURCE", "replay")
+    monkeypatch.setenv("FPL_PLATFORM_REPLAY_REVEAL", "2025-26:37")
+    cli.prepare_home()
+    warehouse, uri = Warehouse().file, MlflowTracking().uri
+    with dg.DagsterInstance.get() as instance:
+        cli.materialise_all(instance, seasons=SEASONS, quick=True)
+        first, models = table_digests(warehouse), registry(uri)
+        assert len(first) >= 20 and all(version == "1" for version, _ in models.values())
+
+        cli.materialise_all(instance, seasons=SEASONS, quick=True)
+        assert changed(first, table_digests(warehouse)) == {}, "the whole graph run again changed tables"
+        assert registry(uri) == models, "the whole graph run again trained new model versions"
+
+        graph = defs.resolve_asset_graph()
+        for key in graph.toposorted_asset_keys:
+            spec = graph.get(key)
+            ops = {op: config for op, config in cli.QUICK.items() if op == key.to_python_identifier()}
+            tags = {}
+            if spec.partitions_def is not None:
+                tags = {"dagster/asset_partition_range_start": SEASONS[0], "dagster/asset_partition_range_end": SEASONS[-1]}
+            result = dg.materialize(
+                [*defs.assets, *defs.asset_checks],
+                selection=dg.AssetSelection.assets(key),
+                resources=defs.resources,
+                instance=instance,
+                tags=tags,
+                run_config={**cli.QUIET, "ops": ops},
+                raise_on_error=False,
+            )
+            assert result.success, f"{key.to_user_string()} failed when materialised again on its own"
+            assert changed(first, table_digests(warehouse)) == {}, f"{key.to_user_string()} alone changed tables"
+        assert registry(uri) == models
+
+        # the last round's results arrive: the run takes them in; the models' training rows end before it
+        monkeypatch.setenv("FPL_PLATFORM_REPLAY_REVEAL", "2025-26:38")
+        cli.materialise_all(instance, seasons=SEASONS, quick=True)
+        after = table_digests(warehouse)
+        moved = changed(first, after)
+        assert {"raw.matches", "raw.fixtures", "raw.player_gameweeks", "features.match_features"} <= set(moved)
+        rows = lambda digest: int(digest.split(":")[0])  # noqa: E731
+        assert rows(after["raw.matches"]) == rows(first["raw.matches"]) + 10
+        assert registry(uri) == models, "results after the training cutoff retrained a model"
+
+        cli.materialise_all(instance, seasons=SEASONS, quick=True)
+        assert changed(after, table_digests(warehouse)) == {}, "re-running after the new round changed tables"
