@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@# the instance that .env points plain `dagster` and `dg` commands at, ready before any run
+	@FPL_PLATFORM_HOME= DAGSTER_HOME= $(BIN)/python -c 'from fpl_platform.cli import prepare_home; prepare_home()'
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,15 +1,61 @@
-"""`fpl-platform`: the command line for people (demo, publish, build-data)."""
+"""`fpl-platform`: the command line for people (demo, publish, build-data).
+
+An error is one line on stderr naming what was wrong (the argument or environment variable, the value,
+what is expected), and a non-zero exit status: 2 for a bad argument or setting (checked before any run
+starts, so nothing is written), 1 for a command that failed, 130 when interrupted. `--debug` adds the
+traceback. The commands that run Dagster jobs (demo, rollback, replay) send the runs' logs to stdout, so
+stderr holds only that line.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from fpl_platform.lib import paths
+from fpl_platform.lib.errors import DataValidationError, SettingError
+
+
+class CommandFailed(Exception):
+    """The command could not do its work; the message is the one line printed (exit status 1)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line (`fpl-platform replay: error: argument --season: ...`)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (--help shows the usage)\n")
+
+
+def one_line(text: str) -> str:
+    """The first non-empty line of an error message (DuckDB's and Dagster's run over several)."""
+    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+
+
+@contextlib.contextmanager
+def run_logs_to_stdout(debug: bool) -> Iterator[None]:
+    """While Dagster runs in this process, everything written to stderr (its console log, MLflow's log, warnings)
+    goes to stdout, so that stderr holds only the command's outcome line; with --debug, nothing moves."""
+    if debug:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(1, 2)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def prepare_home(instance_yaml: str | None = None) -> Path:
@@ -45,8 +91,11 @@ QUICK = {
 }
 
 
-def materialise_all(instance, *, seasons: list[str] | None = None, quick: bool = False) -> list:
-    """Materialise every asset: the season-partitioned ones in one single-run backfill, then the rest."""
+def materialise_all(instance, *, seasons: list[str] | None = None, quick: bool = False, raise_on_error: bool = True) -> list:
+    """Materialise every asset: the season-partitioned ones in one single-run backfill, then the rest.
+
+    Without `raise_on_error`, a failed first run is returned alone (the second would build on its failure).
+    """
     import dagster as dg
 
     from fpl_platform.definitions import defs
@@ -71,10 +120,12 @@ def materialise_all(instance, *, seasons: list[str] | None = None, quick: bool =
                 "dagster/asset_partition_range_end": seasons[-1],
                 "fpl_platform/trigger": "cli",
             },
-            raise_on_error=True,
+            raise_on_error=raise_on_error,
             run_config=QUIET,
         )
     )
+    if not results[-1].success:
+        return results
     results.append(
         dg.materialize(
             [*assets, *checks],
@@ -82,14 +133,164 @@ def materialise_all(instance, *, seasons: list[str] | None = None, quick: bool =
             resources=resources,
             instance=instance,
             tags={"fpl_platform/trigger": "cli"},
-            raise_on_error=True,
+            raise_on_error=raise_on_error,
             run_config={**QUIET, "ops": QUICK} if quick else QUIET,
         )
     )
     return results
 
 
+def _is_url(text: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def check_source() -> str:
+    """FPL_PLATFORM_SOURCE: 'bundled' (default) or 'live'; with 'live', FPL_PLATFORM_FPL_API an http(s) URL."""
+    from fpl_platform.resources import FplSource
+
+    mode = FplSource.check_mode(os.environ.get("FPL_PLATFORM_SOURCE") or "bundled")
+    api = os.environ.get("FPL_PLATFORM_FPL_API")
+    if mode == "live" and api and not _is_url(api):
+        raise SettingError("FPL_PLATFORM_FPL_API", api, f"the FPL API's http(s) base URL, e.g. {paths.DEFAULT_FPL_API}")
+    return mode
+
+
+def check_data_dir() -> Path:
+    """FPL_PLATFORM_DATA_DIR (default data/): a directory holding every file of the bundled snapshot."""
+    from fpl_platform.lib.bundled import FILES
+
+    directory = paths.data_dir()
+    if not directory.is_dir() or any(not (directory / f"{name}.parquet").is_file() for name in FILES):
+        setting = "FPL_PLATFORM_DATA_DIR" if os.environ.get("FPL_PLATFORM_DATA_DIR") else "the bundled data directory"
+        raise SettingError(
+            setting, str(directory), f"a directory holding the bundled snapshot ({', '.join(f + '.parquet' for f in FILES)})"
+        )
+    return directory
+
+
+def check_football_data() -> None:
+    """FPL_PLATFORM_FOOTBALL_DATA, when set: an http(s) base URL or a directory."""
+    location = os.environ.get("FPL_PLATFORM_FOOTBALL_DATA")
+    if location and not (_is_url(location) or Path(location).is_dir()):
+        raise SettingError(
+            "FPL_PLATFORM_FOOTBALL_DATA",
+            location,
+            "football-data.co.uk's base URL (https://www.football-data.co.uk/mmz4281) or an existing directory laid out "
+            "as <yyzz>/E0.csv",
+        )
+
+
+def check_as_of(mode: str) -> None:
+    """FPL_PLATFORM_AS_OF, when set: '<season>:<gameweek>' with a season the source has data for (lib.asof.validate)."""
+    from fpl_platform.lib import asof
+    from fpl_platform.lib.seasons import ALL_SEASONS, seasons_with_results
+
+    text = os.environ.get("FPL_PLATFORM_AS_OF")
+    if not text:
+        return
+    # the live source adds the current season to the bundled ones: any season of the partitions may be it
+    asof.validate(text, ALL_SEASONS if mode == "live" else seasons_with_results(paths.data_dir()))
+
+
+def check_config() -> None:
+    """FPL_PLATFORM_CONFIG (or $FPL_PLATFORM_HOME/fpl_platform.yaml): every section loads (lib.settings validates it)."""
+    from fpl_platform.lib import settings
+
+    for section in settings.DEFAULTS:
+        try:
+            settings.load(section)
+        except DataValidationError as error:
+            setting = "FPL_PLATFORM_CONFIG" if os.environ.get("FPL_PLATFORM_CONFIG") else "the settings file"
+            # YAML's errors run over several lines, the last ones a caret under a quoted line
+            problem = " ".join(line.strip() for line in error.problem.splitlines() if line.strip().strip("^"))
+            raise SettingError(setting, str(settings.config_file()), f"a settings file that loads: {problem}") from error
+
+
+def check_smtp_port() -> None:
+    """FPL_PLATFORM_SMTP_PORT, when set: a port number (alerts are sent with it long after the command started)."""
+    port = os.environ.get("FPL_PLATFORM_SMTP_PORT")
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        raise SettingError("FPL_PLATFORM_SMTP_PORT", port, "a port number such as 587")
+
+
+def check_settings(command: str) -> None:
+    """The environment a command reads, checked before it writes anything: a SettingError names the first bad one."""
+    if command == "demo":
+        mode = check_source()
+        check_data_dir()
+        check_football_data()
+        check_as_of(mode)
+    elif command == "rollback":  # it re-predicts the next gameweek
+        check_as_of(check_source())
+    elif command == "replay":  # the replay sets its own source and as-of for each gameweek
+        check_data_dir()
+        check_football_data()
+    check_config()
+    check_smtp_port()
+
+
+def step_failure(result) -> str:
+    """What failed in a Dagster run, on one line: the first failed step and its error (a dg.Failure's description)."""
+    for event in result.all_events:
+        if not event.is_step_failure:
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return one_line(data.user_failure_data.description)
+        error = data.error
+        while error is not None and error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+            error = error.cause  # Dagster's wrapper around the step's own exception
+        if error is None:
+            break
+        message = one_line(error.message)
+        head, _, rest = message.partition(": ")
+        if rest and head.rsplit(".", 1)[-1] == error.cls_name:
+            message = rest  # format_exception_only's "module.Class: " prefix
+        return f"step {event.step_key} failed: {error.cls_name}: {message}"
+    return "the run failed"
+
+
+def raise_if_interrupted(result) -> None:
+    """Ctrl-C inside a step fails the run with DagsterExecutionInterruptedError: the command was interrupted."""
+    for event in result.all_events:
+        error = event.step_failure_data.error if event.is_step_failure else None
+        while error is not None:
+            if error.cls_name == "DagsterExecutionInterruptedError":
+                raise KeyboardInterrupt
+            error = error.cause
+
+
+def record_failure(instance, result) -> str:
+    """Record a failed run's HIGH alert as the daemon's run-failure sensor would; says whether it was recorded.
+
+    An interrupted run raises KeyboardInterrupt instead: the person who pressed Ctrl-C needs no alert.
+    """
+    from fpl_platform.defs.monitoring.sensors import alert_for_failed_run
+
+    raise_if_interrupted(result)
+    try:
+        alert_for_failed_run(instance, result.run_id)
+    except Exception as error:  # the failure itself is what the person must read
+        return f"its alert could not be recorded: {type(error).__name__}: {one_line(str(error))}"
+    return "alert recorded, see `fpl-platform status`"
+
+
+def run_failed(instance, result, what: str = "") -> CommandFailed:
+    """The failed run's alert recorded, and the line saying what failed."""
+    alerted = record_failure(instance, result)
+    return CommandFailed(f"{what + ': ' if what else ''}{step_failure(result)} (Dagster run {result.run_id}; {alerted})")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    check_settings("demo")
+    with run_logs_to_stdout(args.debug):
+        return _demo(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
     prepare_home()
     import dagster as dg
 
@@ -97,7 +298,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        materialise_all(instance, quick=args.quick)
+        results = materialise_all(instance, quick=args.quick, raise_on_error=False)
+        failed = next((result for result in results if not result.success), None)
+        if failed is not None:
+            raise run_failed(instance, failed)
     from fpl_platform.lib.schemas import ALL_TABLES
 
     warehouse = Warehouse()
@@ -123,7 +327,87 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _die_with_parent() -> None:
+    """In a child, before exec: receive SIGTERM when the `fpl-platform ui` process dies, even by SIGKILL (Linux)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _stop_group(process, timeout: float = 15.0) -> None:
+    """SIGTERM to a child's process group (it leads it), SIGKILL to what is left after `timeout`."""
+    import signal
+    import subprocess
+
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)  # workers the leader left behind
+
+
+def mlflow_port() -> int:
+    """The port of FPL_PLATFORM_MLFLOW_UI (what asset metadata links to) when it is on this machine, else 5000."""
+    from urllib.parse import urlsplit
+
+    link = urlsplit(os.environ.get("FPL_PLATFORM_MLFLOW_UI") or "http://127.0.0.1:5000")
+    local = link.hostname in ("127.0.0.1", "localhost")
+    return (link.port or 5000) if local else 5000
+
+
+def start_mlflow(host: str, port: int):
+    """`mlflow server` on the platform's registry and artifacts, in its own process group; None if the port is taken."""
+    import socket
+    import subprocess
+
+    from fpl_platform.resources import MlflowTracking
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            print(f"MLflow UI not started: {host}:{port} is in use (--mlflow-port picks another, --no-mlflow skips it)")
+            return None
+    tracking = MlflowTracking()
+    log = paths.mlflow_dir() / "server.log"
+    command = [
+        str(Path(sys.executable).with_name("mlflow")),
+        "server",
+        "--backend-store-uri",
+        tracking.uri,
+        "--default-artifact-root",
+        tracking.artifacts,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
+            preexec_fn=_die_with_parent,
+        )
+    print(f"MLflow UI on http://{host}:{port} (registry {tracking.uri}; log {log})", flush=True)
+    return process
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
+    import signal
+    import subprocess
+
     prepare_home()
     # `dagster dev` runs the webserver and the daemon (sensors, schedule); --webserver-only just the UI
     program = ["dagster-webserver"] if args.webserver_only else ["dagster", "dev"]
@@ -137,15 +421,34 @@ def cmd_ui(args: argparse.Namespace) -> int:
         "-w",
         str(paths.REPO_ROOT / "workspace.yaml"),
     ]
+    port = args.mlflow_port or mlflow_port()
+    mlflow = None if args.no_mlflow else start_mlflow("127.0.0.1", port)
     print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}; starting {' '.join(command)}", flush=True)
-    os.execv(command[0], command)
-    return 0  # pragma: no cover - execv does not return
+    if mlflow is None:
+        os.execv(command[0], command)
+    os.environ.setdefault("FPL_PLATFORM_MLFLOW_UI", f"http://127.0.0.1:{port}")  # the links in asset metadata
+    # Dagster in its own process group: a signal to this process (Ctrl-C, SIGTERM) reaches it once, forwarded
+    dagster = subprocess.Popen(command, process_group=0, preexec_fn=_die_with_parent)
+
+    def forward(signum, _frame) -> None:
+        if dagster.poll() is None:
+            dagster.send_signal(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)
+    try:
+        return dagster.wait()
+    finally:
+        _stop_group(dagster)
+        _stop_group(mlflow)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
     from fpl_platform.resources import Warehouse
 
     warehouse = Warehouse()
+    if not warehouse.file.exists():
+        raise CommandFailed(f"no warehouse at {warehouse.file}: run `make demo` first")
     counts = warehouse.publish(note="fpl-platform publish")
     print(f"published {warehouse.analytics_file}: {len(counts)} tables, {sum(counts.values()):,} rows")
     return 0
@@ -156,17 +459,30 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
     path = paths.analytics_path()
     if not path.exists():
-        print(f"{path} does not exist yet: run `make demo` first", file=sys.stderr)
-        return 1
+        raise CommandFailed(f"{path} does not exist yet: run `make demo` first")
     connection = duckdb.connect(str(path), read_only=True)
     try:
         print(connection.sql(args.query))
+    except duckdb.Error as error:
+        raise CommandFailed(one_line(str(error))) from error
     finally:
         connection.close()
     return 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    from fpl_platform.defs.training.jobs import MODEL_ASSETS
+
+    if args.model not in MODEL_ASSETS:
+        raise SettingError("argument model", args.model, " or ".join(sorted(MODEL_ASSETS)))
+    check_settings("rollback")
+    if not paths.warehouse_path().exists():
+        raise CommandFailed(f"nothing to roll back: no warehouse at {paths.warehouse_path()}; run `make demo` first")
+    with run_logs_to_stdout(args.debug):
+        return _rollback(args)
+
+
+def _rollback(args: argparse.Namespace) -> int:
     prepare_home()
     import dagster as dg
 
@@ -174,25 +490,21 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from fpl_platform.defs.training.jobs import MODEL_ASSETS
     from fpl_platform.defs.training.sensors import REFRESHED_TAG
 
-    if args.model not in MODEL_ASSETS:
-        print(f"unknown model {args.model!r}; expected one of {', '.join(sorted(MODEL_ASSETS))}", file=sys.stderr)
-        return 2
+    # the run's log stays in the instance (the UI); the terminal gets the outcome
+    silent = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     with dg.DagsterInstance.get() as instance:
         result = defs.resolve_job_def("rollback_job").execute_in_process(
             instance=instance,
-            run_config={**QUIET, "ops": {"rollback_champion": {"config": {"model_name": args.model}}}},
+            run_config={**silent, "ops": {"rollback_champion": {"config": {"model_name": args.model}}}},
             tags={
                 REFRESHED_TAG: "fpl-platform rollback",
                 "fpl_platform/evidence": f"fpl-platform rollback {args.model} (by a person)",
             },
             raise_on_error=False,
         )
-        if not result.success:
-            errors = [e.event_specific_data.error.message.strip() for e in result.all_events if e.is_step_failure]
-            print(
-                f"rollback of {args.model} failed: {'; '.join(errors) or 'see the Dagster run ' + result.run_id}", file=sys.stderr
-            )
-            return 1
+        if not result.success:  # e.g. no previous champion: the refusal is the line (its alert is recorded)
+            alerted = record_failure(instance, result)
+            raise CommandFailed(step_failure(result) + ("" if alerted.startswith("alert recorded") else f" ({alerted})"))
         refreshed = dg.materialize(
             [*defs.assets, *(defs.asset_checks or [])],
             selection=dg.AssetSelection.assets(MODEL_ASSETS[args.model][1]),
@@ -200,18 +512,89 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             instance=instance,
             tags={"fpl_platform/trigger": "rollback", "fpl_platform/after_run": result.run_id},
             raise_on_error=False,
-            run_config=QUIET,
+            run_config=silent,
         )
+        if not refreshed.success:
+            failure = run_failed(instance, refreshed, f"{args.model} was rolled back, but refreshing its predictions failed")
     from fpl_platform.lib import tracking
     from fpl_platform.resources import MlflowTracking
 
     aliases = tracking.aliases(MlflowTracking().uri, args.model)
     print(f"{args.model}: champion is now version {aliases.get('champion')} (rolled back: {aliases.get('rolled_back')})")
-    print(f"  predictions refreshed: {'yes' if refreshed.success else 'NO - see Dagster run ' + refreshed.run_id}")
-    return 0 if refreshed.success else 1
+    if not refreshed.success:
+        raise failure
+    print("  predictions refreshed")
+    return 0
+
+
+def gameweek_argument(text: str) -> int:
+    """argparse type: a gameweek, 1 to 38."""
+    from fpl_platform.lib.seasons import GAMEWEEKS_PER_SEASON
+
+    if not (text.strip().isdigit() and 1 <= int(text) <= GAMEWEEKS_PER_SEASON):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a gameweek; expected an integer from 1 to {GAMEWEEKS_PER_SEASON}")
+    return int(text)
+
+
+def replay_season_argument(text: str) -> str:
+    """argparse type: a season the bundled data can replay (lib.seasons.replayable_seasons)."""
+    from fpl_platform.lib.seasons import REPLAY_SEASONS_BEFORE, replayable_seasons, span
+
+    try:
+        seasons = replayable_seasons(paths.data_dir())
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"the bundled data cannot be read: {one_line(str(error))}") from error
+    if text not in seasons:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} cannot be replayed; expected a season with results and fixtures in the bundled data and "
+            f"{REPLAY_SEASONS_BEFORE} seasons before it: {span(seasons)}"
+        )
+    return text
+
+
+def history_seasons_argument(text: str) -> int:
+    """argparse type: how many seasons before the replayed one to ingest (at least replay.MIN_HISTORY_SEASONS)."""
+    from fpl_platform.replay import MIN_HISTORY_SEASONS
+
+    if not (text.strip().isdigit() and int(text) >= MIN_HISTORY_SEASONS):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected an integer of at least {MIN_HISTORY_SEASONS} (the season before the replayed one is "
+            "backtested, on a model fitted on the season before it)"
+        )
+    return int(text)
+
+
+def inject_drift_argument(text: str) -> str:
+    """argparse type: a drift injection, 'swap:<fraction>@<gameweek>' (replay.DriftInjection)."""
+    from fpl_platform.replay import DriftInjection
+
+    try:
+        DriftInjection.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return text
+
+
+def ab_steps_argument(text: str) -> str:
+    """argparse type: A/B treatment shares, e.g. '0.1,0.25,0.5' (lib.ab.parse_steps)."""
+    from fpl_platform.lib import ab
+
+    try:
+        ab.parse_steps(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return text
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    if args.from_gameweek > args.to_gameweek:
+        raise SettingError("--from-gameweek", args.from_gameweek, f"a gameweek no later than --to-gameweek {args.to_gameweek}")
+    check_settings("replay")
+    with run_logs_to_stdout(args.debug):
+        return _replay(args)
+
+
+def _replay(args: argparse.Namespace) -> int:
     from fpl_platform.replay import Replay
 
     replay = Replay(
@@ -267,7 +650,7 @@ def cmd_ab_test(args: argparse.Namespace) -> int:
         else:
             print(ab_tests.report(warehouse, args.name))
     except ab_tests.AbTestError as error:
-        print(f"ab-test {args.action}: {error}", file=sys.stderr)
+        print(f"fpl-platform ab-test {args.action}: error: {one_line(str(error))}", file=sys.stderr)
         return 2
     return 0
 
@@ -275,6 +658,8 @@ def cmd_ab_test(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from fpl_platform.lib import status
 
+    if not paths.warehouse_path().exists():
+        raise CommandFailed(f"no warehouse at {paths.warehouse_path()}: run `make demo` first")
     print(status.report())
     return 0
 
@@ -296,41 +681,72 @@ def cmd_build_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fpl-platform", description=__doc__)
+DEBUG_HELP = "on an error, print its traceback too (before or after the command)"
+
+
+def build_parser() -> Parser:
+    """The `fpl-platform` command line."""
+    parser = Parser(prog="fpl-platform", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="materialise every asset on the bundled data and publish the analyst copy")
+
+    def command(subparsers, name: str, text: str, func=None) -> Parser:
+        made = subparsers.add_parser(name, help=text, description=text)
+        # SUPPRESS: a --debug given before the command is not reset by the command's own default
+        made.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+        if func is not None:
+            made.set_defaults(func=func)
+        return made
+
+    demo = command(sub, "demo", "materialise every asset on the bundled data and publish the analyst copy", cmd_demo)
     demo.add_argument("--quick", action="store_true", help="backtest one season with coarser refits (about 2x faster)")
-    demo.set_defaults(func=cmd_demo)
-    ui = sub.add_parser("ui", help="run `dagster dev` (webserver + daemon) against the platform's instance")
+    ui = command(sub, "ui", "run `dagster dev` (webserver + daemon) and the MLflow UI against the platform's instance", cmd_ui)
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--webserver-only", action="store_true", help="the UI without the daemon (no sensor or schedule runs)")
-    ui.set_defaults(func=cmd_ui)
-    sub.add_parser("publish", help="publish analytics.duckdb from the warehouse").set_defaults(func=cmd_publish)
-    sql = sub.add_parser("sql", help="run a query against the analyst copy (read-only)")
+    ui.add_argument("--no-mlflow", action="store_true", help="do not start the MLflow UI")
+    ui.add_argument(
+        "--mlflow-port",
+        type=int,
+        help="the MLflow UI's port on 127.0.0.1 (default: FPL_PLATFORM_MLFLOW_UI's, else 5000)",
+    )
+    command(sub, "publish", "publish analytics.duckdb from the warehouse", cmd_publish)
+    sql = command(sub, "sql", "run a query against the analyst copy (read-only)", cmd_sql)
     sql.add_argument("query")
-    sql.set_defaults(func=cmd_sql)
-    rollback = sub.add_parser("rollback", help="restore a model's previous champion and refresh its predictions")
+    rollback = command(sub, "rollback", "restore a model's previous champion and refresh its predictions", cmd_rollback)
     rollback.add_argument("model", help="match_outcome or player_points")
-    rollback.set_defaults(func=cmd_rollback)
-    replay = sub.add_parser("replay", help="replay a bundled season gameweek by gameweek through sensors, schedule and gates")
-    replay.add_argument("--season", default="2025-26")
-    replay.add_argument("--from-gameweek", type=int, default=1)
-    replay.add_argument("--to-gameweek", type=int, default=38)
-    replay.add_argument("--inject-drift", help="e.g. swap:0.5@20 (swap home/away goals in 50%% of matches from gameweek 20)")
+    replay = command(
+        sub, "replay", "replay a bundled season gameweek by gameweek through sensors, schedule and gates", cmd_replay
+    )
+    replay.add_argument(
+        "--season",
+        type=replay_season_argument,
+        default="2025-26",
+        help="a season the bundled data can replay: 2019-20 to 2025-26 (default 2025-26)",
+    )
+    replay.add_argument("--from-gameweek", type=gameweek_argument, default=1, help="1 to 38 (default 1)")
+    replay.add_argument(
+        "--to-gameweek", type=gameweek_argument, default=38, help="1 to 38, not before --from-gameweek (default 38)"
+    )
+    replay.add_argument(
+        "--inject-drift",
+        type=inject_drift_argument,
+        help="e.g. swap:0.5@20 (swap home/away goals in 50%% of matches from gameweek 20)",
+    )
     replay.add_argument("--quick", action="store_true", help="lighter backtests and training validation")
     replay.add_argument(
-        "--history-seasons", type=int, help="ingest only this many seasons before the replayed one (default: all)"
+        "--history-seasons",
+        type=history_seasons_argument,
+        help="ingest only this many seasons before the replayed one, at least 2 (default: all)",
     )
     replay.add_argument(
         "--ab-test",
+        type=ab_steps_argument,
         help="A/B test a second match-outcome recipe all season at these treatment shares, e.g. 0.5 or 0.1,0.25,0.5",
     )
-    replay.set_defaults(func=cmd_replay)
-    ab_test = sub.add_parser("ab-test", help="A/B test a model version against the champion: create, start, stop, report")
+    ab_test = command(sub, "ab-test", "A/B test a model version against the champion: create, start, stop, report", cmd_ab_test)
     ab_actions = ab_test.add_subparsers(dest="action", required=True)
-    create = ab_actions.add_parser("create", help="define a test (then `start` it)")
+    create = command(ab_actions, "create", "define a test (then `start` it)")
     create.add_argument("name")
     create.add_argument("--model", required=True, help="match_outcome or player_points")
     create.add_argument("--treatment", default="challenger", help="a registered version number or alias (default: challenger)")
@@ -345,17 +761,39 @@ def main(argv: list[str] | None = None) -> int:
         ("stop", "stop (the champion serves all)"),
         ("report", "print the analysis"),
     ):
-        ab_actions.add_parser(action, help=text).add_argument("name")
-    ab_test.set_defaults(func=cmd_ab_test)
-    sub.add_parser(
-        "status", help="champions, last retrain, last drift report, performance, open alerts, data freshness"
-    ).set_defaults(func=cmd_status)
-    build = sub.add_parser("build-data", help="rebuild data/ from the airsenal==1.17.0 wheel")
+        command(ab_actions, action, text).add_argument("name")
+    command(sub, "status", "champions, last retrain, last drift report, performance, open alerts, data freshness", cmd_status)
+    build = command(sub, "build-data", "rebuild data/ from the airsenal==1.17.0 wheel", cmd_build_data)
     build.add_argument("--wheel", help="path to airsenal-1.17.0-py3-none-any.whl (downloaded with pip when omitted)")
     build.add_argument("--out", default=str(paths.REPO_ROOT / "data"), help="output directory (default: data/)")
-    build.set_defaults(func=cmd_build_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
-    return args.func(args)
+    name = " ".join(["fpl-platform", args.command, *([args.action] if args.command == "ab-test" else [])])
+
+    def fail(line: str, status: int) -> int:
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"{name}: {line}", file=sys.stderr, flush=True)
+        return status
+
+    try:
+        return args.func(args)
+    except SettingError as error:
+        return fail(f"error: {error}", 2)
+    except CommandFailed as error:
+        return fail(str(error), 1)
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
+    except Exception as error:
+        if type(error).__name__ == "DagsterExecutionInterruptedError":  # Ctrl-C inside a run
+            return fail("interrupted", 130)
+        return fail(f"{type(error).__name__}: {one_line(str(error))} (run with --debug for the traceback)", 1)
 
 
 if __name__ == "__main__":

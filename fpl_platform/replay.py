@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fpl_platform.lib import ab, paths
-from fpl_platform.lib.seasons import ALL_SEASONS, GAMEWEEKS_PER_SEASON
+from fpl_platform.lib.seasons import ALL_SEASONS, GAMEWEEKS_PER_SEASON, REPLAY_SEASONS_BEFORE, replayable_seasons, span
 
 PREDICTION_OPS = ("predictions__match_outcomes", "predictions__player_points")
 TRAINING_JOBS = ("weekly_retrain_job", "retrain_match_outcome_job", "retrain_player_points_job")
@@ -32,6 +32,8 @@ TRAINING_JOBS = ("weekly_retrain_job", "retrain_match_outcome_job", "retrain_pla
 # last one's, or monthly while drift persists (lib.drift.evidently_due); PSI and KS still run on every
 # gameweek and decide the drift sensor's requests, as in production
 REPLAY_OPS = {"monitoring__drift": {"config": {"evidently": "on_change"}}}
+# `history_seasons`: the bootstrap backtests the season before the replayed one on a model fitted on the one before it
+MIN_HISTORY_SEASONS = 2
 
 
 @dataclass
@@ -71,8 +73,11 @@ class DriftInjection:
         import re
 
         match = re.fullmatch(r"swap:(0?\.\d+|1(?:\.0)?)@(\d{1,2})", spec.strip())
-        if not match or not 1 <= int(match.group(2)) <= GAMEWEEKS_PER_SEASON:
-            raise ValueError(f"--inject-drift {spec!r}: expected 'swap:<fraction>@<gameweek>', e.g. 'swap:0.5@20'")
+        if not match or float(match.group(1)) == 0 or not 1 <= int(match.group(2)) <= GAMEWEEKS_PER_SEASON:
+            raise ValueError(
+                f"drift injection {spec!r}: expected 'swap:<fraction>@<gameweek>' with a fraction in (0, 1] and a "
+                f"gameweek from 1 to {GAMEWEEKS_PER_SEASON}, e.g. 'swap:0.5@20'"
+            )
         return cls(float(match.group(1)), int(match.group(2)))
 
     def apply(self, data_dir: Path, season: str) -> int:
@@ -151,9 +156,11 @@ class Replay:
         history_seasons: int | None = None,
         log: Callable[[str], None] = print,
     ):
-        if season not in ALL_SEASONS[1:]:
+        replayable = replayable_seasons(paths.data_dir())
+        if season not in replayable:
             raise ValueError(
-                f"season {season!r} cannot be replayed: expected one of {ALL_SEASONS[1:]} (a season with history before it)"
+                f"season {season!r} cannot be replayed: expected a season with results and fixtures in the bundled data "
+                f"and {REPLAY_SEASONS_BEFORE} seasons before it: {span(replayable)}"
             )
         self.season = season
         self.inject = DriftInjection.parse(inject_drift) if inject_drift else None
@@ -162,8 +169,10 @@ class Replay:
         self.ab_steps = ab.parse_steps(ab_test) if ab_test else None
         self.ab_spec = ab_test
         index = ALL_SEASONS.index(season)
-        if history_seasons is not None and history_seasons < 2:
-            raise ValueError(f"history_seasons {history_seasons}: expected at least 2 seasons before {season}")
+        if history_seasons is not None and history_seasons < MIN_HISTORY_SEASONS:
+            raise ValueError(
+                f"history_seasons {history_seasons}: expected at least {MIN_HISTORY_SEASONS} seasons before {season}"
+            )
         # the seasons ingested before the replayed one (all by default; fewer make a faster, rougher start)
         self.first_season = ALL_SEASONS[max(0, index - history_seasons)] if history_seasons else ALL_SEASONS[0]
         self.history_seasons = history_seasons
@@ -427,8 +436,7 @@ class Replay:
 
         if not 1 <= from_gameweek <= to_gameweek <= GAMEWEEKS_PER_SEASON:
             raise ValueError(f"gameweeks must satisfy 1 ≤ from ≤ to ≤ 38, got {from_gameweek} … {to_gameweek}")
-        self._enter()
-        self._lock()
+        # a replay with other settings in this home is refused before anything is copied or written
         state = ReplayState.load(self.state_file)
         if state is not None and (
             (state.inject_drift, state.quick, state.ab_test, state.history_seasons)
@@ -439,6 +447,9 @@ class Replay:
                 f"ab_test={state.ab_test!r}, history_seasons={state.history_seasons}; delete that directory to start "
                 "a different one"
             )
+        self._enter()
+        self._lock()
+        state = ReplayState.load(self.state_file)  # again under the lock: a replay that just finished may have saved it
         fresh = state is None
         self.state = state or ReplayState(
             self.season, from_gameweek, self.inject_spec, self.quick, self.ab_spec, self.history_seasons

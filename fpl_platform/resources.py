@@ -145,6 +145,10 @@ def warehouse_step(compute: Callable) -> Callable:
     return function
 
 
+# FPL_PLATFORM_SOURCE values a person sets; `fpl-platform replay` sets "replay" for its own runs
+SOURCE_MODES = ("bundled", "live")
+
+
 class FplSource(dg.ConfigurableResource):
     """Where FPL matches, fixtures and player gameweeks come from: 'bundled' snapshot or 'live' FPL API."""
 
@@ -154,11 +158,23 @@ class FplSource(dg.ConfigurableResource):
     retries: int = 4
     backoff_seconds: float = 0.5
 
+    @staticmethod
+    def check_mode(mode: str, *, replay: bool = False, setting: str = "FPL_PLATFORM_SOURCE") -> str:
+        """`mode` if it names a source ('replay' only with `replay`), else a SettingError naming the setting."""
+        from fpl_platform.lib.errors import SettingError
+
+        if mode in SOURCE_MODES or (replay and mode == "replay"):
+            return mode
+        raise SettingError(setting, mode, " or ".join(repr(m) for m in SOURCE_MODES))
+
     def source(self):
         """The source object for this run (bundled, or live for the current season)."""
         from fpl_platform.lib.sources import BundledSource, LiveSource, ReplaySource
 
-        mode = self.mode or os.environ.get("FPL_PLATFORM_SOURCE", "bundled")
+        if self.mode:
+            mode = self.check_mode(self.mode, replay=True, setting="the fpl_source resource's mode")
+        else:
+            mode = self.check_mode(os.environ.get("FPL_PLATFORM_SOURCE") or "bundled", replay=True)
         data_dir = self.data_dir or str(paths.data_dir())
         if mode == "bundled":
             return BundledSource(data_dir)
@@ -169,10 +185,8 @@ class FplSource(dg.ConfigurableResource):
                     "FPL_PLATFORM_SOURCE is 'replay' but FPL_PLATFORM_REPLAY_REVEAL ('<season>:<gameweek>') is not set"
                 )
             return ReplaySource(data_dir, reveal)
-        if mode == "live":
-            base = self.api_base or os.environ.get("FPL_PLATFORM_FPL_API") or paths.DEFAULT_FPL_API
-            return LiveSource(data_dir, base, retries=self.retries, backoff_seconds=self.backoff_seconds)
-        raise ValueError(f"FPL_PLATFORM_SOURCE is {mode!r}; expected 'bundled', 'live' or 'replay'")
+        base = self.api_base or os.environ.get("FPL_PLATFORM_FPL_API") or paths.DEFAULT_FPL_API
+        return LiveSource(data_dir, base, retries=self.retries, backoff_seconds=self.backoff_seconds)
 
 
 class FootballData(dg.ConfigurableResource):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -41,7 +42,33 @@ def parse(text: str) -> AsOf:
     """ "2025-26:37" -> AsOf("2025-26", 37)."""
     match = re.fullmatch(r"(\d{4}-\d{2}):(\d{1,2})", text.strip())
     if not match or not 0 <= int(match.group(2)) <= GAMEWEEKS_PER_SEASON:
-        raise ValueError(f"FPL_PLATFORM_AS_OF is {text!r}; expected '<season>:<gameweek>', e.g. '2025-26:37'")
+        raise ValueError(
+            f"FPL_PLATFORM_AS_OF is {text!r}; expected '<season>:<gameweek>' with a gameweek from 0 to "
+            f"{GAMEWEEKS_PER_SEASON}, e.g. '2025-26:37'"
+        )
+    return AsOf(match.group(1), int(match.group(2)))
+
+
+def validate(text: str, seasons: Sequence[str], *, setting: str = "FPL_PLATFORM_AS_OF") -> AsOf:
+    """`text` as the cutoff of a run that predicts, checked before the run starts.
+
+    Valid: '<season>:<gameweek>' with a season of `seasons` (those the source has data for) and a gameweek
+    from 0 (before the season's first) to 37 (38 is the last: there would be nothing left to predict).
+    Otherwise a SettingError names the setting, the value and what is expected.
+    """
+    from fpl_platform.lib.errors import SettingError
+    from fpl_platform.lib.seasons import span
+
+    last = GAMEWEEKS_PER_SEASON - 1
+    match = re.fullmatch(r"(\d{4}-\d{2}):(\d+)", text.strip())
+    if not match or match.group(1) not in seasons or not 0 <= int(match.group(2)) <= last:
+        example = f"{seasons[-1]}:{last}" if seasons else f"2025-26:{last}"
+        raise SettingError(
+            setting,
+            text,
+            f"'<season>:<gameweek>', a season with data ({span(list(seasons))}) and a gameweek from 0 to {last} "
+            f"(results through it are known; the next of the season's {GAMEWEEKS_PER_SEASON} is predicted), e.g. '{example}'",
+        )
     return AsOf(match.group(1), int(match.group(2)))
 
 

@@ -2,7 +2,26 @@
 
 PSI uses bins from the reference's quantiles (so every reference bin holds the same share) with a
 small floor on empty bins; KS is the two-sample Kolmogorov-Smirnov statistic and its p-value.
-Conventional PSI reading: < 0.1 stable, 0.1–0.25 warning, > 0.25 critical.
+
+Severity has this one definition (`column_severity`, `severity`; thresholds from the drift asset's config,
+defaults below); the drift asset's metadata, monitoring.drift, monitoring.drift_reports, the alerts and the
+Evidently report all follow it:
+
+- a column (a model input, or the model's prediction) is **drifted** when PSI ≥ `psi_warning` (0.1), or when KS
+  is both significant (p < `ks_p_value`, 0.01) and large (D ≥ `ks_statistic`, 0.1). A drifted column's severity
+  is **critical** when its PSI ≥ `psi_critical` (0.25), else **warning**; an undrifted column's is **none**;
+- a report's **drift share** is the share of the model's input columns that drifted (the prediction is not an
+  input and is not counted);
+- a report is **critical** when the drift share ≥ `critical_share` (0.4) or the prediction's PSI ≥
+  `psi_critical`; **warning** when the share ≥ `warning_share` (0.2) or the prediction's PSI ≥ `psi_warning`;
+  else **none**. A critical column alone does not make a critical report: a report asks whether the model's
+  inputs as a whole, or its outputs, moved; a few shifted inputs whose predictions stay put are a reason to
+  look (they are listed), not to retrain.
+
+Evidently's DataDriftPreset runs with the column rule registered as its stat test (`evidently_rule`: the score
+is PSI, the verdict the rule) and its `drift_share` set to `warning_share`, so its drifted-column count and
+share are the report's, and its share test fails exactly when the share alone makes the report at least a
+warning.
 """
 
 from __future__ import annotations
@@ -99,6 +118,23 @@ class FeatureDrift:
         return self.severity != "none"
 
 
+def column_severity(
+    psi_value: float,
+    ks_statistic_value: float,
+    ks_p: float,
+    *,
+    psi_warning: float = PSI_WARNING,
+    psi_critical: float = PSI_CRITICAL,
+    ks_p_value: float = KS_P_VALUE,
+    ks_statistic: float = KS_STATISTIC,
+) -> str:
+    """A column's severity (the module docstring's rule): "critical", "warning" or "none"."""
+    drifted = psi_value >= psi_warning or (ks_p < ks_p_value and ks_statistic_value >= ks_statistic)
+    if not drifted:
+        return "none"
+    return "critical" if psi_value >= psi_critical else "warning"
+
+
 def feature_drift(
     feature: str,
     reference,
@@ -109,62 +145,162 @@ def feature_drift(
     ks_p_value: float = KS_P_VALUE,
     ks_statistic: float = KS_STATISTIC,
 ) -> FeatureDrift:
-    """PSI and KS for one feature: critical when PSI passes the critical level; warning when PSI passes the
-    warning level, or KS is both significant (p < ks_p_value) and large (statistic ≥ ks_statistic)."""
+    """PSI, KS and the column's severity (`column_severity`) for one feature."""
     value = psi(reference, current)
     statistic, p_value = ks(reference, current)
-    if value >= psi_critical:
-        severity = "critical"
-    elif value >= psi_warning or (p_value < ks_p_value and statistic >= ks_statistic):
-        severity = "warning"
-    else:
-        severity = "none"
-    return FeatureDrift(feature, value, statistic, p_value, severity)
+    level = column_severity(
+        value,
+        statistic,
+        p_value,
+        psi_warning=psi_warning,
+        psi_critical=psi_critical,
+        ks_p_value=ks_p_value,
+        ks_statistic=ks_statistic,
+    )
+    return FeatureDrift(feature, value, statistic, p_value, level)
+
+
+def rule_text(
+    *,
+    psi_warning: float = PSI_WARNING,
+    psi_critical: float = PSI_CRITICAL,
+    ks_p_value: float = KS_P_VALUE,
+    ks_statistic: float = KS_STATISTIC,
+    warning_share: float = WARNING_SHARE,
+    critical_share: float = CRITICAL_SHARE,
+) -> str:
+    """The severity rule in one paragraph, with its thresholds (for asset metadata and the Evidently report)."""
+    return (
+        f"A feature drifts when PSI ≥ {psi_warning:g}, or KS p < {ks_p_value:g} with D ≥ {ks_statistic:g}; a drifted "
+        f"feature is critical when PSI ≥ {psi_critical:g}. Drift share = drifted inputs / inputs (the prediction is not "
+        f"counted). A report is critical when the share ≥ {critical_share:g} or the prediction's PSI ≥ {psi_critical:g}, "
+        f"a warning when the share ≥ {warning_share:g} or the prediction's PSI ≥ {psi_warning:g}, else none: critical "
+        "features alone do not make a critical report."
+    )
+
+
+@functools.cache
+def evidently_rule(
+    psi_warning: float = PSI_WARNING,
+    psi_critical: float = PSI_CRITICAL,
+    ks_p_value: float = KS_P_VALUE,
+    ks_statistic: float = KS_STATISTIC,
+) -> str:
+    """The name of an Evidently stat test that is our column rule (score: PSI; drifted: `column_severity` is not
+    "none"), registered with Evidently once per set of thresholds. Give it as a preset's `method` with
+    `threshold=psi_warning`."""
+    from evidently.legacy.calculations.stattests.registry import StatTest, register_stattest
+    from evidently.legacy.core import ColumnType
+
+    thresholds = {
+        "psi_warning": psi_warning,
+        "psi_critical": psi_critical,
+        "ks_p_value": ks_p_value,
+        "ks_statistic": ks_statistic,
+    }
+
+    def rule(reference, current, _feature_type, _threshold) -> tuple[float, bool]:
+        verdict = feature_drift("", reference, current, **thresholds)
+        return verdict.psi, verdict.drifted
+
+    name = f"fpl_platform_psi_ks_{psi_warning:g}_{psi_critical:g}_{ks_p_value:g}_{ks_statistic:g}"
+    register_stattest(
+        StatTest(
+            name=name,
+            display_name=f"fpl_platform's rule, score PSI (drift: PSI ≥ {psi_warning:g}, or KS p < {ks_p_value:g} "
+            f"with D ≥ {ks_statistic:g})",
+            allowed_feature_types=[ColumnType.Numerical, ColumnType.Categorical],
+            default_threshold=psi_warning,
+        ),
+        rule,
+    )
+    return name
+
+
+def report_id(model_name: str, model_version: str, windows: dict, settings: dict, data: dict) -> str:
+    """A report's id: a digest of what it compares (the model version, the windows' rounds, the settings and a
+    digest of the windows' rows), never of when it runs, so a re-run with unchanged inputs has the same id."""
+    import hashlib
+    import json
+
+    parts = {"model": model_name, "version": str(model_version), "windows": windows, "settings": settings, "data": data}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 @functools.cache
 def _lean_preset() -> type:
-    """DataDriftPreset, rendered as its own metrics' widgets (the drifted-column count, then each column's drift).
+    """DataDriftPreset, rendered as its own metrics' widgets (the drifted-column count, then each column's drift),
+    after an optional markdown `note` (how fpl_platform reads the report).
 
     The preset's metrics are unchanged: the same test per column, thresholds and values. Its own `render`
     instead recomputes every column's drift through Evidently's legacy DataDriftTable to draw one table,
     about 40 % of the report's time (25 features: 3.7 → 2.6 s, and half the HTML).
     """
     from evidently.core.container import MetricContainer
+    from evidently.legacy.renderers.html_widgets import text_widget
     from evidently.presets import DataDriftPreset
 
     class LeanDataDriftPreset(DataDriftPreset):
+        note: str | None = None
+
+        def __init__(self, note: str | None = None, **kwargs):
+            self.note = note  # set before the preset's own fields, as DataDriftPreset's __init__ does its own
+            super().__init__(**kwargs)
+
         def render(self, context, child_widgets=None):
-            return MetricContainer.render(self, context, child_widgets)
+            widgets = MetricContainer.render(self, context, child_widgets)
+            if self.note:
+                widgets = [text_widget(title="How fpl_platform reads this report", text=self.note), *widgets]
+            return widgets
 
     return LeanDataDriftPreset
 
 
-def evidently_feature_drift(reference, current, features: list[str], html_path: str | None = None):
-    """Evidently's DataDriftPreset per feature (the test it picks, its value and threshold, drifted or not).
+def evidently_feature_drift(
+    reference,
+    current,
+    features: list[str],
+    html_path: str | None = None,
+    *,
+    note: str | None = None,
+    warning_share: float = WARNING_SHARE,
+    **thresholds,
+):
+    """Evidently's DataDriftPreset per feature, its stat test being our column rule (`evidently_rule`) and its
+    drift share `warning_share`: the method, its value (PSI) and threshold, and Evidently's verdict.
 
-    Writes Evidently's HTML report to `html_path` when given. Evidently is imported here: it takes seconds.
+    Writes Evidently's HTML report to `html_path` when given, with `note` (markdown) at its top. Evidently is
+    imported here: it takes seconds.
     """
     import pandas as pd
     from evidently import Report
 
-    snapshot = Report([_lean_preset()()]).run(reference_data=reference[features], current_data=current[features])
+    columns = dict(psi_warning=PSI_WARNING, psi_critical=PSI_CRITICAL, ks_p_value=KS_P_VALUE, ks_statistic=KS_STATISTIC)
+    columns.update(thresholds)
+    preset = _lean_preset()(
+        note=note, method=evidently_rule(**columns), threshold=columns["psi_warning"], drift_share=warning_share
+    )
+    snapshot = Report([preset], include_tests=True).run(reference_data=reference[features], current_data=current[features])
     if html_path:
         snapshot.save_html(html_path)
+    result = snapshot.dict()
+    verdicts = {
+        test["metric_config"]["params"]["column"]: test["status"] == "FAIL"
+        for test in result["tests"]
+        if str(test["metric_config"]["params"].get("type", "")).endswith("ValueDrift")
+    }
     rows = []
-    for metric in snapshot.dict()["metrics"]:
+    for metric in result["metrics"]:
         config = metric["config"]
         if not str(config.get("type", "")).endswith("ValueDrift"):
             continue
-        method, threshold, value = config["method"], float(config["threshold"]), float(metric["value"])
-        drifted = value < threshold if "p_value" in method else value >= threshold
         rows.append(
             {
                 "feature": config["column"],
-                "evidently_method": method,
-                "evidently_value": value,
-                "evidently_threshold": threshold,
-                "evidently_drifted": drifted,
+                "evidently_method": config["method"],
+                "evidently_value": float(metric["value"]),
+                "evidently_threshold": float(config["threshold"]),
+                "evidently_drifted": verdicts[config["column"]],
             }
         )
     return pd.DataFrame(rows)
@@ -179,7 +315,8 @@ def severity(
     psi_warning: float = PSI_WARNING,
     psi_critical: float = PSI_CRITICAL,
 ) -> str:
-    """A report's severity: the share of drifted features or the prediction's PSI against their thresholds."""
+    """A report's severity (the module docstring's rule): the drift share or the prediction's PSI against their
+    thresholds."""
     if drifted_share >= critical_share or prediction_psi >= psi_critical:
         return "critical"
     if drifted_share >= warning_share or prediction_psi >= psi_warning:
@@ -228,23 +365,26 @@ def drift_table(
     max_age_days: float = EVIDENTLY_MAX_AGE_DAYS,
     **thresholds,
 ) -> tuple[pd.DataFrame, list[str], str]:
-    """One row per feature: our PSI and KS, plus Evidently's verdict; features too sparse on either side are left out.
+    """One row per feature: our PSI, KS and severity, plus Evidently's verdict; features too sparse on either side
+    are left out.
 
-    Returns the table, the features left out, and the report's severity (`severity` of the drifted share and
+    Returns the table, the features left out, and the report's severity (`severity` of the drift share and
     `prediction_psi`).
 
     PSI and KS use every row given (the drift asset gives at most `MAX_ROWS` a side, see `capped`); Evidently
-    sees at most `evidently_max_rows` per side (a seeded sample): above 1,000 rows it applies the same tests
-    (Wasserstein / Jensen-Shannon distances, which do not grow with n). Evidently renders a plot per feature
-    whether or not the HTML is saved (seconds a model), so `evidently` says when to pay for it:
-    `evidently_due` decides from this report's `severity` (the drifted share and the prediction's PSI)
-    and the model's last Evidently report (`last_evidently`: its severity and age in days, None when
-    there is none). Skipped, its columns are NULL and no HTML is written.
+    sees at most `evidently_max_rows` per side (a seeded sample) and applies the same rule (`evidently_rule`), so
+    its verdicts are ours whenever it sees the same rows. Evidently renders a plot per feature whether or not
+    the HTML is saved (seconds a model), so `evidently` says when to pay for it: `evidently_due` decides from
+    this report's severity and the model's last Evidently report (`last_evidently`: its severity and age in
+    days, None when there is none). Skipped, its columns are NULL and no HTML is written. The HTML opens with
+    the report's severity, share and prediction PSI, and the rule (`rule_text`).
     """
     if evidently not in EVIDENTLY_POLICIES:
         raise ValueError(f"evidently={evidently!r}: expected one of {EVIDENTLY_POLICIES}")
     import pandas as pd
 
+    columns = dict(psi_warning=PSI_WARNING, psi_critical=PSI_CRITICAL, ks_p_value=KS_P_VALUE, ks_statistic=KS_STATISTIC)
+    columns.update(thresholds)
     usable = [f for f in features if reference[f].notna().sum() >= min_rows and current[f].notna().sum() >= min_rows]
     ours = pd.DataFrame(
         [
@@ -255,27 +395,38 @@ def drift_table(
                 "ks_p_value": d.ks_p_value,
                 "severity": d.severity,
             }
-            for d in (feature_drift(f, reference[f], current[f], **thresholds) for f in usable)
-        ]
+            for d in (feature_drift(f, reference[f], current[f], **columns) for f in usable)
+        ],
+        columns=["feature", "psi", "ks_statistic", "ks_p_value", "severity"],
     )
+    ours["drifted"] = ours["severity"] != "none"
+    share = float(ours["drifted"].mean()) if len(ours) else 0.0
     level = severity(
-        float((ours["severity"] != "none").mean()) if len(ours) else 0.0,
+        share,
         prediction_psi,
         warning_share=warning_share,
         critical_share=critical_share,
-        psi_warning=thresholds.get("psi_warning", PSI_WARNING),
-        psi_critical=thresholds.get("psi_critical", PSI_CRITICAL),
+        psi_warning=columns["psi_warning"],
+        psi_critical=columns["psi_critical"],
     )
     if evidently_due(evidently, level, last_evidently, max_age_days=max_age_days):
-        table = ours.merge(
-            evidently_feature_drift(
-                capped(reference, evidently_max_rows), capped(current, evidently_max_rows), usable, html_path
-            ),
-            on="feature",
-            how="left",
+        rule = rule_text(**columns, warning_share=warning_share, critical_share=critical_share)
+        note = (
+            f"**Severity: {level}.** Drift share {share:.2f} ({int(ours['drifted'].sum())} of {len(ours)} features), "
+            f"prediction PSI {prediction_psi:.3f} (the prediction is not a column below).\n\n{rule}\n\n"
+            f"Each column below is tested with this rule (score: PSI); the drifted-column share test uses "
+            f"{warning_share:g}, the warning share."
         )
+        found = evidently_feature_drift(
+            capped(reference, evidently_max_rows),
+            capped(current, evidently_max_rows),
+            usable,
+            html_path,
+            note=note,
+            warning_share=warning_share,
+            **columns,
+        )
+        table = ours.merge(found, on="feature", how="left")
     else:
         table = ours.assign(evidently_method=None, evidently_value=np.nan, evidently_threshold=np.nan, evidently_drifted=None)
-    # the verdict is ours (PSI or KS); Evidently's own verdict is kept beside it for comparison
-    table["drifted"] = table["severity"] != "none"
     return table, sorted(set(features) - set(usable)), level

@@ -25,3 +25,17 @@ class UnknownTeamError(DataValidationError):
 
 class SourceUnavailableError(RuntimeError):
     """A live source could not be reached after retries."""
+
+
+class SettingError(ValueError):
+    """A command-line argument or environment variable holds a value the platform cannot use.
+
+    The message names the setting, the value given and what is expected, on one line: the CLI prints it
+    as it is, before any run starts.
+    """
+
+    def __init__(self, setting: str, value: object, expected: str):
+        self.setting = setting
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{setting} is {value!r}; expected {expected}")

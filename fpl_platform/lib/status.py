@@ -64,15 +64,20 @@ def report(now: pd.Timestamp | None = None) -> str:
     out.append(_table(events, "no retraining decision recorded yet"))
     out.append("")
 
-    out.append("Last drift report per model")
+    out.append("Last drift report per model (severity rule: lib/drift.py, README Monitoring)")
     drift = _query(
-        "SELECT model_name, created_at, model_version, round(drift_share, 2) AS drift_share, round(prediction_psi, 3) AS prediction_psi, "
-        "severity, html_report FROM monitoring.drift_reports "
+        "SELECT model_name, created_at, model_version, report_id, round(drift_share, 2) AS drift_share, "
+        "concat(drifted_features, '/', features) AS drifted, round(prediction_psi, 3) AS prediction_psi, severity, html_report "
+        "FROM monitoring.drift_reports "
         "QUALIFY row_number() OVER (PARTITION BY model_name ORDER BY created_at DESC) = 1 ORDER BY model_name"
     )
+    links = []
     if drift is not None:
         drift["created_at"] = drift["created_at"].dt.strftime("%Y-%m-%d %H:%M")
+        links = [f"  {r.model_name} Evidently report: {r.html_report}" for r in drift.itertuples() if r.html_report]
+        drift = drift.drop(columns=["html_report"])
     out.append(_table(drift, "no drift report yet"))
+    out.extend(links)
     out.append("")
 
     out.append("Performance (latest served gameweek with results)")
@@ -81,7 +86,7 @@ def report(now: pd.Timestamp | None = None) -> str:
         "round(critical_limit, 4) AS critical_limit, round(cusum, 2) AS cusum, status FROM monitoring.performance WHERE source = 'served' "
         "QUALIFY row_number() OVER (PARTITION BY model_name ORDER BY season DESC, gameweek DESC) = 1 ORDER BY model_name"
     )
-    out.append(_table(performance, "no served gameweek has results yet"))
+    out.append(_table(performance, "no served gameweek has results yet (a gameweek is scored once its results are in)"))
     out.append("")
 
     out.append("A/B tests (latest analysis of each)")

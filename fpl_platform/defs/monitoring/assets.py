@@ -65,6 +65,83 @@ def _last_evidently_report(warehouse: Warehouse, name: str, version: str, now) -
     return str(found["severity"].iat[0]), (now - found["created_at"].iat[0]).total_seconds() / 86400
 
 
+def _stored_report(warehouse: Warehouse, report_id: str):
+    """The stored report row (a dict) and its per-feature rows, or None when `report_id` is not stored."""
+    if not warehouse.exists(schemas.DRIFT_REPORTS.name):
+        return None
+    report = warehouse.read(f"SELECT * FROM {schemas.DRIFT_REPORTS.name} WHERE report_id = ?", [report_id])
+    if report.empty:
+        return None
+    features = warehouse.read(f"SELECT * FROM {schemas.DRIFT.name} WHERE report_id = ? ORDER BY feature", [report_id])
+    return report.iloc[0].to_dict(), features
+
+
+def _rounds_label(rounds) -> list:
+    """A window's rounds as [first, last, count] ("<season>:<gameweek>")."""
+    if rounds.empty:
+        return [None, None, 0]
+    labels = (rounds["season"] + ":" + rounds["gameweek"].astype(str)).tolist()
+    return [labels[0], labels[-1], len(labels)]
+
+
+def _short(name: str, width: int = 24) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def _top_drift_markdown(features, rows: int = 10) -> str:
+    """The most drifted features of one report as a narrow markdown table (drifted first, then by PSI)."""
+    from fpl_platform.lib.drift import SEVERITIES
+
+    table = features.assign(rank=features["severity"].map(SEVERITIES.index)).sort_values(
+        ["rank", "psi"], ascending=False, kind="stable"
+    )
+    lines = ["| feature | PSI | KS D | KS p | severity |", "|:--|--:|--:|--:|:--|"]
+    for row in table.head(rows).itertuples():
+        p = "<1e-4" if row.ks_p_value < 1e-4 else f"{row.ks_p_value:.3f}"
+        lines.append(f"| {_short(row.feature)} | {row.psi:.3f} | {row.ks_statistic:.2f} | {p} | {row.severity} |")
+    return "\n".join(lines)
+
+
+def drift_metadata(name: str, report: dict, features, psi_critical: float) -> dict:
+    """One model's drift metadata, read from its stored rows (a report row and its monitoring.drift rows): numbers
+    under stable keys (`<model>/drift_share`, ...) that Dagster plots across materialisations, then the
+    severity, the Evidently report's link and the most drifted features."""
+    from fpl_platform.lib import plots
+    from fpl_platform.lib.drift import SEVERITIES
+
+    inputs = features[features["feature"] != "prediction"]
+    metadata = {
+        f"{name}/drift_share": float(report["drift_share"]),
+        f"{name}/drifted_features": int(report["drifted_features"]),
+        f"{name}/critical_features": int((inputs["severity"] == "critical").sum()),
+        f"{name}/features": int(report["features"]),
+        f"{name}/max_psi": float(inputs["psi"].max()) if len(inputs) else 0.0,
+        f"{name}/prediction_psi": float(report["prediction_psi"]),
+        f"{name}/severity_level": SEVERITIES.index(report["severity"]),
+        f"{name}/severity": str(report["severity"]),
+        f"{name}/report_id": str(report["report_id"]),
+    }
+    if report.get("html_report"):
+        metadata[f"{name}/evidently_report"] = dg.MetadataValue.url(str(report["html_report"]))
+    metadata[f"{name}/top_drift"] = dg.MetadataValue.md(_top_drift_markdown(features))
+    worst = features.nlargest(12, "psi")
+    metadata[f"{name}/psi_chart"] = dg.MetadataValue.md(
+        plots.png_markdown(
+            plots.bar_png(
+                [_short(f, 28) for f in worst["feature"]],
+                worst["psi"].tolist(),
+                f"{name}: PSI, recent vs training (dashed: critical {psi_critical:g})",
+                threshold=psi_critical,
+            ),
+            f"{name} drift",
+        )
+    )
+    return metadata
+
+
+DRIFT_EXPERIMENT = "drift_reports"  # the MLflow experiment holding the Evidently reports
+
+
 @dg.asset(
     key=["monitoring", "drift"],
     deps=[
@@ -74,7 +151,7 @@ def _last_evidently_report(warehouse: Warehouse, name: str, version: str, now) -
         ["features", "player_features"],
     ],
     group_name="monitoring",
-    kinds={"duckdb", "evidently"},
+    kinds={"duckdb", "evidently", "mlflow"},
     pool="duckdb",
 )
 @warehouse_step
@@ -85,14 +162,12 @@ def drift(
     mlflow_tracking: MlflowTracking,
     notifier: Notifier,
 ) -> dg.MaterializeResult:
-    """Per-feature drift (Evidently's DataDriftPreset, PSI, KS) and prediction drift of both champions; HTML reports."""
-    import hashlib
-
+    """Per-feature drift (PSI, KS, Evidently's DataDriftPreset on the same rule) and prediction drift of both champions."""
     import pandas as pd
 
     from fpl_platform.defs.training.assets import MATCH_MODEL_NAME, PLAYER_MODEL_NAME, played_features, player_features_frame
-    from fpl_platform.lib import clock, paths, plots
-    from fpl_platform.lib.features import MODEL_FEATURES
+    from fpl_platform.lib import clock, paths, tracking
+    from fpl_platform.lib.features import MODEL_FEATURES, frame_digests
     from fpl_platform.lib.notify import Alert
     from fpl_platform.lib.player_model import FEATURES as PLAYER_FEATURES
 
@@ -104,7 +179,17 @@ def drift(
         "ks_p_value": config.ks_p_value,
         "ks_statistic": config.ks_statistic,
     }
-    report_rows, feature_rows, summaries = [], [], {}
+    # what a report's verdicts depend on besides the model and the rows (Evidently's policy only says whether
+    # its HTML is drawn)
+    settings = {
+        **thresholds,
+        "warning_share": config.warning_share,
+        "critical_share": config.critical_share,
+        "current_gameweeks": config.current_gameweeks,
+        "reference_gameweeks": config.reference_gameweeks,
+        "max_rows": config.max_rows,
+    }
+    new_reports, new_features, metadata = [], [], {}
     matches = played_features(warehouse)
     # the player rows are many: only the windows' rounds are read (the rounds first, in DuckDB)
     player_rounds = warehouse.read("SELECT DISTINCT season, gameweek, cutoff FROM features.player_features")
@@ -122,22 +207,36 @@ def drift(
         ),
     ):
         if not warehouse.exists(table.name):
-            context.log.warning(f"no {name} champion yet ({table.name} is missing): skipping its drift report")
+            context.log.warning(f"no {name} champion yet ({table.name} is missing): no drift report")
             continue
         champion = warehouse.read(f"SELECT version, data_cutoff FROM {table.name} WHERE alias = 'champion'")
-        if champion.empty:
+        version = mlflow_tracking.aliases(name).get("champion")
+        if champion.empty or version is None:
             continue
         cutoff = pd.Timestamp(champion["data_cutoff"].iat[0])
         windows = _window_rounds(rounds, cutoff, config, now)
         earliest = min((window["cutoff"].min() for window in windows if len(window)), default=None)
         reference, current = _windows(rows(earliest), windows)
+        compared = ["season", "gameweek", "kickoff", *features]
+        report_id = drift_lib.report_id(
+            name,
+            version,
+            {"reference": _rounds_label(windows[0]), "current": _rounds_label(windows[1])},
+            settings,
+            {"reference": frame_digests(reference[compared]), "current": frame_digests(current[compared])},
+        )
+        stored = _stored_report(warehouse, report_id)
+        if stored is not None:
+            # the same model, windows, rows and settings: the same report, already stored and alerted on
+            context.log.info(f"{name}: drift report {report_id} is stored already (same inputs)")
+            metadata.update(drift_metadata(name, *stored, config.psi_critical))
+            continue
         window_rows = len(reference), len(current)
         reference, current = drift_lib.capped(reference, config.max_rows), drift_lib.capped(current, config.max_rows)
-        model, version = mlflow_tracking.load(name, "champion")
+        model, _ = mlflow_tracking.load(name, version=version)
         predict = (lambda m, f: m.predict_proba(f)[:, 0]) if name == MATCH_MODEL_NAME else (lambda m, f: m.predict(f))
-        # deterministic: a replay re-run gives the same ids (simulated time, same windows, same version)
-        report_id = hashlib.sha256(f"{name}|{version}|{now.isoformat()}|{current['kickoff'].max()}".encode()).hexdigest()[:12]
-        html = reports_dir / f"drift_{name}_{now:%Y%m%dT%H%M%S}_{report_id}.html"
+        html = reports_dir / f"drift_{name}_{report_id}.html"
+        html.unlink(missing_ok=True)  # a file left by an earlier attempt whose report was not stored
         prediction = drift_lib.feature_drift("prediction", predict(model, reference), predict(model, current), **thresholds)
         per_feature, skipped, severity = drift_lib.drift_table(
             reference,
@@ -153,7 +252,8 @@ def drift(
             evidently_max_rows=config.max_rows,
             **thresholds,
         )
-        html = html if html.exists() else None
+        inputs = per_feature
+        share = float(inputs["drifted"].mean()) if len(inputs) else 0.0
         per_feature = pd.concat(
             [
                 per_feature,
@@ -171,83 +271,94 @@ def drift(
                 ),
             ],
             ignore_index=True,
-        )
-        inputs = per_feature[per_feature["feature"] != "prediction"]
-        share = float(inputs["drifted"].mean()) if len(inputs) else 0.0
-        feature_rows.append(per_feature.assign(report_id=report_id, model_name=name))
-        report_rows.append(
-            {
-                "report_id": report_id,
-                "created_at": now,
-                "model_name": name,
-                "model_version": version,
-                "reference_start": reference["kickoff"].min(),
-                "reference_end": reference["kickoff"].max(),
-                "current_start": current["kickoff"].min(),
-                "current_end": current["kickoff"].max(),
-                "reference_rows": window_rows[0],
-                "current_rows": window_rows[1],
-                "features": len(inputs),
-                "drifted_features": int(inputs["drifted"].sum()),
-                "drift_share": share,
-                "prediction_psi": prediction.psi,
-                "severity": severity,
-                "html_report": str(html) if html else None,
-            }
-        )
-        summaries[name] = {
+        ).assign(report_id=report_id, model_name=name)
+        url = None
+        if html.exists():
+            experiment, run_id, artifact = tracking.log_html_report(
+                mlflow_tracking.uri,
+                DRIFT_EXPERIMENT,
+                mlflow_tracking.artifacts,
+                str(html),
+                run_name=f"{name} {version} drift {report_id}",
+                tags={
+                    "model_name": name,
+                    "model_version": str(version),
+                    "report_id": report_id,
+                    "severity": severity,
+                    "dagster_run_id": context.run_id,
+                },
+                metrics={
+                    "drift_share": share,
+                    "drifted_features": int(inputs["drifted"].sum()),
+                    "max_psi": float(inputs["psi"].max()) if len(inputs) else 0.0,
+                    "prediction_psi": prediction.psi,
+                },
+            )
+            url = tracking.ui_url(experiment, run_id, artifact)
+        report = {
+            "report_id": report_id,
+            "created_at": now,
+            "model_name": name,
+            "model_version": str(version),
+            "reference_start": reference["kickoff"].min(),
+            "reference_end": reference["kickoff"].max(),
+            "current_start": current["kickoff"].min(),
+            "current_end": current["kickoff"].max(),
+            "reference_rows": window_rows[0],
+            "current_rows": window_rows[1],
+            "features": len(inputs),
+            "drifted_features": int(inputs["drifted"].sum()),
+            "drift_share": share,
+            "prediction_psi": prediction.psi,
             "severity": severity,
-            "drift_share": round(share, 3),
-            "prediction_psi": round(prediction.psi, 4),
-            "html": str(html) if html else None,
-            "skipped": skipped,
+            "html_report": url,
         }
+        new_reports.append(report)
+        new_features.append(per_feature)
+        metadata.update(drift_metadata(name, report, per_feature, config.psi_critical))
+        context.log.info(f"{name}: drift {severity}, share {share:.2f}, prediction PSI {prediction.psi:.3f}")
+        if skipped:
+            context.log.info(f"{name}: {len(skipped)} feature(s) too sparse to compare (see metadata)")
+            metadata[f"{name}/skipped_features"] = ", ".join(skipped)
         if severity == "critical":
             notifier.notify(
                 Alert(
                     key=f"drift:{name}",
-                    title=f"Critical drift in the {name} model's inputs",
+                    title=f"Critical drift in the {name} model's inputs or predictions",
                     severity="CRITICAL",
-                    message=f"{int(inputs['drifted'].sum())} of {len(inputs)} features drifted over the last {config.current_gameweeks} gameweeks",
+                    message=f"{int(inputs['drifted'].sum())} of {len(inputs)} features drifted over the last "
+                    f"{config.current_gameweeks} gameweeks, prediction PSI {prediction.psi:.3f}",
                     metric="drift_share",
                     value=share,
                     threshold=config.critical_share,
-                    details={"report_id": report_id, "prediction_psi": f"{prediction.psi:.4f}"},
+                    details={"report_id": report_id, "report": url or "(no Evidently report)"},
                 ),
                 warehouse,
             )
-    if not report_rows:
+    if not metadata:
         raise dg.Failure("no champion model to monitor: materialise ml/match_outcome_model and ml/player_points_model first")
-    features_frame = pd.concat(feature_rows, ignore_index=True)
-    reports = pd.DataFrame(report_rows)
-    warehouse.append((schemas.DRIFT, features_frame), (schemas.DRIFT_REPORTS, reports), source="monitoring.drift")
-    top = features_frame.sort_values("psi", ascending=False).head(8)[["model_name", "feature", "psi", "ks_p_value", "severity"]]
-    metadata = {
-        "dagster/row_count": len(features_frame),
-        "reports": summaries,
-        "top_drift": dg.MetadataValue.md(top.round(4).to_markdown(index=False)),
-    }
-    for name, summary in summaries.items():
-        if summary["html"]:
-            metadata[f"evidently_report_{name}"] = dg.MetadataValue.path(summary["html"])
-        metadata[f"drift_share_{name}"] = summary["drift_share"]
-        worst = features_frame[features_frame["model_name"] == name].nlargest(12, "psi")
-        metadata[f"psi_{name}"] = dg.MetadataValue.md(
-            plots.png_markdown(
-                plots.bar_png(
-                    worst["feature"].tolist(),
-                    worst["psi"].tolist(),
-                    f"{name}: PSI, recent vs training (critical {config.psi_critical})",
-                    threshold=config.psi_critical,
-                ),
-                f"{name} drift",
-            )
+    if new_reports:
+        warehouse.append(
+            (schemas.DRIFT, pd.concat(new_features, ignore_index=True)),
+            (schemas.DRIFT_REPORTS, pd.DataFrame(new_reports)),
+            source="monitoring.drift",
         )
-    return dg.MaterializeResult(metadata=metadata)
+    total = int(warehouse.read(f"SELECT count(*) AS n FROM {schemas.DRIFT.name}")["n"].iat[0])
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": total,
+            "new_reports": len(new_reports),
+            **metadata,
+            "severity_rule": drift_lib.rule_text(
+                **thresholds, warning_share=config.warning_share, critical_share=config.critical_share
+            ),
+        }
+    )
 
 
 class PerformanceConfig(dg.Config):
-    """SPC overrides for one run (unset: the `performance` section of the settings file) and the data cutoff."""
+    """SPC overrides for one run (unset: the `performance` section of the settings file), and optionally the last
+    gameweek to score."""
 
     rolling_gameweeks: int | None = None
     warning_sigma: float | None = None
@@ -256,6 +367,8 @@ class PerformanceConfig(dg.Config):
     cusum_k: float | None = None
     cusum_h: float | None = None
     backtest_seasons: int | None = None
+    # "<season>:<gameweek>": score served gameweeks up to this one only; empty: every served gameweek whose
+    # results are in the features (scoring is evaluation only: nothing trains on monitoring.performance)
     as_of: str = ""
 
 
@@ -288,6 +401,48 @@ PERFORMANCE_SOURCES = {
 STATUS_SEVERITY = {"warning": "MEDIUM", "critical": "HIGH", "emergency": "CRITICAL"}
 
 
+def performance_metadata(name: str, frame, metric: str) -> dict:
+    """One model's headline numbers under stable keys (`<model>/rolling_rps`, ...), which Dagster plots across
+    materialisations: the latest served gameweek's scores, CUSUM and status, and the backtest's control limits."""
+    from fpl_platform.lib.performance import STATUSES
+
+    first = frame.iloc[0]
+    metadata = {
+        f"{name}/centre": float(first["centre"]),
+        f"{name}/warning_limit": float(first["warning_limit"]),
+        f"{name}/critical_limit": float(first["critical_limit"]),
+        f"{name}/served_gameweeks": int((frame["source"] == "served").sum()),
+    }
+    served = frame[frame["source"] == "served"]
+    if len(served):
+        latest = served.iloc[-1]
+        metadata.update(
+            {
+                f"{name}/gameweek": f"{latest['season']}:{int(latest['gameweek'])}",
+                f"{name}/{metric}": float(latest[metric]),
+                f"{name}/rolling_{metric}": float(latest[f"rolling_{metric}"]),
+                f"{name}/cusum": float(latest["cusum"]),
+                f"{name}/status_level": STATUSES.index(latest["status"]),
+                f"{name}/status": str(latest["status"]),
+            }
+        )
+    else:
+        metadata[f"{name}/status"] = "no served gameweek with results yet"
+    return metadata
+
+
+def _alerted(warehouse: Warehouse, key: str, title: str) -> bool:
+    """Whether monitoring.alerts holds this alert (key and title: the model, gameweek and status) other than as
+    a failed delivery: a re-run with the same evidence raises nothing new; a failed one is tried again."""
+    if not warehouse.exists(schemas.ALERTS.name):
+        return False
+    found = warehouse.read(
+        f"SELECT count(*) AS n FROM {schemas.ALERTS.name} WHERE alert_key = ? AND title = ? AND status <> 'failed'",
+        [key, title],
+    )
+    return bool(found["n"].iat[0])
+
+
 @dg.asset(
     key=["monitoring", "performance"],
     deps=[
@@ -310,22 +465,19 @@ def performance(
     """Per finished gameweek: the served champions' scores, rolling scores, SPC limits from the backtest, CUSUM, status."""
     import pandas as pd
 
-    from fpl_platform.defs.training.assets import played_features
     from fpl_platform.lib import asof, clock, plots, settings
     from fpl_platform.lib import performance as spc
     from fpl_platform.lib.notify import Alert
 
     options = settings.resolve("performance", config.model_dump(exclude={"as_of"}))
-    fixtures = warehouse.read("SELECT season, gameweek, finished FROM raw.fixtures") if warehouse.exists("raw.fixtures") else None
-    played = played_features(warehouse)
-    spec = asof.resolve(played[played["home_goals"].notna()], fixtures, config.as_of or None)
+    last = asof.parse(config.as_of) if config.as_of else None
     now = clock.now()
-    parts, metadata, summaries = [], {}, {}
+    parts, metadata, latest_rows = [], {}, []
     for name, source in PERFORMANCE_SOURCES.items():
         metric = source["metric"]
         scorer = spc.match_score if name == "match_outcome" else spc.player_score
         if not warehouse.exists(source["backtest_table"]):
-            context.log.warning(f"{source['backtest_table']} is missing: no control limits for {name}, skipped")
+            context.log.warning(f"{source['backtest_table']} is missing: no control limits for {name}")
             continue
         backtest = warehouse.read(source["backtest"])
         seasons = sorted(backtest["season"].unique())[-options["backtest_seasons"] :]
@@ -334,9 +486,10 @@ def performance(
         backtest_series = spc.gameweek_series(backtest, scorer, window)
         limits = spc.control_limits(backtest_series, metric)
         frames = [spc.classify(backtest_series, metric, limits, options).assign(source="backtest", model_version="walk-forward")]
+        # every served gameweek whose results are known (served_sql keeps only items with an outcome)
         served = warehouse.read(source["served"]) if warehouse.exists(source["predictions_table"]) else pd.DataFrame()
-        if len(served):
-            known = [(s, g) <= (spec.season, spec.gameweek) for s, g in zip(served["season"], served["gameweek"], strict=True)]
+        if len(served) and last is not None:
+            known = [(s, g) <= (last.season, last.gameweek) for s, g in zip(served["season"], served["gameweek"], strict=True)]
             served = served[known]
         if len(served):
             versions = served.groupby(["season", "gameweek"])["model_version"].agg(lambda v: ",".join(sorted(set(map(str, v)))))
@@ -347,38 +500,39 @@ def performance(
             frames.append(served_series.assign(source="served"))
         frame = pd.concat(frames, ignore_index=True).assign(model_name=name, metric=metric, rolling_gameweeks=window)
         parts.append(frame)
-        latest = frame[frame["source"] == "served"].tail(1)
-        status = latest["status"].iat[0] if len(latest) else "no served gameweeks yet"
-        summaries[name] = {
-            "status": status,
-            "centre": round(limits.centre, 5),
-            "critical_limit": round(frame["critical_limit"].iat[0], 5),
-            "served_gameweeks": int((frame["source"] == "served").sum()),
-        }
+        metadata.update(performance_metadata(name, frame, metric))
         metadata[f"trend_{name}"] = dg.MetadataValue.md(
             plots.png_markdown(
-                plots.trend_png(frame, metric, f"{name}: {metric} per gameweek, rolling {window} and control limits"),
+                plots.trend_png(frame, metric, f"{name}: {metric} per gameweek, rolling {window}, control limits"),
                 f"{name} {metric} trend",
             )
         )
-        if len(latest) and status in STATUS_SEVERITY:
-            row = latest.iloc[0]
+        latest = frame[frame["source"] == "served"].tail(1)
+        if not len(latest):
+            context.log.info(f"{name}: no served gameweek with results yet")
+            continue
+        row = latest.iloc[0]
+        status, where = row["status"], f"{row['season']} gameweek {int(row['gameweek'])}"
+        latest_rows.append(row)
+        context.log.info(f"{name}: {where} {status}, rolling {metric} {row[f'rolling_{metric}']:.4f}")
+        if status in STATUS_SEVERITY:
             limit = row[
                 "emergency_limit" if status == "emergency" else f"{'critical' if status == 'critical' else 'warning'}_limit"
             ]
-            notifier.notify(
-                Alert(
-                    key=f"performance:{name}:{status}",
-                    title=f"{name} performance {status} after {row['season']} gameweek {int(row['gameweek'])}",
-                    severity=STATUS_SEVERITY[status],
-                    message=spc.status_reason(row, metric),
-                    metric=f"rolling_{metric}",
-                    value=float(row[f"rolling_{metric}"]),
-                    threshold=float(limit),
-                    details={"model_version": row["model_version"], "cusum": f"{row['cusum']:.2f}"},
-                ),
-                warehouse,
+            alert = Alert(
+                key=f"performance:{name}:{status}",
+                title=f"{name} performance {status} after {where}",
+                severity=STATUS_SEVERITY[status],
+                message=spc.status_reason(row, metric),
+                metric=f"rolling_{metric}",
+                value=float(row[f"rolling_{metric}"]),
+                threshold=float(limit),
+                details={"model_version": row["model_version"], "cusum": f"{row['cusum']:.2f}"},
             )
+            if _alerted(warehouse, alert.key, alert.title):
+                context.log.info(f"{name}: the {status} alert for {where} is recorded already")
+            else:
+                notifier.notify(alert, warehouse)
     if not parts:
         raise dg.Failure("no backtest to set control limits: materialise ml/match_backtest and ml/player_backtest first")
     table = pd.concat(parts, ignore_index=True).assign(computed_at=now)
@@ -391,19 +545,21 @@ def performance(
         source="monitoring.performance",
         unless_same_except=["computed_at"],
     )
-    served = table[table["source"] == "served"]
+    latest_table = "_no served gameweek has results yet_"
+    if latest_rows:
+        lines = ["| model | gameweek | version | score | rolling | CUSUM | status |", "|:--|:--|:--|--:|--:|--:|:--|"]
+        for row in latest_rows:
+            metric = row["metric"]
+            lines.append(
+                f"| {row['model_name']} | {row['season']}:{int(row['gameweek'])} | {row['model_version']} | "
+                f"{metric} {row[metric]:.4f} | {row[f'rolling_{metric}']:.4f} | {row['cusum']:.2f} | {row['status']} |"
+            )
+        latest_table = "\n".join(lines)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(table),
-            "as_of": spec.label,
-            "models": summaries,
-            "latest_served": dg.MetadataValue.md(
-                served.groupby("model_name")
-                .tail(3)[["model_name", "season", "gameweek", "model_version", "metric", "status", "cusum"]]
-                .to_markdown(index=False)
-                if len(served)
-                else "_no served gameweek has results yet_"
-            ),
+            **({"scored_through": last.label} if last is not None else {}),
+            "latest_served": dg.MetadataValue.md(latest_table),
             **metadata,
         }
     )

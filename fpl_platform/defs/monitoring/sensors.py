@@ -212,6 +212,44 @@ def stale_data_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse,
     return dg.SkipReason(f"stale data alert raised for {season}")
 
 
+def run_failure_marker(run_id: str) -> str:
+    """How a run-failure alert's message starts: it names the run, so the alert is recorded once per run."""
+    return f"Dagster run {run_id} failed"
+
+
+def run_failure_alerted(warehouse: Warehouse, run_id: str) -> bool:
+    """Whether monitoring.alerts already holds the run-failure alert of `run_id` (whatever its delivery status)."""
+    from fpl_platform.lib import schemas
+
+    if not warehouse.exists(schemas.ALERTS.name):
+        return False
+    found = warehouse.read(
+        "SELECT count(*) AS n FROM monitoring.alerts WHERE alert_key LIKE 'run_failure:%' AND message LIKE ?",
+        [f"%{run_failure_marker(run_id)}:%"],
+    )
+    return bool(found["n"].iat[0])
+
+
+def alert_for_failed_run(instance: dg.DagsterInstance, run_id: str) -> None:
+    """Evaluate `alert_on_run_failure` for a failed run now, as the daemon would on its next tick.
+
+    For runs the CLI executes in process (`fpl-platform demo`, `rollback`): the failure is recorded even when
+    the daemon is off; when it is on, its sensor finds the alert already recorded and adds none.
+    """
+    from fpl_platform.definitions import defs
+
+    run = instance.get_run_by_id(run_id)
+    failure = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0]
+    context = dg.build_run_status_sensor_context(
+        sensor_name=alert_on_run_failure.name,
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=failure.dagster_event,
+        resources=defs.resources,
+    ).for_run_failure()
+    alert_on_run_failure(context)
+
+
 @dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=False)
 def alert_on_run_failure(context: dg.RunFailureSensorContext, notifier: Notifier, warehouse: Warehouse) -> None:
     """Send a HIGH alert naming the failed job, run and step error; a failed retrain is also recorded as a decision."""
@@ -219,6 +257,10 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, notifier: Notifier
     from fpl_platform.lib.notify import Alert
 
     run = context.dagster_run
+    if run_failure_alerted(warehouse, run.run_id):
+        # the CLI records the failure of a run it executed itself (alert_for_failed_run); the daemon finds it here
+        context.log.info(f"run-failure alert for {run.run_id} already recorded")
+        return
     failed_steps = [event.step_key for event in context.get_step_failure_events()]
     error = context.failure_event.message or "run failed"
     selection = {key.to_user_string() for key in (run.asset_selection or [])}
@@ -229,7 +271,7 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, notifier: Notifier
         key=f"run_failure:{run.job_name}",
         title=title,
         severity="HIGH",
-        message=f"Dagster run {run.run_id} failed: {error}",
+        message=f"{run_failure_marker(run.run_id)}: {error}",
         details={"run_id": run.run_id, "failed_steps": ", ".join(failed_steps) or "(none recorded)"},
     )
     deliveries = notifier.notify(alert, warehouse)
