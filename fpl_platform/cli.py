@@ -1,4 +1,4 @@
-"""`fpl-platform`: the command line for people (demo, publish, build-data).
+"""`fpl-platform`: the command line for people (demo, ui, sql, status, rollback, replay, ab-test, ...).
 
 An error is one line on stderr naming what was wrong (the argument or environment variable, the value,
 what is expected), and a non-zero exit status: 2 for a bad argument or setting (checked before any run
@@ -103,41 +103,48 @@ def materialise_all(instance, *, seasons: list[str] | None = None, quick: bool =
 
     seasons = seasons or ALL_SEASONS
     graph = defs.resolve_asset_graph()
-    assets = list(defs.assets or [])
-    checks = list(defs.asset_checks or [])
-    resources = defs.resources or {}
     partitioned = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None]
     unpartitioned = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None]
-    results = []
-    results.append(
-        dg.materialize(
-            [*assets, *checks],
-            selection=dg.AssetSelection.assets(*partitioned),
-            resources=resources,
-            instance=instance,
+    results = [
+        run_assets(
+            dg.AssetSelection.assets(*partitioned),
+            instance,
             tags={
                 "dagster/asset_partition_range_start": seasons[0],
                 "dagster/asset_partition_range_end": seasons[-1],
                 "fpl_platform/trigger": "cli",
             },
-            raise_on_error=raise_on_error,
             run_config=QUIET,
+            raise_on_error=raise_on_error,
         )
-    )
+    ]
     if not results[-1].success:
         return results
     results.append(
-        dg.materialize(
-            [*assets, *checks],
-            selection=dg.AssetSelection.assets(*unpartitioned),
-            resources=resources,
-            instance=instance,
+        run_assets(
+            dg.AssetSelection.assets(*unpartitioned),
+            instance,
             tags={"fpl_platform/trigger": "cli"},
-            raise_on_error=raise_on_error,
             run_config={**QUIET, "ops": QUICK} if quick else QUIET,
+            raise_on_error=raise_on_error,
         )
     )
     return results
+
+
+def run_assets(selection, instance, *, tags: dict, run_config: dict, raise_on_error: bool):
+    """`dg.materialize` of the code location's assets and checks, logging through its compact console logger."""
+    import dagster as dg
+
+    from fpl_platform.definitions import defs
+
+    job = dg.Definitions(
+        jobs=[dg.define_asset_job("__ephemeral_asset_job__", selection=selection)],
+        assets=[*defs.assets, *defs.asset_checks],
+        resources=defs.resources,
+        loggers=defs.loggers,
+    ).resolve_job_def("__ephemeral_asset_job__")
+    return job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=raise_on_error)
 
 
 def _is_url(text: str) -> bool:
@@ -327,11 +334,15 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _die_with_parent() -> None:
-    """In a child, before exec: receive SIGTERM when the `fpl-platform ui` process dies, even by SIGKILL (Linux)."""
+def _ui_child() -> None:
+    """In a child of `fpl-platform ui`, before exec: it obeys the SIGINT and SIGTERM this process forwards (a shell
+    starts a background command with SIGINT ignored, and Dagster then ignores SIGTERM too), and it gets SIGTERM
+    when this process dies, even by SIGKILL (Linux)."""
     import ctypes
     import signal
 
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
@@ -391,17 +402,31 @@ def start_mlflow(host: str, port: int):
         "--workers",
         "1",
     ]
+    # MLflow's job runner (GenAI evaluation jobs, seven worker processes) has nothing to do here
+    environment = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
     with open(log, "ab") as output:
         process = subprocess.Popen(
             command,
             stdout=output,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env=environment,
             process_group=0,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_ui_child,
         )
     print(f"MLflow UI on http://{host}:{port} (registry {tracking.uri}; log {log})", flush=True)
     return process
+
+
+# settings that may be paths relative to where `fpl-platform` was started
+PATH_SETTINGS = (
+    "FPL_PLATFORM_WAREHOUSE",
+    "FPL_PLATFORM_ANALYTICS",
+    "FPL_PLATFORM_DATA_DIR",
+    "FPL_PLATFORM_FOOTBALL_DATA",
+    "FPL_PLATFORM_CONFIG",
+    "FPL_PLATFORM_SMTP_CA_FILE",
+)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -424,11 +449,17 @@ def cmd_ui(args: argparse.Namespace) -> int:
     port = args.mlflow_port or mlflow_port()
     mlflow = None if args.no_mlflow else start_mlflow("127.0.0.1", port)
     print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}; starting {' '.join(command)}", flush=True)
+    # Dagster's commands load a .env file from their working directory over the environment, and the repo's
+    # names the default instance: run them from FPL_PLATFORM_HOME, so that the DAGSTER_HOME above holds
+    for name in PATH_SETTINGS:
+        if os.environ.get(name) and not _is_url(os.environ[name]):
+            os.environ[name] = str(Path(os.environ[name]).resolve())
+    os.chdir(paths.platform_home())
     if mlflow is None:
         os.execv(command[0], command)
     os.environ.setdefault("FPL_PLATFORM_MLFLOW_UI", f"http://127.0.0.1:{port}")  # the links in asset metadata
     # Dagster in its own process group: a signal to this process (Ctrl-C, SIGTERM) reaches it once, forwarded
-    dagster = subprocess.Popen(command, process_group=0, preexec_fn=_die_with_parent)
+    dagster = subprocess.Popen(command, process_group=0, preexec_fn=_ui_child)
 
     def forward(signum, _frame) -> None:
         if dagster.poll() is None:

@@ -9,6 +9,7 @@ the active run across Dagster runs. Here every training opens and closes its own
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import pickle
 import tempfile
@@ -32,7 +33,8 @@ def _quiet() -> Iterator[None]:
     logger.setLevel(logging.ERROR)
     os.environ[MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name] = "false"
     try:
-        with warnings.catch_warnings():
+        # "Successfully registered model", "Created version": printed to stderr, not logged
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.filterwarnings("ignore", message=".*type hints to the `predict` method", category=UserWarning)
             yield
     finally:
@@ -97,7 +99,8 @@ def model_requirements() -> list[str]:
 def log_model(tracking_uri: str, model: object, registered_name: str, *, run_id: str) -> str:
     """Log `model` (any picklable object with predict/predict_proba) as a pyfunc and register a new version."""
     mlflow, _ = _client(tracking_uri)
-    from fpl_platform.lib.mlflow_model import PickledModel
+    with _quiet():  # the wrapper class is checked for type hints when it is defined
+        from fpl_platform.lib.mlflow_model import PickledModel
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "model.pkl")

@@ -1,0 +1,272 @@
+"""`fpl-platform` refuses bad input with one line on stderr and a non-zero status, before any run writes anything.
+
+Every test runs the real console script in a subprocess from the repo root, against the temporary
+FPL_PLATFORM_HOME of the autouse `isolated_home` fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from fpl_platform_tests.conftest import REPO
+
+CLI = Path(sys.executable).with_name("fpl-platform")
+
+
+def run(*arguments: str, **env: str) -> subprocess.CompletedProcess:
+    """`fpl-platform <arguments>` with the test's environment plus `env`."""
+    return subprocess.run(
+        [str(CLI), *arguments], capture_output=True, text=True, cwd=REPO, env={**os.environ, **env}, timeout=600
+    )
+
+
+def one_line(out: subprocess.CompletedProcess, status: int, *expected: str) -> str:
+    """The single stderr line of a command that must fail with `status`; it contains every `expected` text."""
+    lines = out.stderr.splitlines()
+    assert out.returncode == status, out.stderr[-3000:]
+    assert len(lines) == 1 and lines[0].strip(), out.stderr[-3000:]
+    assert "Traceback" not in out.stderr
+    for text in expected:
+        assert text in lines[0], (text, lines[0])
+    return lines[0]
+
+
+def wrote_nothing(home: Path) -> bool:
+    """No warehouse, no Dagster instance, no MLflow store: the home is as the fixture made it."""
+    return list(home.iterdir()) == []
+
+
+def test_sql_error_is_the_first_line_of_duckdbs_message(isolated_home):
+    line = one_line(run("sql", "SELECT 1"), 1, "analytics.duckdb", "make demo")  # no analyst copy yet
+    assert line.startswith("fpl-platform sql: ")
+    with duckdb.connect(str(isolated_home / "analytics.duckdb")) as connection:
+        connection.execute("CREATE TABLE t AS SELECT 1 AS x")
+    one_line(run("sql", "SELEC bad"), 1, 'fpl-platform sql: Parser Error: syntax error at or near "SELEC"')
+    one_line(run("sql", "SELECT * FROM nosuch"), 1, "Catalog Error", "nosuch")
+    assert "1" in run("sql", "SELECT x FROM t").stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        (["--season", "1999-00"], ["--season", "'1999-00'", "2019-20 to 2025-26"]),
+        (["--season", "2026-27"], ["--season", "'2026-27'", "2019-20 to 2025-26"]),  # a partition without data
+        (["--inject-drift", "swap:abc"], ["--inject-drift", "'swap:abc'", "swap:<fraction>@<gameweek>"]),
+        (["--ab-test", "0.5,x"], ["--ab-test", "'0.5,x'", "0.1,0.25,0.5"]),
+        (["--ab-test", "1.5"], ["--ab-test", "'1.5'", "(0, 1]"]),
+        (["--history-seasons", "1"], ["--history-seasons", "'1'", "at least 2"]),
+        (["--from-gameweek", "0", "--to-gameweek", "99"], ["--from-gameweek", "'0'", "from 1 to 38"]),
+        (["--to-gameweek", "39"], ["--to-gameweek", "'39'", "from 1 to 38"]),
+        (["--from-gameweek", "20", "--to-gameweek", "10"], ["--from-gameweek", "20", "--to-gameweek 10"]),
+    ],
+)
+def test_replay_refuses_bad_arguments_before_it_starts(isolated_home, arguments, named):
+    line = one_line(run("replay", *arguments), 2, *named)
+    assert line.startswith("fpl-platform replay: error: ")
+    assert wrote_nothing(isolated_home)
+
+
+def register_champion() -> None:
+    """Version 1 of match_outcome, the champion, with no previous one, in the home's MLflow registry."""
+    from fpl_platform.lib import schemas, tracking
+    from fpl_platform.resources import MlflowTracking, Warehouse
+
+    registry = MlflowTracking()
+    with tracking.training_run(registry.uri, "match_outcome", registry.artifacts, "t", {}) as run_id:
+        tracking.log_model(registry.uri, {"a": 1}, "match_outcome", run_id=run_id)
+    registry.set_alias("match_outcome", "champion", "1")
+    Warehouse().ensure(schemas.ALERTS)
+
+
+def test_rollback_without_a_previous_champion_is_one_line_and_an_alert(isolated_home):
+    one_line(run("rollback", "nosuch"), 2, "argument model", "'nosuch'", "match_outcome or player_points")
+    one_line(run("rollback", "match_outcome"), 1, "no warehouse", "make demo")
+    assert wrote_nothing(isolated_home)
+
+    register_champion()
+    line = one_line(run("rollback", "match_outcome"), 1)
+    assert line == "fpl-platform rollback: match_outcome champion version 1 has no previous champion to restore"
+    # the failed run is recorded as the daemon's run-failure sensor would record it
+    with duckdb.connect(str(isolated_home / "warehouse.duckdb"), read_only=True) as connection:
+        alerts = connection.execute("SELECT alert_key, severity FROM monitoring.alerts").fetchall()
+    assert alerts == [("run_failure:rollback_job", "HIGH")]
+
+
+@pytest.mark.parametrize(
+    ("command", "env", "named"),
+    [
+        ("demo", {"FPL_PLATFORM_SOURCE": "lve"}, ["FPL_PLATFORM_SOURCE", "'lve'", "'bundled' or 'live'"]),
+        (
+            "demo",
+            {"FPL_PLATFORM_AS_OF": "2025-26:99"},
+            ["FPL_PLATFORM_AS_OF", "'2025-26:99'", "from 0 to 37", "2014-15 to 2025-26"],
+        ),
+        ("demo", {"FPL_PLATFORM_AS_OF": "2025-26:38"}, ["FPL_PLATFORM_AS_OF", "'2025-26:38'", "from 0 to 37"]),
+        ("demo", {"FPL_PLATFORM_AS_OF": "2026-27:3"}, ["FPL_PLATFORM_AS_OF", "'2026-27:3'", "a season with data"]),
+        ("demo", {"FPL_PLATFORM_AS_OF": "2025-26"}, ["FPL_PLATFORM_AS_OF", "'2025-26'", "'<season>:<gameweek>'"]),
+        ("rollback", {"FPL_PLATFORM_AS_OF": "2025-26:99"}, ["FPL_PLATFORM_AS_OF", "'2025-26:99'"]),
+        ("demo", {"FPL_PLATFORM_FOOTBALL_DATA": "/no/such/dir"}, ["FPL_PLATFORM_FOOTBALL_DATA", "'/no/such/dir'", "directory"]),
+        ("demo", {"FPL_PLATFORM_FOOTBALL_DATA": "ftp://example.org"}, ["FPL_PLATFORM_FOOTBALL_DATA", "URL"]),
+        ("demo", {"FPL_PLATFORM_DATA_DIR": "/no/such/dir"}, ["FPL_PLATFORM_DATA_DIR", "'/no/such/dir'", "matches.parquet"]),
+        ("demo", {"FPL_PLATFORM_CONFIG": "/no/such.yaml"}, ["FPL_PLATFORM_CONFIG", "'/no/such.yaml'", "does not exist"]),
+        ("demo", {"FPL_PLATFORM_SMTP_PORT": "smtp"}, ["FPL_PLATFORM_SMTP_PORT", "'smtp'", "port number"]),
+        ("replay", {"FPL_PLATFORM_FOOTBALL_DATA": "nowhere"}, ["FPL_PLATFORM_FOOTBALL_DATA", "'nowhere'"]),
+    ],
+)
+def test_settings_are_checked_before_any_run(isolated_home, command, env, named):
+    arguments = [command, "match_outcome"] if command == "rollback" else [command]
+    line = one_line(run(*arguments, **env), 2, *named)
+    assert line.startswith(f"fpl-platform {command}: error: ")
+    assert wrote_nothing(isolated_home)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("gate: [\n", ["not valid YAML", "line 2"]),
+        ("gate:\n  alpha: often\n", ["gate.alpha = 'often'", "expected float"]),
+        ("gates: {}\n", ["unknown sections ['gates']"]),
+    ],
+)
+def test_a_bad_settings_file_is_named_before_any_run(isolated_home, tmp_path, text, named):
+    config = tmp_path / "fpl_platform.yaml"
+    config.write_text(text)
+    one_line(run("demo", FPL_PLATFORM_CONFIG=str(config)), 2, "FPL_PLATFORM_CONFIG", str(config), *named)
+    assert wrote_nothing(isolated_home)
+
+
+def test_status_without_a_warehouse_fails(isolated_home):
+    one_line(run("status"), 1, "no warehouse", str(isolated_home / "warehouse.duckdb"), "make demo")
+
+
+def test_ab_test_errors_are_one_line(isolated_home):
+    one_line(run("ab-test", "report", "nosuch"), 2, "fpl-platform ab-test report: error: ", "'nosuch'")
+    one_line(run("ab-test", "create", "x", "--model", "nosuch"), 2, "fpl-platform ab-test create: error: ", "'nosuch'")
+    assert not (isolated_home / "warehouse.duckdb").exists()
+
+
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(tmp_path):
+    arguments = ["build-data", "--wheel", str(tmp_path / "missing.whl"), "--out", str(tmp_path / "out")]
+    line = one_line(run(*arguments), 1, "fpl-platform build-data: FileNotFoundError: ", "missing.whl", "--debug")
+    for debug in (["--debug", *arguments], [*arguments, "--debug"]):  # before or after the command
+        out = run(*debug)
+        assert out.returncode == 1 and out.stderr.startswith("Traceback") and out.stderr.splitlines()[-1] == line
+
+
+def test_ctrl_c_is_one_line_and_status_130(isolated_home):
+    process = subprocess.Popen(
+        [str(CLI), "demo", "--quick"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline()  # the first run has started: its log goes to stdout
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr[-3000:]
+    assert stderr.splitlines() == ["fpl-platform demo: interrupted"]
+
+
+def test_a_failed_demo_run_is_alerted_without_the_daemon_and_only_once(isolated_home, data_dir):
+    import dagster as dg
+
+    from fpl_platform.defs.monitoring.sensors import alert_for_failed_run
+
+    (data_dir / "matches.parquet").write_bytes(b"not parquet")
+    out = run("demo", "--quick", FPL_PLATFORM_DATA_DIR=str(data_dir))
+    line = one_line(out, 1, "fpl-platform demo: step raw__matches failed: DataValidationError", "matches.parquet")
+    assert "alert recorded" in line
+    run_id = re.search(r"Dagster run ([0-9a-f-]{36})", line).group(1)
+
+    def alerts() -> list:
+        with duckdb.connect(str(isolated_home / "warehouse.duckdb"), read_only=True) as connection:
+            return connection.execute("SELECT alert_key, severity, title, status FROM monitoring.alerts").fetchall()
+
+    assert alerts() == [("run_failure:__ephemeral_asset_job__", "HIGH", "Run of __ephemeral_asset_job__ failed", "no_channel")]
+    status = run("status")
+    assert status.returncode == 0 and "Run of __ephemeral_asset_job__ failed" in status.stdout
+    # the daemon's sensor, ticking after the CLI recorded the failure, records it no second time
+    with dg.DagsterInstance.get() as instance:
+        alert_for_failed_run(instance, run_id)
+    assert len(alerts()) == 1
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                    found.append(int(entry.name))
+            except (OSError, IndexError):
+                continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting for its parent does not)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_ui_serves_dagster_and_mlflow_and_leaves_no_child_when_stopped(isolated_home):
+    port, mlflow_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [str(CLI), "ui", "--webserver-only", "--port", str(port), "--mlflow-port", str(mlflow_port)],
+        cwd=REPO,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not (answers(f"http://127.0.0.1:{port}/server_info") and answers(f"http://127.0.0.1:{mlflow_port}/")):
+            assert process.poll() is None and time.monotonic() < deadline, "the UIs did not answer"
+            time.sleep(1)
+        spawned = children(process.pid)
+        assert len(spawned) == 2  # mlflow server and dagster-webserver, each leading its own process group
+        groups = {os.getpgid(pid) for pid in spawned}
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert not [pid for pid in spawned if alive(pid)]
+    for group in groups:  # nor any of their own children
+        with pytest.raises(ProcessLookupError):
+            os.killpg(group, 0)
