@@ -178,3 +178,62 @@ def test_ks_p_values_are_exact_for_small_samples_and_asymptotic_for_large_ones()
     expected = ks_2samp(large, current, method="asymp")
     assert (statistic, p_value) == (expected.statistic, expected.pvalue)
     assert abs(p_value - ks_2samp(large, current, method="exact").pvalue) < 0.01
+
+
+def test_one_rule_sets_a_columns_severity_and_flag():
+    rule = drift.column_severity
+    assert rule(0.3, 0.0, 1.0) == "critical"  # PSI alone
+    assert rule(0.12, 0.0, 1.0) == "warning"
+    assert rule(0.05, 0.15, 0.001) == "warning"  # KS, significant and large
+    assert rule(0.05, 0.05, 1e-9) == "none"  # significant but small: thousands of rows flag trifles
+    assert rule(0.05, 0.2, 0.02) == "none"  # large but not significant
+    assert rule(0.3, 0.0, 1.0, psi_critical=0.5) == "warning"
+    verdict = drift.feature_drift("x", np.zeros(100), np.ones(100))
+    assert verdict.severity == "critical" and verdict.drifted
+    text = drift.rule_text()
+    assert "PSI ≥ 0.1" in text and "share ≥ 0.4" in text and "Critical features alone do not make a critical report" in text
+
+
+def test_evidently_tests_each_column_with_our_rule_so_its_verdicts_and_share_are_ours(tmp_path):
+    """Evidently's default test (Wasserstein distance above 1,000 rows) flags a 0.15 σ nudge that PSI and KS do not;
+    configured with our rule it does not, and it flags a shift only KS sees; the HTML opens with the severity."""
+    import pandas as pd
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
+    rng = np.random.default_rng(8)
+    reference = pd.DataFrame({c: rng.normal(0, 1, 2000) for c in ("stable", "nudged", "shifted", "ks_only")})
+    current = pd.DataFrame(
+        {"stable": rng.normal(0, 1, 400), "nudged": rng.normal(0.15, 1, 400), "shifted": rng.normal(1, 1, 400),
+         "ks_only": rng.normal(0.25, 1, 400)}
+    )  # fmt: skip
+    default = Report([DataDriftPreset()]).run(reference_data=reference, current_data=current).dict()["metrics"]
+    assert default[0]["value"]["share"] == 0.75  # Evidently's own test: nudged, shifted and ks_only
+    html = tmp_path / "report.html"
+    table, _, level = drift.drift_table(reference, current, list(reference), html_path=str(html), prediction_psi=0.02)
+    rows = table.set_index("feature")
+    assert rows.loc["ks_only", "psi"] < 0.1 and rows.loc["ks_only", "drifted"]  # flagged by KS alone
+    assert not rows.loc["nudged", "drifted"]
+    assert (rows["evidently_drifted"] == rows["drifted"]).all() and (rows["evidently_value"] == rows["psi"]).all()
+    assert rows["drifted"].mean() == 0.5 and level == "critical"
+    text = html.read_text()
+    assert "Severity: critical." in text and "Drift share 0.50 (2 of 4 features)" in text
+
+
+def test_a_reports_id_names_what_it_compares_not_when():
+    args = (
+        "match_outcome",
+        "3",
+        {"current": ["2025-26:33", "2025-26:38", 6]},
+        {"psi_warning": 0.1},
+        {"current": {"2025-26": "ab12"}},
+    )
+    same = drift.report_id(*args)
+    assert same == drift.report_id(*args) and len(same) == 12
+    changed = [
+        ("match_outcome", "4", *args[2:]),
+        (*args[:2], {"current": ["2025-26:34", "2025-26:38", 5]}, *args[3:]),
+        (*args[:3], {"psi_warning": 0.2}, args[4]),
+        (*args[:4], {"current": {"2025-26": "ab13"}}),
+    ]
+    assert len({same, *(drift.report_id(*c) for c in changed)}) == 5

@@ -91,7 +91,10 @@ def test_control_limits_and_statuses_on_a_shifted_series():
     assert "2025-26 gameweek 10" in reason and "critical >" in reason
 
 
-def test_trend_plot_is_a_small_png():
+def test_trend_plot_is_legible_with_its_legend_beside_the_data():
+    """About 1000 px wide for a 1600×1000 screen, 10-point text, the legend right of the axes (not over the data)."""
+    import struct
+
     frame = performance.classify(
         performance.gameweek_series(rounds_frame([1.0, 2.0, 1.5, 1.2, 1.1]), performance.player_score, 2),
         "rmse",
@@ -99,10 +102,22 @@ def test_trend_plot_is_a_small_png():
         SETTINGS,
     ).assign(source="backtest")
     png = plots.trend_png(frame, "rmse", "test")
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) < 60_000
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) < 150_000
+    width, height = struct.unpack(">II", png[16:24])
+    assert width >= 900 and height >= 400
     assert plots.png_markdown(png, "t").startswith("![t](data:image/png;base64,")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = plots.trend_figure(frame, "rmse", "test")
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    [axis] = figure.axes
+    legend = axis.get_legend().get_window_extent(renderer)
+    assert legend.x0 >= axis.get_window_extent(renderer).x1 and legend.x1 <= figure.bbox.x1
+    assert min(text.get_fontsize() for text in axis.get_legend().get_texts()) >= 10
     bars = plots.bar_png(["a", "b"], [0.3, 0.05], "psi", threshold=0.25)
-    assert bars[:4] == b"\x89PNG"
+    assert bars[:4] == b"\x89PNG" and struct.unpack(">I", bars[16:20])[0] >= 900
 
 
 class MeanModel:

@@ -177,21 +177,26 @@ def check_ui_in_a_browser() -> None:
         dismiss_dialogs(driver)
         driver.save_screenshot(str(artifacts_dir() / "ui_asset_catalog.png"))
 
+        # the headline numbers are numeric metadata: the asset's Plots tab draws their history
         driver.get(f"http://127.0.0.1:{port}/assets/monitoring/performance")
-        row = wait_for(lambda: driver.find_elements(By.XPATH, "//tr[td[contains(., 'trend_match_outcome')]]"))
-        assert row, "the performance asset's page shows no trend plot entry"
-        click(driver, row[0].find_element(By.XPATH, ".//*[contains(text(), 'Show Markdown')]"))
-        plots = wait_for(
-            lambda: [
-                image
-                for image in driver.find_elements(By.TAG_NAME, "img")
-                if (image.get_attribute("src") or "").startswith("data:image/png")
-                and driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) > 200
-            ]
+        assert wait_for(lambda: "match_outcome/rolling_rps" in driver.page_source), "no numeric performance metadata"
+        dismiss_dialogs(driver)
+        driver.save_screenshot(str(artifacts_dir() / "ui_performance.png"))
+        plots = driver.find_elements(By.XPATH, "//button[.//*[text()='Plots'] or text()='Plots']")
+        assert plots, "the metadata section has no Plots view"
+        click(driver, plots[0])
+        assert wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "canvas")), "the Plots view drew nothing"
+        assert "match_outcome/rolling_rps" in driver.page_source
+        time.sleep(1)
+        driver.save_screenshot(str(artifacts_dir() / "ui_performance_plots.png"))
+        # the Evidently report opens through a real URL (MLflow's UI)
+        driver.get(f"http://127.0.0.1:{port}/assets/monitoring/drift")
+        links = wait_for(
+            lambda: [a for a in driver.find_elements(By.TAG_NAME, "a") if "/#/experiments/" in (a.get_attribute("href") or "")]
         )
-        assert plots, "the trend plot did not render"
-        time.sleep(1)  # the dialog fades in
-        driver.save_screenshot(str(artifacts_dir() / "ui_performance_plot.png"))
+        assert links, "the drift page has no link to its Evidently report"
+        assert "match_outcome/drift_share" in driver.page_source
+        driver.save_screenshot(str(artifacts_dir() / "ui_drift.png"))
     finally:
         driver.quit()
         os.killpg(server.pid, signal.SIGTERM)

@@ -20,7 +20,11 @@ def registry(uri: str) -> dict:
 
 
 def changed(before: dict, after: dict) -> dict:
-    return {name: (before.get(name), after.get(name)) for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)}
+    return {
+        name: (before.get(name), after.get(name))
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    }
 
 
 def test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_taken_in(isolated_home, monkeypatch):

@@ -160,7 +160,7 @@ def feature_drift(
     return FeatureDrift(feature, value, statistic, p_value, level)
 
 
-def rule_text(
+def rule_lines(
     *,
     psi_warning: float = PSI_WARNING,
     psi_critical: float = PSI_CRITICAL,
@@ -168,15 +168,27 @@ def rule_text(
     ks_statistic: float = KS_STATISTIC,
     warning_share: float = WARNING_SHARE,
     critical_share: float = CRITICAL_SHARE,
-) -> str:
-    """The severity rule in one paragraph, with its thresholds (for asset metadata and the Evidently report)."""
-    return (
-        f"A feature drifts when PSI ≥ {psi_warning:g}, or KS p < {ks_p_value:g} with D ≥ {ks_statistic:g}; a drifted "
-        f"feature is critical when PSI ≥ {psi_critical:g}. Drift share = drifted inputs / inputs (the prediction is not "
-        f"counted). A report is critical when the share ≥ {critical_share:g} or the prediction's PSI ≥ {psi_critical:g}, "
-        f"a warning when the share ≥ {warning_share:g} or the prediction's PSI ≥ {psi_warning:g}, else none: critical "
-        "features alone do not make a critical report."
-    )
+) -> list[str]:
+    """The severity rule with its thresholds in lines of at most 40 characters (Dagster's metadata column shows
+    about 45), which read as one paragraph when joined with spaces (`rule_text`)."""
+    return [
+        f"Feature: drifted if PSI ≥ {psi_warning:g},",
+        f"or KS p < {ks_p_value:g} with D ≥ {ks_statistic:g};",
+        f"critical if drifted and PSI ≥ {psi_critical:g}.",
+        "Share = drifted inputs / inputs",
+        "(the prediction is not an input).",
+        f"Report: critical if share ≥ {critical_share:g}",
+        f"or prediction PSI ≥ {psi_critical:g};",
+        f"warning if share ≥ {warning_share:g}",
+        f"or prediction PSI ≥ {psi_warning:g}; else none.",
+        "Critical features alone do not make",
+        "a critical report.",
+    ]
+
+
+def rule_text(**thresholds) -> str:
+    """`rule_lines` as one paragraph."""
+    return " ".join(rule_lines(**thresholds))
 
 
 @functools.cache

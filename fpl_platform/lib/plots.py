@@ -32,6 +32,11 @@ def to_png(figure) -> bytes:
 
 
 def trend_png(frame: pd.DataFrame, metric: str, title: str, *, last: int = 60) -> bytes:
+    """`trend_figure` as a PNG."""
+    return to_png(trend_figure(frame, metric, title, last=last))
+
+
+def trend_figure(frame: pd.DataFrame, metric: str, title: str, *, last: int = 60):
     """Per-gameweek metric, its rolling value and the control limits of the last `last` gameweeks, served rows
     highlighted; the legend sits right of the plot."""
     tail = frame.tail(last).reset_index(drop=True)
@@ -54,7 +59,7 @@ def trend_png(frame: pd.DataFrame, metric: str, title: str, *, last: int = 60) -
     axis.grid(axis="y", color="#eeeeee")
     axis.set_title(title, fontsize=FONT + 2)
     axis.legend(fontsize=FONT, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
-    return to_png(figure)
+    return figure
 
 
 def bar_png(labels: list[str], values: list[float], title: str, *, threshold: float | None = None) -> bytes:

@@ -583,18 +583,28 @@ ALERTS = TableSchema(
 
 DRIFT = TableSchema(
     name="monitoring.drift",
-    doc="Per report and feature: Evidently's test (the one its DataDriftPreset picks), our PSI and two-sample KS, and the verdict.",
+    doc="Per report and feature (and the model's prediction): PSI, two-sample KS and the severity by the one drift rule "
+    "(fpl_platform/lib/drift.py, and monitoring.drift_reports below), with Evidently's verdict on the same rule.",
     key=("report_id", "feature"),
     columns=(
         _c("report_id", "VARCHAR", "The report (monitoring.drift_reports)."),
         _c("model_name", "VARCHAR", "Model whose inputs are compared ('match_outcome', 'player_points')."),
         _c("feature", "VARCHAR", "Feature, or 'prediction' for the model's output."),
         _c(
-            "evidently_method", "VARCHAR", "The test Evidently chose (e.g. 'K-S p_value', 'Wasserstein distance (normed)').", True
+            "evidently_method",
+            "VARCHAR",
+            "The stat test Evidently's DataDriftPreset ran: our rule registered with Evidently "
+            "('fpl_platform_psi_ks_<thresholds>'). NULL when Evidently was not run.",
+            True,
         ),
-        _c("evidently_value", "DOUBLE", "Its statistic or p-value.", True),
-        _c("evidently_threshold", "DOUBLE", "Its threshold.", True),
-        _c("evidently_drifted", "BOOLEAN", "Evidently's verdict.", True),
+        _c("evidently_value", "DOUBLE", "Its score: the feature's PSI.", True),
+        _c("evidently_threshold", "DOUBLE", "Its threshold: the warning PSI (KS can flag a feature below it).", True),
+        _c(
+            "evidently_drifted",
+            "BOOLEAN",
+            "Evidently's verdict; equals `drifted` (it applies the same rule to the same rows).",
+            True,
+        ),
         _c(
             "psi",
             "DOUBLE",
@@ -602,19 +612,29 @@ DRIFT = TableSchema(
         ),
         _c("ks_statistic", "DOUBLE", "Two-sample Kolmogorov-Smirnov statistic."),
         _c("ks_p_value", "DOUBLE", "Its p-value."),
-        _c("severity", "VARCHAR", "Ours: 'critical' (PSI ≥ critical), 'warning' (PSI ≥ warning or KS p < level), 'none'."),
-        _c("drifted", "BOOLEAN", "Our verdict: severity is warning or critical (Evidently's verdict is evidently_drifted)."),
+        _c(
+            "severity",
+            "VARCHAR",
+            "'critical' (drifted and PSI ≥ 0.25), 'warning' (drifted: PSI ≥ 0.1, or KS p < 0.01 with D ≥ 0.1) or 'none'; "
+            "thresholds from the asset config.",
+        ),
+        _c("drifted", "BOOLEAN", "severity is 'warning' or 'critical'."),
     ),
     example_sql="SELECT r.created_at, d.model_name, d.feature, round(d.psi, 3) AS psi, d.severity\n"
     "FROM monitoring.drift d JOIN monitoring.drift_reports r USING (report_id) WHERE d.drifted ORDER BY d.psi DESC LIMIT 10;",
 )
 DRIFT_REPORTS = TableSchema(
     name="monitoring.drift_reports",
-    doc="One row per drift report: windows compared, share of drifted features, prediction drift, severity, Evidently HTML report.",
+    doc="One row per drift report: windows compared, share of drifted features, prediction drift, severity, and the link "
+    "to Evidently's HTML report. The severity rule (thresholds from the asset config): a report is 'critical' when "
+    "drift_share ≥ 0.4 or prediction_psi ≥ 0.25, 'warning' when drift_share ≥ 0.2 or prediction_psi ≥ 0.1, else "
+    "'none'; drift_share counts the inputs whose monitoring.drift row has drifted = true (the prediction is not an "
+    "input), so features rated 'critical' alone do not make a critical report. The report id is a digest of what "
+    "is compared (model version, windows, their rows, thresholds): a re-run with unchanged inputs stores nothing new.",
     key=("report_id",),
     columns=(
-        _c("report_id", "VARCHAR", "Report id."),
-        _c("created_at", "TIMESTAMPTZ", "When the report ran."),
+        _c("report_id", "VARCHAR", "Report id: a digest of the model version, windows, their rows and the thresholds."),
+        _c("created_at", "TIMESTAMPTZ", "When the report first ran."),
         _c("model_name", "VARCHAR", "Model whose inputs are compared."),
         _c("model_version", "VARCHAR", "The champion version at report time."),
         _c("reference_start", "TIMESTAMPTZ", "First kickoff of the reference window (the champion's training data)."),
@@ -628,11 +648,17 @@ DRIFT_REPORTS = TableSchema(
         _c("reference_rows", "INTEGER", "Rows in the reference window."),
         _c("current_rows", "INTEGER", "Rows in the current window."),
         _c("features", "INTEGER", "Features compared."),
-        _c("drifted_features", "INTEGER", "Features flagged."),
+        _c("drifted_features", "INTEGER", "Features with drifted = true in monitoring.drift."),
         _c("drift_share", "DOUBLE", "drifted_features / features."),
         _c("prediction_psi", "DOUBLE", "PSI of the champion's predictions (P(home) or points) between the windows."),
-        _c("severity", "VARCHAR", "'critical', 'warning' or 'none' (thresholds in the asset config)."),
-        _c("html_report", "VARCHAR", "Path of Evidently's HTML report.", True),
+        _c("severity", "VARCHAR", "'critical', 'warning' or 'none' by the rule above."),
+        _c(
+            "html_report",
+            "VARCHAR",
+            "URL of Evidently's HTML report in the MLflow UI (an artifact of a run in the MLflow experiment "
+            "'drift_reports' tagged with the report_id; base URL FPL_PLATFORM_MLFLOW_UI). NULL when Evidently was not run.",
+            True,
+        ),
     ),
     example_sql="SELECT created_at, model_name, round(drift_share, 2) AS share, round(prediction_psi, 3) AS prediction_psi, severity\n"
     "FROM monitoring.drift_reports ORDER BY created_at DESC;",
@@ -640,9 +666,10 @@ DRIFT_REPORTS = TableSchema(
 
 PERFORMANCE = TableSchema(
     name="monitoring.performance",
-    doc="Per model and finished gameweek: the scores of the predictions actually served (source 'served') and of the "
-    "walk-forward backtest (source 'backtest', which sets the control limits), on that gameweek and on a rolling window, "
-    "with statistical process control: limits, CUSUM and a status the sensors act on.",
+    doc="Per model and finished gameweek: the scores of the predictions actually served (source 'served': every served "
+    "gameweek whose results are in the features) and of the walk-forward backtest (source 'backtest', which sets the "
+    "control limits), on that gameweek and on a rolling window, with statistical process control: limits, CUSUM and a "
+    "status the sensors act on. Evaluation only: nothing is trained on this table.",
     key=("model_name", "source", "season", "gameweek"),
     columns=(
         _c("model_name", "VARCHAR", "match_outcome or player_points."),

@@ -1,4 +1,5 @@
-"""Drift monitoring: the champions' recent inputs and outputs against their training data."""
+"""Monitoring: drift of the champions' recent inputs and outputs against their training data, and the served
+predictions' performance against results, with control limits from the backtest."""
 
 import dagster as dg
 
@@ -84,21 +85,21 @@ def _rounds_label(rounds) -> list:
     return [labels[0], labels[-1], len(labels)]
 
 
-def _short(name: str, width: int = 24) -> str:
+def _short(name: str, width: int = 22) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def _top_drift_markdown(features, rows: int = 10) -> str:
-    """The most drifted features of one report as a narrow markdown table (drifted first, then by PSI)."""
+    """The most drifted features of one report (drifted first, then by PSI) as a markdown table narrow enough for
+    Dagster's metadata column (about 430 px on a 1600 px screen; KS p-values are in monitoring.drift)."""
     from fpl_platform.lib.drift import SEVERITIES
 
     table = features.assign(rank=features["severity"].map(SEVERITIES.index)).sort_values(
         ["rank", "psi"], ascending=False, kind="stable"
     )
-    lines = ["| feature | PSI | KS D | KS p | severity |", "|:--|--:|--:|--:|:--|"]
+    lines = ["| feature | PSI | KS D | severity |", "|:--|--:|--:|:--|"]
     for row in table.head(rows).itertuples():
-        p = "<1e-4" if row.ks_p_value < 1e-4 else f"{row.ks_p_value:.3f}"
-        lines.append(f"| {_short(row.feature)} | {row.psi:.3f} | {row.ks_statistic:.2f} | {p} | {row.severity} |")
+        lines.append(f"| {_short(row.feature)} | {row.psi:.3f} | {row.ks_statistic:.2f} | {row.severity} |")
     return "\n".join(lines)
 
 
@@ -121,8 +122,8 @@ def drift_metadata(name: str, report: dict, features, psi_critical: float) -> di
         f"{name}/severity": str(report["severity"]),
         f"{name}/report_id": str(report["report_id"]),
     }
-    if report.get("html_report"):
-        metadata[f"{name}/evidently_report"] = dg.MetadataValue.url(str(report["html_report"]))
+    if isinstance(report.get("html_report"), str):  # NULL (Evidently not run) reads back as None or NaN
+        metadata[f"{name}/evidently_report"] = dg.MetadataValue.url(report["html_report"])
     metadata[f"{name}/top_drift"] = dg.MetadataValue.md(_top_drift_markdown(features))
     worst = features.nlargest(12, "psi")
     metadata[f"{name}/psi_chart"] = dg.MetadataValue.md(
@@ -252,7 +253,7 @@ def drift(
             evidently_max_rows=config.max_rows,
             **thresholds,
         )
-        inputs = per_feature
+        inputs = per_feature  # the model's inputs; the prediction's row is added below
         share = float(inputs["drifted"].mean()) if len(inputs) else 0.0
         per_feature = pd.concat(
             [
@@ -349,8 +350,11 @@ def drift(
             "dagster/row_count": total,
             "new_reports": len(new_reports),
             **metadata,
-            "severity_rule": drift_lib.rule_text(
-                **thresholds, warning_share=config.warning_share, critical_share=config.critical_share
+            # short lines (markdown hard breaks): Dagster's metadata column shows about 45 characters of one
+            "severity_rule": dg.MetadataValue.md(
+                "  \n".join(
+                    drift_lib.rule_lines(**thresholds, warning_share=config.warning_share, critical_share=config.critical_share)
+                )
             ),
         }
     )
@@ -547,13 +551,12 @@ def performance(
     )
     latest_table = "_no served gameweek has results yet_"
     if latest_rows:
-        lines = ["| model | gameweek | version | score | rolling | CUSUM | status |", "|:--|:--|:--|--:|--:|--:|:--|"]
+        # narrow enough for Dagster's metadata column; the numbers themselves are the `<model>/...` keys
+        lines = ["| model | gameweek | rolling | status |", "|:--|:--|--:|:--|"]
         for row in latest_rows:
             metric = row["metric"]
-            lines.append(
-                f"| {row['model_name']} | {row['season']}:{int(row['gameweek'])} | {row['model_version']} | "
-                f"{metric} {row[metric]:.4f} | {row[f'rolling_{metric}']:.4f} | {row['cusum']:.2f} | {row['status']} |"
-            )
+            rolling = f"{metric} {row['rolling_' + metric]:.4f}"
+            lines.append(f"| {row['model_name']} | {row['season'][2:]}:{int(row['gameweek'])} | {rolling} | {row['status']} |")
         latest_table = "\n".join(lines)
     return dg.MaterializeResult(
         metadata={

@@ -5,7 +5,6 @@ that beats the champion on the same recent rows by the margin, with a paired tes
 the `champion` alias; otherwise the champion keeps serving and the rejection is recorded.
 """
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -246,9 +245,9 @@ def run_url(run_id: str) -> str:
     """The MLflow UI page of a run (FPL_PLATFORM_MLFLOW_UI, default the `fpl-platform ui` one)."""
     import mlflow
 
-    experiment = mlflow.get_run(run_id).info.experiment_id
-    base = os.environ.get("FPL_PLATFORM_MLFLOW_UI", "http://127.0.0.1:5000").rstrip("/")
-    return f"{base}/#/experiments/{experiment}/runs/{run_id}"
+    from fpl_platform.lib import tracking
+
+    return tracking.ui_url(mlflow.get_run(run_id).info.experiment_id, run_id)
 
 
 def training_key(challenger: Challenger, gate_settings: dict) -> str:
