@@ -509,6 +509,15 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     check_settings("rollback")
     if not paths.warehouse_path().exists():
         raise CommandFailed(f"nothing to roll back: no warehouse at {paths.warehouse_path()}; run `make demo` first")
+    from fpl_platform.lib import tracking
+    from fpl_platform.resources import MlflowTracking
+
+    # a refusal is not a failed run: nothing is started, nothing is alerted
+    aliases = tracking.aliases(MlflowTracking().uri, args.model)
+    if "champion" not in aliases:
+        raise CommandFailed(f"{args.model} has no champion: nothing to roll back")
+    if "previous" not in aliases:
+        raise CommandFailed(f"{args.model} champion version {aliases['champion']} has no previous champion to restore")
     with run_logs_to_stdout(args.debug):
         return _rollback(args)
 

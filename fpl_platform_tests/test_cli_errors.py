@@ -89,7 +89,7 @@ def register_champion() -> None:
     Warehouse().ensure(schemas.ALERTS)
 
 
-def test_rollback_without_a_previous_champion_is_one_line_and_an_alert(isolated_home):
+def test_rollback_without_a_previous_champion_is_one_line_and_starts_nothing(isolated_home):
     one_line(run("rollback", "nosuch"), 2, "argument model", "'nosuch'", "match_outcome or player_points")
     one_line(run("rollback", "match_outcome"), 1, "no warehouse", "make demo")
     assert wrote_nothing(isolated_home)
@@ -97,10 +97,10 @@ def test_rollback_without_a_previous_champion_is_one_line_and_an_alert(isolated_
     register_champion()
     line = one_line(run("rollback", "match_outcome"), 1)
     assert line == "fpl-platform rollback: match_outcome champion version 1 has no previous champion to restore"
-    # the failed run is recorded as the daemon's run-failure sensor would record it
+    # a refusal, not a failed run: no run is started and no alert raised
     with duckdb.connect(str(isolated_home / "warehouse.duckdb"), read_only=True) as connection:
-        alerts = connection.execute("SELECT alert_key, severity FROM monitoring.alerts").fetchall()
-    assert alerts == [("run_failure:rollback_job", "HIGH")]
+        assert connection.execute("SELECT count(*) FROM monitoring.alerts").fetchone()[0] == 0
+    assert not (isolated_home / "dagster" / "history").exists()  # the Dagster instance never recorded a run
 
 
 @pytest.mark.parametrize(

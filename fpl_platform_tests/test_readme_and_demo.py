@@ -174,12 +174,17 @@ def check_ui_in_a_browser() -> None:
         driver.get(f"http://127.0.0.1:{port}/assets")
         expected = ("match_features", "player_features", "match_outcome_model", "performance", "drift", "ab_results")
         assert wait_for(lambda: all(name in driver.page_source for name in expected)), "the catalog lacks assets"
+        wait_for(lambda: "Loading..." not in driver.page_source)  # the statuses, for the screenshot
         dismiss_dialogs(driver)
         driver.save_screenshot(str(artifacts_dir() / "ui_asset_catalog.png"))
 
         # the headline numbers are numeric metadata: the asset's Plots tab draws their history
         driver.get(f"http://127.0.0.1:{port}/assets/monitoring/performance")
-        assert wait_for(lambda: "match_outcome/rolling_rps" in driver.page_source), "no numeric performance metadata"
+        # a loaded machine can leave the first render without the metadata table: look again once after a reload
+        found = wait_for(lambda: "match_outcome/rolling_rps" in driver.page_source) or (
+            driver.refresh() or wait_for(lambda: "match_outcome/rolling_rps" in driver.page_source, timeout=120)
+        )
+        assert found, "no numeric performance metadata"
         dismiss_dialogs(driver)
         driver.save_screenshot(str(artifacts_dir() / "ui_performance.png"))
         plots = driver.find_elements(By.XPATH, "//button[.//*[text()='Plots'] or text()='Plots']")

@@ -3,8 +3,6 @@ warehouse, MLflow store and Dagster instance."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
 import duckdb
 import pytest
@@ -109,7 +107,7 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     reports = table(warehouse, "SELECT * FROM monitoring.drift_reports ORDER BY model_name")
     assert reports["model_name"].tolist() == ["match_outcome", "player_points"]
     assert (reports["current_rows"] > 0).all() and (reports["reference_end"] < reports["current_start"]).all()
-    assert all(Path(p).stat().st_size > 10_000 for p in reports["html_report"])
+    assert all(url.startswith("http://") for url in reports["html_report"])  # the report in MLflow's UI
     per_feature = table(warehouse, "SELECT model_name, feature, evidently_method FROM monitoring.drift")
     assert "prediction" in set(per_feature["feature"]) and per_feature["evidently_method"].notna().sum() > 20
 
@@ -124,8 +122,24 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
             assert connection.execute(schema.example_sql).fetchall(), schema.name
     connection.close()
 
-    # a second training in the same process is a new MLflow run, tagged with its own Dagster run
-    second = run(["ml/match_outcome_model"], resources, instance)
+    # the same training again (same rows, settings and champion) is a no-op: no MLflow run, version or record
+    again = run(["ml/match_outcome_model"], resources, instance)
+    unchanged = again.asset_materializations_for_node("ml__match_outcome_model")[0].metadata
+    assert unchanged["gate_decision"].value == "unchanged" and unchanged["version"].value == "1"
+    assert len(tracking.runs(mlflow.uri, "match_outcome")) == 1
+    assert len(table(warehouse, "SELECT * FROM monitoring.retraining_events WHERE model_name = 'match_outcome'")) == 1
+
+    # with another gate setting it trains again: a new MLflow run, tagged with its own Dagster run
+    stricter = {
+        "ops": {"ml__match_outcome_model": {"config": {**FAST["ops"]["ml__match_outcome_model"]["config"], "gate_alpha": 0.04}}}
+    }
+    second = dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        selection=dg.AssetSelection.assets(["ml", "match_outcome_model"]),
+        resources=resources,
+        instance=instance,
+        run_config=stricter,
+    )
     runs = tracking.runs(mlflow.uri, "match_outcome")
     assert len(runs) == 2 and len({r.info.run_id for r in runs}) == 2
     assert {r.data.tags["dagster_run_id"] for r in runs} == {result.run_id, second.run_id}
@@ -146,10 +160,16 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     assert events["n_compared"].iat[1] == 380  # the last 38 gameweeks before the cutoff
     assert {r.data.tags.get("gate_decision") for r in tracking.runs(mlflow.uri, "match_outcome")} == {"promoted", "rejected"}
 
-    # performance: control limits from the backtest; the served gameweek 38 is after the as-of, so not scored yet
+    # performance: control limits from the backtest; the served gameweek 38 has its results, so it is scored
     performance = table(warehouse, "SELECT * FROM monitoring.performance")
-    assert set(performance["source"]) == {"backtest"} and set(performance["model_name"]) == {"match_outcome", "player_points"}
-    match_rows = performance[performance["model_name"] == "match_outcome"]
+    served_rows = performance[performance["source"] == "served"]
+    assert sorted(map(tuple, served_rows[["model_name", "gameweek"]].values.tolist())) == [
+        ("match_outcome", 38),
+        ("player_points", 38),
+    ]
+    backtest = performance[performance["source"] == "backtest"]
+    assert set(backtest["model_name"]) == {"match_outcome", "player_points"}
+    match_rows = backtest[backtest["model_name"] == "match_outcome"]
     assert len(match_rows) == 38 and (match_rows["critical_limit"] > match_rows["centre"]).all()
     assert match_rows["centre"].iat[0] == pytest.approx(match_rows["rps"].mean())
 
