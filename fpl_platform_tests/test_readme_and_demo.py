@@ -92,7 +92,7 @@ def repo_mirror(target: Path) -> Path:
     return target
 
 
-def test_the_readme_as_written(tmp_path, isolated_home):
+def test_the_readme_as_written(tmp_path, isolated_home, monkeypatch):
     """Every command of the README's shell blocks, exactly as written, from the repo root with a fresh
     FPL_PLATFORM_HOME and no other environment; then `make demo` again (nothing changes), every SQL example on
     the analyst copy, every documented table, and the UI in a browser."""
@@ -144,7 +144,9 @@ def test_the_readme_as_written(tmp_path, isolated_home):
 
     status = run(".venv/bin/fpl-platform status")
     assert status.returncode == 0 and "match_outcome" in status.stdout and "newest result: 2026-05-24" in status.stdout
-    os.environ["FPL_PLATFORM_HOME"] = str(home)  # the browser check's UI serves this home (isolated_home restores it)
+    # the browser check's UI serves this home and its instance
+    monkeypatch.setenv("FPL_PLATFORM_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     check_ui_in_a_browser()
 
 

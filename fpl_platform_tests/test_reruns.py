@@ -55,7 +55,7 @@ def test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_t
                 tags = {"dagster/asset_partition_range_start": SEASONS[0], "dagster/asset_partition_range_end": SEASONS[-1]}
             result = dg.materialize(
                 [*defs.assets, *defs.asset_checks],
-                selection=dg.AssetSelection.assets(key),
+                selection=dg.AssetSelection.assets(key).required_multi_asset_neighbors(),
                 resources=defs.resources,
                 instance=instance,
                 tags=tags,

@@ -197,9 +197,9 @@ def build_team_ratings(
     """Dixon-Coles strengths and probabilities plus Elo ratings, as of every gameweek's first kickoff.
 
     `seasons` limits the output (and the Dixon-Coles refits) to those seasons; every match still counts
-    as history. Walk-forward means a season's ratings depend only on matches before its rounds, so
-    recomputing from the first season whose inputs changed gives the rows recomputing all would, up to
-    the optimiser's tolerance (its first refit starts cold instead of from the previous season's fit).
+    as history. Walk-forward means a season's ratings depend only on matches before its rounds, and each
+    season's first refit starts cold, so recomputing from the first season whose inputs changed gives
+    exactly the rows recomputing all would.
     """
     dc = walk_forward_dixon_coles(matches, xi=xi, window_days=window_days, ridge=ridge, seasons=seasons)
     elo = Elo().walk_forward(matches)

@@ -290,7 +290,9 @@ def walk_forward_dixon_coles(
                 history["away_goals"].to_numpy(),
                 age,
                 priors=priors,
-                warm_start=previous,
+                # within a season only: a season's first refit starts cold, so recomputing from a season (as the
+                # features step does when its results change) gives exactly the rows a full computation gives
+                warm_start=previous if fitted_season == round_.season else None,
             )
             previous, fitted_at, fitted_season = params, cutoff, round_.season
         probabilities = params.probabilities(list(targets["home_team"]), list(targets["away_team"]), priors)
