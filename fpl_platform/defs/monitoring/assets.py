@@ -466,7 +466,7 @@ def _alerted(warehouse: Warehouse, key: str, title: str) -> bool:
 def performance(
     context: dg.AssetExecutionContext, config: PerformanceConfig, warehouse: Warehouse, notifier: Notifier
 ) -> dg.MaterializeResult:
-    """Per finished gameweek: the served champions' scores, rolling scores, SPC limits from the backtest, CUSUM, status."""
+    """Per served gameweek with results: the champions' scores, rolling scores, SPC limits from the backtest, CUSUM, status."""
     import pandas as pd
 
     from fpl_platform.lib import asof, clock, plots, settings
