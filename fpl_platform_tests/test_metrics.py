@@ -51,3 +51,18 @@ def test_demargin():
     probabilities = metrics.demargin(np.array([[2.0, 3.5, 4.0]]))
     assert probabilities.sum() == pytest.approx(1)
     assert probabilities[0, 0] == pytest.approx((1 / 2) / (1 / 2 + 1 / 3.5 + 1 / 4))
+
+
+def test_progress_reports_a_line_every_few_seconds_and_the_last():
+    from fpl_platform.lib.progress import Progress
+
+    lines = []
+    folds = Progress(lines.append, "fold", 3, every=3600)
+    for text in ("a", "b", "c"):
+        folds.step(text)
+    assert lines == ["fold 3/3: c (0 s)"]
+    every = Progress(lines.append, "block", 2, every=0)
+    every.step("x")
+    every.step("y")
+    assert lines[1:] == ["block 1/2: x (0 s)", "block 2/2: y (0 s)"]
+    Progress(None, "fold", 1).step("silent")

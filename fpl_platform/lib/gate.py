@@ -130,6 +130,7 @@ def paired_losses(
     champion_trained_until: pd.Timestamp,
     loss: Callable[[object, pd.DataFrame], np.ndarray],
     training_rows: Callable[[pd.DataFrame, pd.Timestamp], pd.DataFrame] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Per window row: season, gameweek, challenger_loss, champion_loss, champion_source ('frozen' or 'refit').
 
@@ -139,13 +140,18 @@ def paired_losses(
     them) and only a block that starts inside the new week needs a new fit.
     `fit_champion` None means the champion's recipe is the challenger's (one fit serves both).
     `training_rows(history, block_cutoff)` picks the training rows (default: everything before the cutoff).
+    `progress` gets a line per block.
     """
+    from fpl_platform.lib.progress import Progress, rounds_text
+
     select = training_rows or (lambda frame, cutoff: frame[frame["kickoff"] < cutoff])
     starts = block_starts(history, rounds, refit_every)
     parts = []
+    blocks = Progress(progress, "gate block", rounds.groupby(starts, sort=False).ngroups)
     for block_cutoff, block in rounds.groupby(starts, sort=False):
         training = select(history, block_cutoff)
         challenger = fit_challenger(training)
+        blocks.step(rounds_text(block))
         if block_cutoff > champion_trained_until:
             champion, source = champion_model, "frozen"
         else:

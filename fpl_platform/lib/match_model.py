@@ -7,6 +7,7 @@ seasons that precede the backtest seasons, so choosing a model never looks at th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,8 +97,18 @@ def fit(candidate: Candidate, training: pd.DataFrame) -> MatchOutcomeModel:
     return MatchOutcomeModel(candidate, estimator, str(training["kickoff"].max()), len(training))
 
 
-def walk_forward(features: pd.DataFrame, candidate: Candidate, seasons: list[str], *, refit_every: int = 4) -> pd.DataFrame:
-    """Probabilities for every match of `seasons`, each from a model fitted before its gameweek's first kickoff."""
+def walk_forward(
+    features: pd.DataFrame,
+    candidate: Candidate,
+    seasons: list[str],
+    *,
+    refit_every: int = 4,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Probabilities for every match of `seasons`, each from a model fitted before its gameweek's first kickoff
+    (`progress` gets a line per fold)."""
+    from fpl_platform.lib.progress import Progress, rounds_text
+
     features = features.sort_values(["kickoff", "match_id"]).reset_index(drop=True)
     played = features[features["home_goals"].notna()]
     plan = (
@@ -108,10 +119,12 @@ def walk_forward(features: pd.DataFrame, candidate: Candidate, seasons: list[str
         .reset_index(drop=True)
     )
     out = []
+    folds = Progress(progress, "fold", -(-len(plan) // refit_every))
     for start in range(0, len(plan), refit_every):
         block = plan.iloc[start : start + refit_every]
         cutoff = block["cutoff"].min()
         model = fit(candidate, played[played["kickoff"] < cutoff])
+        folds.step(rounds_text(block))
         keys = set(zip(block["season"], block["gameweek"], strict=True))
         targets = features[[k in keys for k in zip(features["season"], features["gameweek"], strict=True)]]
         p = model.predict_proba(targets)

@@ -9,7 +9,7 @@ their product, so a player who will not play is predicted close to 0.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -198,9 +198,18 @@ def fit(training: pd.DataFrame, *, n_estimators: int = 200, max_depth: int = 4, 
 
 
 def walk_forward(
-    features: pd.DataFrame, seasons: list[str], *, refit_every: int = 4, training_seasons: int = 3, **params
+    features: pd.DataFrame,
+    seasons: list[str],
+    *,
+    refit_every: int = 4,
+    training_seasons: int = 3,
+    progress: Callable[[str], None] | None = None,
+    **params,
 ) -> pd.DataFrame:
-    """Predictions for every row of `seasons`, each from a model fitted on rows before its gameweek's first kickoff."""
+    """Predictions for every row of `seasons`, each from a model fitted on rows before its gameweek's first kickoff
+    (`progress` gets a line per fold)."""
+    from fpl_platform.lib.progress import Progress, rounds_text
+
     features = features.assign(kickoff=utc(features["kickoff"]))
     plan = (
         features[features["season"].isin(seasons)]
@@ -210,12 +219,14 @@ def walk_forward(
     )
     all_seasons = sorted(features["season"].unique())
     out = []
+    folds = Progress(progress, "fold", -(-len(plan) // refit_every))
     for start in range(0, len(plan), refit_every):
         block = plan.iloc[start : start + refit_every]
         cutoff = block["cutoff"].min()
         first_season = all_seasons[max(0, all_seasons.index(block["season"].iat[0]) - training_seasons)]
         training = features[(features["kickoff"] < cutoff) & (features["season"] >= first_season)]
         model = fit(training, **params)
+        folds.step(f"{rounds_text(block)}, fitted on {len(training):,} rows")
         keys = set(zip(block["season"], block["gameweek"], strict=True))
         targets = features[[k in keys for k in zip(features["season"], features["gameweek"], strict=True)]]
         p_play, points_if_played = model.predict_parts(targets)

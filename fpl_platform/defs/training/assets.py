@@ -57,7 +57,11 @@ def match_backtest(context: dg.AssetExecutionContext, config: MatchBacktestConfi
     )
     context.log.info(f"validation RPS per candidate on {config.validation_seasons}: {validation}; selected {chosen}")
     ours = match_model.walk_forward(
-        features, match_model.CANDIDATES[chosen], config.seasons, refit_every=config.refit_every_gameweeks
+        features,
+        match_model.CANDIDATES[chosen],
+        config.seasons,
+        refit_every=config.refit_every_gameweeks,
+        progress=context.log.info,
     )
     ours["model"], ours["candidate"] = "ours", chosen
     targets = features[features["season"].isin(config.seasons)]
@@ -262,6 +266,7 @@ def match_outcome_model(
             champion_model=champion,
             champion_trained_until=pd.Timestamp(champion.trained_until),
             loss=gate.match_rps_loss,
+            progress=context.log.info,
         )
 
     result = train_and_gate(
@@ -359,7 +364,11 @@ def player_backtest(
     features = player_features_frame(warehouse)
     features = features[features["points"].notna()]
     predictions = player_model.walk_forward(
-        features, config.seasons, refit_every=config.refit_every_gameweeks, training_seasons=config.training_seasons
+        features,
+        config.seasons,
+        refit_every=config.refit_every_gameweeks,
+        training_seasons=config.training_seasons,
+        progress=context.log.info,
     )
     targets = features[features["season"].isin(config.seasons)]
     frame = targets.join(player_model.baselines(targets)).merge(predictions, on=["player_id", "match_id"])
@@ -411,6 +420,7 @@ def player_points_model(
     validation_start = gate.block_starts(history, last, settings_["refit_every_gameweeks"]).min()
     fit_part, check_part = history[history["kickoff"] < validation_start], history[history["cutoff"] >= validation_start]
     fit = gate.FitCache(player_model.fit, directory=paths.fits_dir(), columns=player_model.FIT_COLUMNS)
+    context.log.info(f"validation fit on {len(fit_part):,} rows, scored on {len(check_part):,}")
     validation = regression_scores(fit(fit_part).predict(check_part), check_part["points"])
 
     def compare(model, champion, settings_: dict):
@@ -423,6 +433,7 @@ def player_points_model(
             champion_model=champion,
             champion_trained_until=pd.Timestamp(champion.trained_until),
             loss=gate.player_squared_error,
+            progress=context.log.info,
         )
 
     result = train_and_gate(

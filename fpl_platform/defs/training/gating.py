@@ -123,6 +123,7 @@ def train_and_gate(
     }
     decision: Decision | None = None
     with mlflow_tracking.training_run(name, f"{challenger.candidate} as of {challenger.as_of}", tags) as run_id:
+        context.log.info(f"{name}: fitting the challenger on {len(challenger.history):,} rows")
         model = challenger.fit()
         mlflow.log_params(
             {
@@ -142,6 +143,7 @@ def train_and_gate(
             reason = "no champion yet: the first version becomes champion without a gate"
         else:
             champion_model, _ = mlflow_tracking.load(name, version=champion_before)
+            context.log.info(f"{name}: gating version {version} against champion {champion_before}")
             losses = challenger.compare(model, champion_model, gate_settings)
             margin = gate_settings["match_margin" if challenger.metric == "rps" else "player_margin"]
             decision = promotion_decision(
