@@ -80,8 +80,9 @@ def team_ratings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
         kept = warehouse.read("SELECT * FROM features.team_ratings WHERE season < ?", [start or "9999"])
         frame = kept if frame is None else pd.concat([kept, frame[kept.columns]], ignore_index=True)
     context.log.info(
-        f"team ratings recomputed for {recompute[0] if recompute else 'no'} … {recompute[-1] if recompute else ''} "
-        f"(first changed season: {start or 'none'}); earlier seasons kept"
+        f"team ratings recomputed for {recompute[0]} … {recompute[-1]}; earlier seasons kept"
+        if recompute
+        else "team ratings: no season's matches changed, every row kept"
     )
     warehouse.write(schemas.TEAM_RATINGS, frame, source="features.team_ratings")
     latest = frame[frame["cutoff"] == frame["cutoff"].max()]
