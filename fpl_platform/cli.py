@@ -545,14 +545,12 @@ def _rollback(args: argparse.Namespace) -> int:
         if not result.success:  # e.g. no previous champion: the refusal is the line (its alert is recorded)
             alerted = record_failure(instance, result)
             raise CommandFailed(step_failure(result) + ("" if alerted.startswith("alert recorded") else f" ({alerted})"))
-        refreshed = dg.materialize(
-            [*defs.assets, *(defs.asset_checks or [])],
-            selection=dg.AssetSelection.assets(MODEL_ASSETS[args.model][1]),
-            resources=defs.resources or {},
-            instance=instance,
+        refreshed = run_assets(
+            dg.AssetSelection.assets(MODEL_ASSETS[args.model][1]),
+            instance,
             tags={"fpl_platform/trigger": "rollback", "fpl_platform/after_run": result.run_id},
-            raise_on_error=False,
             run_config=silent,
+            raise_on_error=False,
         )
         if not refreshed.success:
             failure = run_failed(instance, refreshed, f"{args.model} was rolled back, but refreshing its predictions failed")

@@ -273,21 +273,9 @@ class Replay:
 
     def _after_failure(self, instance, result) -> None:
         """The run-failure sensor, as the daemon evaluates it."""
-        import dagster as dg
+        from fpl_platform.defs.monitoring.sensors import alert_for_failed_run
 
-        from fpl_platform.definitions import defs
-        from fpl_platform.defs.monitoring.sensors import alert_on_run_failure
-
-        run = instance.get_run_by_id(result.run_id)
-        failure = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0]
-        context = dg.build_run_status_sensor_context(
-            sensor_name=alert_on_run_failure.name,
-            dagster_instance=instance,
-            dagster_run=run,
-            dagster_event=failure.dagster_event,
-            resources=defs.resources,
-        ).for_run_failure()
-        alert_on_run_failure(context)
+        alert_for_failed_run(instance, result.run_id)
 
     def _tick(self, instance, sensor) -> list:
         import dagster as dg

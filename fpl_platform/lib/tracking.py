@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import pickle
 import tempfile
 from collections import OrderedDict
@@ -21,28 +20,20 @@ from pathlib import Path
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """MLflow's chatter around the calls that cause it: INFO lines for every registered version and new store,
-    the CloudPickle and missing-type-hint warnings of a pyfunc wrapper (it is a pickle on purpose, and its
-    input is whatever the wrapped model takes), and artifact download progress bars. Its errors still show."""
+    the "Successfully registered" prints, and the missing-type-hint warning of a pyfunc wrapper (its input is
+    whatever the wrapped model takes). Its errors still raise. (Progress bars are off from import: fpl_platform.)"""
     import logging
     import warnings
 
-    from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
-
     logger = logging.getLogger("mlflow")
-    level, bar = logger.level, os.environ.get(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name)
+    level = logger.level
     logger.setLevel(logging.ERROR)
-    os.environ[MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name] = "false"
     try:
-        # "Successfully registered model", "Created version": printed to stderr, not logged
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.filterwarnings("ignore", message=".*type hints to the `predict` method", category=UserWarning)
             yield
     finally:
         logger.setLevel(level)
-        if bar is None:
-            os.environ.pop(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name, None)
-        else:
-            os.environ[MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name] = bar
 
 
 def _client(tracking_uri: str):

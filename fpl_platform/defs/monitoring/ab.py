@@ -113,6 +113,8 @@ def ab_results(
     from fpl_platform.lib.notify import Alert
 
     if not warehouse.exists(schemas.AB_TESTS.name):
+        # a materialised asset has its tables, empty until a test is created
+        warehouse.ensure(schemas.AB_TESTS, schemas.AB_ASSIGNMENTS, schemas.AB_LOSSES, schemas.AB_RESULTS)
         return dg.MaterializeResult(metadata={"tests": 0, "note": "no A/B test defined (fpl-platform ab-test create)"})
     tests = warehouse.read("SELECT * FROM monitoring.ab_tests WHERE status = 'running' ORDER BY test_name")
     now = clock.now()
