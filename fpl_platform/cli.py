@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from fpl_platform.execution import execute_in_process, run_assets
 from fpl_platform.lib import paths
 from fpl_platform.lib.errors import DataValidationError, SettingError
 
@@ -130,21 +131,6 @@ def materialise_all(instance, *, seasons: list[str] | None = None, quick: bool =
         )
     )
     return results
-
-
-def run_assets(selection, instance, *, tags: dict, run_config: dict, raise_on_error: bool):
-    """`dg.materialize` of the code location's assets and checks, logging through its compact console logger."""
-    import dagster as dg
-
-    from fpl_platform.definitions import defs
-
-    job = dg.Definitions(
-        jobs=[dg.define_asset_job("__ephemeral_asset_job__", selection=selection)],
-        assets=[*defs.assets, *defs.asset_checks],
-        resources=defs.resources,
-        loggers=defs.loggers,
-    ).resolve_job_def("__ephemeral_asset_job__")
-    return job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=raise_on_error)
 
 
 def _is_url(text: str) -> bool:
@@ -533,8 +519,9 @@ def _rollback(args: argparse.Namespace) -> int:
     # the run's log stays in the instance (the UI); the terminal gets the outcome
     silent = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("rollback_job").execute_in_process(
-            instance=instance,
+        result = execute_in_process(
+            defs.resolve_job_def("rollback_job"),
+            instance,
             run_config={**silent, "ops": {"rollback_champion": {"config": {"model_name": args.model}}}},
             tags={
                 REFRESHED_TAG: "fpl-platform rollback",

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fpl_platform.execution import execute_in_process, run_assets
 from fpl_platform.lib import ab, paths
 from fpl_platform.lib.seasons import ALL_SEASONS, GAMEWEEKS_PER_SEASON, REPLAY_SEASONS_BEFORE, replayable_seasons, span
 
@@ -254,8 +255,9 @@ class Replay:
             if not selection:
                 return True
         started = time.perf_counter()
-        result = job.execute_in_process(
-            instance=instance,
+        result = execute_in_process(
+            job,
+            instance,
             run_config={**QUIET, **({"ops": ops} if ops else {})},
             tags={**request.tags, SIMULATED_AT_TAG: now().isoformat(), "fpl_platform/replay": self.season},
             partition_key=request.partition_key,
@@ -340,7 +342,6 @@ class Replay:
         graph = defs.resolve_asset_graph()
         keys = graph.get_all_asset_keys()
         partitioned = [k for k in keys if graph.get(k).partitions_def is not None]
-        assets = [*defs.assets, *(defs.asset_checks or [])]
         started = time.perf_counter()
         for selection, tags, run_config in (
             (
@@ -350,11 +351,9 @@ class Replay:
             ),
             ([k for k in keys if k not in partitioned], {}, {**QUIET, "ops": ops}),
         ):
-            result = dg.materialize(
-                assets,
-                selection=dg.AssetSelection.assets(*selection),
-                resources=defs.resources,
-                instance=instance,
+            result = run_assets(
+                dg.AssetSelection.assets(*selection),
+                instance,
                 tags={**tags, "fpl_platform/trigger": "replay", "fpl_platform/replay": self.season},
                 run_config=run_config,
                 raise_on_error=False,

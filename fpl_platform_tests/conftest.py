@@ -53,9 +53,12 @@ def instance():
 
 def resources_for(warehouse: Warehouse, data_dir: Path | str = BUNDLED, **kwargs) -> dict:
     """Every resource the Definitions need, pointed at the test's own warehouse and MLflow store."""
-    home = Path(warehouse.file).parent
+    mlflow = Path(warehouse.file).parent / "mlflow"  # where the command line's default MLflow store is
+    mlflow.mkdir(exist_ok=True)
     return {
-        "mlflow_tracking": MlflowTracking(tracking_uri=f"sqlite:///{home / 'mlflow.db'}", artifact_root=str(home / "artifacts")),
+        "mlflow_tracking": MlflowTracking(
+            tracking_uri=f"sqlite:///{mlflow / 'mlflow.db'}", artifact_root=str(mlflow / "artifacts")
+        ),
         "notifier": Notifier(backoff_seconds=0.01),
         "warehouse": warehouse,
         "fpl_source": FplSource(data_dir=str(data_dir), **kwargs.pop("fpl", {})),

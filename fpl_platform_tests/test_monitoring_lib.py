@@ -35,6 +35,7 @@ def test_gameweek_series_pools_the_rolling_window():
     # pooled, not averaged: RMSE of {4, 9} squared errors = sqrt(6.5)
     assert series["rolling_rmse"].tolist() == pytest.approx([1, np.sqrt(2.5), np.sqrt(6.5), np.sqrt(12.5)])
     assert series["rolling_n"].tolist() == [1, 2, 2, 2]
+    assert series["rolling_gameweeks"].tolist() == [1, 2, 2, 2]
 
 
 def test_drift_windows_end_at_the_round_predicted_now():
@@ -61,17 +62,16 @@ def test_cusum_known_values():
 
 def test_control_limits_and_statuses_on_a_shifted_series():
     rng = np.random.default_rng(0)
-    backtest = performance.gameweek_series(
-        pd.DataFrame({"season": "2023-24", "gameweek": np.repeat(np.arange(1, 39), 10), "predicted_points": 0.0,
-                      "actual_points": rng.normal(0, 2, 380)}),
-        performance.player_score,
-        window=4,
-    )  # fmt: skip
-    limits = performance.control_limits(backtest, "rmse")
+    items = pd.DataFrame({"season": "2023-24", "gameweek": np.repeat(np.arange(1, 39), 10), "predicted_points": 0.0,
+                          "actual_points": rng.normal(0, 2, 380)})  # fmt: skip
+    backtest = performance.gameweek_series(items, performance.player_score, window=4)
+    limits = performance.control_limits(items, performance.player_score, "rmse", window=4)
     assert limits.centre == pytest.approx(backtest["rmse"].mean())
     assert limits.sigma_gameweek == pytest.approx(backtest["rmse"].std(ddof=1))
-    assert limits.sigma_rolling == pytest.approx(backtest["rolling_rmse"].std(ddof=1))
-    assert limits.sigma_rolling < limits.sigma_gameweek  # pooling four gameweeks averages noise away
+    assert limits.sigma_rolling == pytest.approx(backtest["rolling_rmse"].iloc[3:].std(ddof=1))  # full windows only
+    # pooling averages noise away: the fewer gameweeks a window holds, the wider its σ
+    sigmas = [*limits.sigma_filling, limits.sigma_rolling]
+    assert len(sigmas) == 4 and sigmas[0] == limits.sigma_gameweek and sigmas == sorted(sigmas, reverse=True)
 
     in_control = performance.classify(backtest, "rmse", limits, SETTINGS)
     assert (in_control["status"] == "ok").mean() > 0.8
@@ -89,6 +89,24 @@ def test_control_limits_and_statuses_on_a_shifted_series():
     assert served["cusum"].iloc[-1] > SETTINGS["cusum_h"]
     reason = performance.status_reason(served.iloc[-1], "rmse")
     assert "2025-26 gameweek 10" in reason and "critical >" in reason
+    # a first served gameweek is held to one gameweek's limits, not to four pooled gameweeks' narrower ones
+    assert served["warning_limit"].iat[0] == pytest.approx(limits.centre + SETTINGS["warning_sigma"] * limits.sigma_gameweek)
+    assert served["warning_limit"].iat[0] > served["warning_limit"].iat[1] > served["warning_limit"].iat[3]
+    assert served["warning_limit"].iat[3] == served["warning_limit"].iat[-1]
+
+
+def test_a_first_served_gameweek_as_bad_as_the_backtest_s_worst_raises_no_alarm():
+    """One gameweek's score scatters as much as the backtest's gameweeks do: at the backtest's 90th percentile, a
+    lone first gameweek is ok, while the same value pooled over a full window would be far out of control."""
+    rng = np.random.default_rng(1)
+    items = pd.DataFrame({"season": "2023-24", "gameweek": np.repeat(np.arange(1, 39), 10), "predicted_points": 0.0,
+                          "actual_points": rng.normal(0, 2, 380)})  # fmt: skip
+    limits = performance.control_limits(items, performance.player_score, "rmse", window=6)
+    typical_bad = np.quantile(performance.gameweek_series(items, performance.player_score, 1)["rmse"], 0.9)
+    first = rounds_frame([typical_bad**2], season="2025-26")
+    served = performance.classify(performance.gameweek_series(first, performance.player_score, 6), "rmse", limits, SETTINGS)
+    assert served["status"].tolist() == ["ok"]
+    assert typical_bad > limits.centre + SETTINGS["critical_sigma"] * limits.sigma_rolling
 
 
 def test_trend_plot_is_legible_with_its_legend_beside_the_data():
@@ -98,7 +116,7 @@ def test_trend_plot_is_legible_with_its_legend_beside_the_data():
     frame = performance.classify(
         performance.gameweek_series(rounds_frame([1.0, 2.0, 1.5, 1.2, 1.1]), performance.player_score, 2),
         "rmse",
-        performance.ControlLimits(1.1, 0.1, 0.05, 5),
+        performance.ControlLimits(1.1, 0.1, 0.05, 5, (0.1,)),
         SETTINGS,
     ).assign(source="backtest")
     png = plots.trend_png(frame, "rmse", "test")

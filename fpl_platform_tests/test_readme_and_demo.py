@@ -204,6 +204,12 @@ def check_ui_in_a_browser() -> None:
         assert links, "the drift page has no link to its Evidently report"
         assert "match_outcome/drift_share" in driver.page_source
         driver.save_screenshot(str(artifacts_dir() / "ui_drift.png"))
+        # the runs `make demo` started from the command line are on the overview timeline, under the location
+        driver.get(f"http://127.0.0.1:{port}/overview/timeline")
+        assert wait_for(lambda: "asset materializations" in driver.page_source), "the timeline shows no CLI run"
+        assert "fpl_platform" in driver.page_source
+        dismiss_dialogs(driver)
+        driver.save_screenshot(str(artifacts_dir() / "ui_timeline.png"))
     finally:
         driver.quit()
         os.killpg(server.pid, signal.SIGTERM)

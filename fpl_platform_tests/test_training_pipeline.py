@@ -3,12 +3,18 @@ warehouse, MLflow store and Dagster instance."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 import pytest
 
 from fpl_platform.cli import QUICK
 from fpl_platform.definitions import defs
+from fpl_platform.execution import LOCATION_NAME
 from fpl_platform.lib import match_model, tracking
 from fpl_platform.lib.schemas import ALL_TABLES
 from fpl_platform_tests.conftest import failure_message, materialise, resources_for, table
@@ -207,24 +213,27 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     trainings = table(warehouse, "SELECT version, alias, gate_decision FROM ml.match_outcome_model ORDER BY version")
     assert trainings.values.tolist() == [["1", "previous", "promoted"], ["2", None, "rejected"], ["3", "champion", "promoted"]]
 
-    rollback = defs.resolve_job_def("rollback_job").execute_in_process(
-        instance=instance,
-        run_config={"ops": {"rollback_champion": {"config": {"model_name": "match_outcome"}}}},
-        resources=resources,
-    )
-    assert rollback.success and tracking.alias_version(mlflow.uri, "match_outcome", "champion") == "1"
-    rollback_run = instance.get_run_by_id(rollback.run_id)
-    success = instance.all_logs(rollback.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)[0]
-    context = dg.build_run_status_sensor_context(
-        sensor_name=refresh_predictions_after_rollback.name, dagster_instance=instance, dagster_run=rollback_run,
-        dagster_event=success.dagster_event,
-    )  # fmt: skip
-    refresh_request = refresh_predictions_after_rollback(context)
-    assert refresh_request.run_key == f"refresh-after-rollback-{rollback.run_id}"
-    refreshed = defs.resolve_job_def("refresh_predictions_job").execute_in_process(
-        instance=instance, tags=refresh_request.tags, run_config={}, resources=resources
-    )
-    assert refreshed.success
+    # a person rolls back with the command line: one line out, predictions refreshed by the command itself
+    cli = Path(sys.executable).with_name("fpl-platform")
+    done = subprocess.run([str(cli), "rollback", "match_outcome"], capture_output=True, text=True, env=dict(os.environ))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "match_outcome: champion is now version 1 (rolled back: 3)" in done.stdout and done.stderr == ""
+    assert tracking.alias_version(mlflow.uri, "match_outcome", "champion") == "1"
+    with dg.DagsterInstance.get() as cli_instance:  # the command's runs: in the platform's instance, under the location
+        refresh_run, rollback_run = cli_instance.get_runs(limit=2)  # newest first
+        assert (rollback_run.job_name, rollback_run.status, refresh_run.status) == (
+            "rollback_job",
+            dg.DagsterRunStatus.SUCCESS,
+            dg.DagsterRunStatus.SUCCESS,
+        )
+        assert {r.remote_job_origin.location_name for r in (rollback_run, refresh_run)} == {LOCATION_NAME}
+        # the daemon's sensor sees the run and leaves the refresh to the command that already did it
+        success = cli_instance.all_logs(rollback_run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)[0]
+        context = dg.build_run_status_sensor_context(
+            sensor_name=refresh_predictions_after_rollback.name, dagster_instance=cli_instance, dagster_run=rollback_run,
+            dagster_event=success.dagster_event,
+        )  # fmt: skip
+        assert isinstance(refresh_predictions_after_rollback(context), dg.SkipReason)
     served = table(warehouse, "SELECT DISTINCT model_version FROM predictions.match_outcomes WHERE as_of = '2025-26:37'")
     assert served["model_version"].tolist() == ["1"]
     last = table(

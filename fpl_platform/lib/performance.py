@@ -3,7 +3,10 @@
 Lower is better for both primary metrics (RPS for matches, RMSE for players), so only upper limits
 matter. The centre line and σ come from the walk-forward backtest's per-gameweek values; σ of the
 rolling window is measured on the backtest's own rolling windows (not assumed σ/√w), because
-gameweeks differ in size and are not independent. CUSUM (one-sided, standardised) flags a sustained
+gameweeks differ in size and are not independent. While a served window is still filling (the first
+gameweeks served), its limits are those of a window of that many gameweeks, each σ measured the same way:
+one gameweek's score scatters more than six pooled, and held to the six-gameweek limits it would raise
+false alarms. CUSUM (one-sided, standardised) flags a sustained
 shift that no single gameweek makes obvious.
 """
 
@@ -32,20 +35,26 @@ def player_score(items: pd.DataFrame) -> dict[str, float]:
     return regression_scores(items["predicted_points"], items["actual_points"])
 
 
-def gameweek_series(items: pd.DataFrame, score: Callable[[pd.DataFrame], dict], window: int) -> pd.DataFrame:
-    """Per (season, gameweek) in order: the scores of that gameweek and of the pooled last `window` gameweeks."""
-    # rows in round order, each round's rows in their given order: a round and a window of rounds are then
-    # contiguous slices, the same rows in the same order as concatenating the rounds' groups (same float sums)
+def _rounds(items: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Rows in round order, each round's rows in their given order, and each round's first and end row."""
+    # a round and a window of rounds are then contiguous slices: the same rows in the same order as
+    # concatenating the rounds' groups (the same float sums)
     items = items.sort_values(["season", "gameweek"], kind="stable").reset_index(drop=True)
     keys = items["season"].astype(str) + "\0" + items["gameweek"].astype(str)
     starts = np.flatnonzero(keys.ne(keys.shift()).to_numpy())
-    ends = np.append(starts[1:], len(items))
+    return items, starts, np.append(starts[1:], len(items))
+
+
+def gameweek_series(items: pd.DataFrame, score: Callable[[pd.DataFrame], dict], window: int) -> pd.DataFrame:
+    """Per (season, gameweek) in order: the scores of that gameweek and of the pooled last `window` gameweeks."""
+    items, starts, ends = _rounds(items)
     rows = []
     for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
         own, pooled = items.iloc[start:end], items.iloc[starts[max(0, i - window + 1)] : end]
         row = {"season": own["season"].iat[0], "gameweek": int(own["gameweek"].iat[0]), **score(own)}
         row.update({f"rolling_{k}": v for k, v in score(pooled).items() if k != "n"})
         row["rolling_n"] = len(pooled)
+        row["rolling_gameweeks"] = i + 1 - max(0, i - window + 1)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -56,30 +65,43 @@ class ControlLimits:
 
     centre: float
     sigma_gameweek: float
-    sigma_rolling: float
+    sigma_rolling: float  # the full window's
     gameweeks: int
+    sigma_filling: tuple[float, ...] = ()  # a window of 1, 2, ... gameweeks (fewer than the full window)
 
-    def limits(self, warning_sigma: float, critical_sigma: float, emergency_sigma: float) -> dict[str, float]:
+    def sigma_for(self, filled) -> np.ndarray:
+        """σ of the rolling score of a window holding `filled` gameweeks (an array)."""
+        sigmas = np.array([*self.sigma_filling, self.sigma_rolling])
+        return sigmas[np.clip(np.asarray(filled, dtype=int), 1, len(sigmas)) - 1]
+
+    def limits(self, warning_sigma: float, critical_sigma: float, emergency_sigma: float, filled=None) -> dict:
+        """The limits, per row when `filled` (the gameweeks in each row's window) is given."""
+        sigma = self.sigma_rolling if filled is None else self.sigma_for(filled)
         return {
             "centre": self.centre,
             "sigma_gameweek": self.sigma_gameweek,
-            "sigma_rolling": self.sigma_rolling,
+            "sigma_rolling": sigma,
             "ucl_gameweek": self.centre + 3 * self.sigma_gameweek,
-            "warning_limit": self.centre + warning_sigma * self.sigma_rolling,
-            "critical_limit": self.centre + critical_sigma * self.sigma_rolling,
-            "emergency_limit": self.centre + emergency_sigma * self.sigma_rolling,
+            "warning_limit": self.centre + warning_sigma * sigma,
+            "critical_limit": self.centre + critical_sigma * sigma,
+            "emergency_limit": self.centre + emergency_sigma * sigma,
         }
 
 
-def control_limits(backtest: pd.DataFrame, metric: str) -> ControlLimits:
-    """Limits from a backtest series (gameweek_series output): mean and σ of `metric` and of `rolling_<metric>`."""
-    values = backtest[metric].to_numpy(dtype=float)
-    rolling = backtest[f"rolling_{metric}"].to_numpy(dtype=float)
-    if len(values) < 3:
-        raise ValueError(f"control limits need at least 3 backtest gameweeks, got {len(values)}")
-    sigma = float(np.std(values, ddof=1))
-    sigma_rolling = float(np.std(rolling, ddof=1)) if len(rolling) >= 3 else sigma
-    return ControlLimits(float(values.mean()), sigma, max(sigma_rolling, 1e-12), len(values))
+def control_limits(items: pd.DataFrame, score: Callable[[pd.DataFrame], dict], metric: str, window: int) -> ControlLimits:
+    """Limits from a backtest's items: mean and σ of a gameweek's `metric`, and σ of `metric` pooled over windows
+    of 1 to `window` gameweeks, each measured on the backtest's full windows of that size."""
+    items, starts, ends = _rounds(items)
+    if len(starts) < 3:
+        raise ValueError(f"control limits need at least 3 backtest gameweeks, got {len(starts)}")
+    sigmas, centre = [], 0.0
+    for size in range(1, window + 1):
+        pooled = np.array([score(items.iloc[starts[i - size + 1] : ends[i]])[metric] for i in range(size - 1, len(starts))])
+        if size == 1:
+            centre = float(pooled.mean())
+        # too short a backtest for windows this long: the longest measured stands in
+        sigmas.append(max(float(np.std(pooled, ddof=1)), 1e-12) if len(pooled) >= 3 else sigmas[-1])
+    return ControlLimits(centre, sigmas[0], sigmas[-1], len(starts), tuple(sigmas[:-1]))
 
 
 def cusum(values: np.ndarray, centre: float, sigma: float, k: float) -> np.ndarray:
@@ -93,7 +115,8 @@ def cusum(values: np.ndarray, centre: float, sigma: float, k: float) -> np.ndarr
 
 def classify(series: pd.DataFrame, metric: str, limits: ControlLimits, settings: dict) -> pd.DataFrame:
     """Add limits, CUSUM and a status per gameweek to a gameweek_series frame."""
-    bounds = limits.limits(settings["warning_sigma"], settings["critical_sigma"], settings["emergency_sigma"])
+    filled = series.get("rolling_gameweeks")
+    bounds = limits.limits(settings["warning_sigma"], settings["critical_sigma"], settings["emergency_sigma"], filled)
     out = series.copy()
     for name, value in bounds.items():
         out[name] = value

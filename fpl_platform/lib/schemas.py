@@ -690,11 +690,15 @@ PERFORMANCE = TableSchema(
             _c(f"rolling_{m}", "DOUBLE", f"{m} pooled over the rolling window ending here.", True)
             for m in ("rps", "brier", "log_loss", "accuracy", "mae", "rmse", "r2")
         ),
-        _c("rolling_gameweeks", "SMALLINT", "Gameweeks in the rolling window (settings: performance.rolling_gameweeks)."),
+        _c(
+            "rolling_gameweeks",
+            "SMALLINT",
+            "Gameweeks pooled in the rolling metric: performance.rolling_gameweeks, fewer while the window fills.",
+        ),
         _c("metric", "VARCHAR", "The monitored metric: rps (matches) or rmse (players); lower is better."),
         _c("centre", "DOUBLE", "Centre line: mean per-gameweek metric over the last backtest seasons."),
         _c("sigma_gameweek", "DOUBLE", "σ of one gameweek's metric in the backtest."),
-        _c("sigma_rolling", "DOUBLE", "σ of the rolling-window metric in the backtest."),
+        _c("sigma_rolling", "DOUBLE", "σ of the rolling metric over windows of rolling_gameweeks gameweeks in the backtest."),
         _c("ucl_gameweek", "DOUBLE", "Upper control limit of one gameweek: centre + 3σ."),
         _c("warning_limit", "DOUBLE", "Rolling metric above this → warning."),
         _c("critical_limit", "DOUBLE", "Rolling metric above this → critical (retrain within the cooldown)."),

@@ -410,11 +410,11 @@ def performance_metadata(name: str, frame, metric: str) -> dict:
     materialisations: the latest served gameweek's scores, CUSUM and status, and the backtest's control limits."""
     from fpl_platform.lib.performance import STATUSES
 
-    first = frame.iloc[0]
+    last = frame.iloc[-1]  # the limits the latest gameweek was held to (its window may still be filling)
     metadata = {
-        f"{name}/centre": float(first["centre"]),
-        f"{name}/warning_limit": float(first["warning_limit"]),
-        f"{name}/critical_limit": float(first["critical_limit"]),
+        f"{name}/centre": float(last["centre"]),
+        f"{name}/warning_limit": float(last["warning_limit"]),
+        f"{name}/critical_limit": float(last["critical_limit"]),
         f"{name}/served_gameweeks": int((frame["source"] == "served").sum()),
     }
     served = frame[frame["source"] == "served"]
@@ -488,7 +488,7 @@ def performance(
         backtest = backtest[backtest["season"].isin(seasons)]
         window = options["rolling_gameweeks"]
         backtest_series = spc.gameweek_series(backtest, scorer, window)
-        limits = spc.control_limits(backtest_series, metric)
+        limits = spc.control_limits(backtest, scorer, metric, window)
         frames = [spc.classify(backtest_series, metric, limits, options).assign(source="backtest", model_version="walk-forward")]
         # every served gameweek whose results are known (served_sql keeps only items with an outcome)
         served = warehouse.read(source["served"]) if warehouse.exists(source["predictions_table"]) else pd.DataFrame()
@@ -502,7 +502,7 @@ def performance(
                 versions[(s, g)] for s, g in zip(served_series["season"], served_series["gameweek"], strict=True)
             ]
             frames.append(served_series.assign(source="served"))
-        frame = pd.concat(frames, ignore_index=True).assign(model_name=name, metric=metric, rolling_gameweeks=window)
+        frame = pd.concat(frames, ignore_index=True).assign(model_name=name, metric=metric)
         parts.append(frame)
         metadata.update(performance_metadata(name, frame, metric))
         metadata[f"trend_{name}"] = dg.MetadataValue.md(
