@@ -53,9 +53,26 @@ def _runs_with_origin(instance, job_name: str) -> Iterator[None]:
 
 
 def execute_in_process(job, instance, **kwargs):
-    """`job.execute_in_process(instance=instance, **kwargs)`, the run recorded under the code location."""
-    with _runs_with_origin(instance, job.name):
+    """`job.execute_in_process(instance=instance, **kwargs)`, the run recorded under the code location.
+
+    Runs whose process has died are recovered first (their failure alerted, their pool slot freed), and a
+    step that finds the pool taken waits visibly (`recovery.waiting_for_the_pool`).
+    """
+    from fpl_platform import recovery
+
+    for run_id in recovery.recover(instance):
+        _alert(instance, run_id)
+    with _runs_with_origin(instance, job.name), recovery.waiting_for_the_pool(instance):
         return job.execute_in_process(instance=instance, **kwargs)
+
+
+def _alert(instance, run_id: str) -> None:
+    from fpl_platform.defs.monitoring.sensors import alert_for_failed_run
+
+    try:
+        alert_for_failed_run(instance, run_id)
+    except Exception as error:  # the recovery matters more than its alert; the daemon's sensor tries again
+        print(f"the alert for recovered run {run_id[:8]} could not be recorded: {type(error).__name__}: {error}")
 
 
 def run_assets(selection, instance, *, tags: dict, run_config: dict, raise_on_error: bool):

@@ -83,6 +83,7 @@ def test_automation_runs_by_default_and_targets_the_right_jobs():
         "performance_retrain_sensor",
         "stale_data_sensor",
         "alert_on_run_failure",
+        "recover_dead_runs",
         "publish_analytics_after_success",
         "refresh_predictions_after_rollback",
     } <= set(sensors)

@@ -1,10 +1,17 @@
-"""Re-runs are no-ops: the whole graph twice, every asset alone, then a new round of results and the graph again.
+"""Re-runs are no-ops: the whole graph twice, every asset alone, then a new round of results (its first run killed
+mid-write, the next recovering) and the graph again.
 
 Everything runs in one FPL_PLATFORM_HOME through the platform's own Dagster instance, as `fpl-platform demo`
 does; tables are compared by content (`table_digests`), the registry by its versions and aliases.
 """
 
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import dagster as dg
 
@@ -13,6 +20,34 @@ from fpl_platform.lib.warehouse import table_digests
 
 SEASONS = ["2023-24", "2024-25", "2025-26"]
 MODELS = ("match_outcome", "player_points")
+
+
+def kill_mid_write(instance, step_key: str) -> str:
+    """Start the whole graph in another process, as `fpl-platform demo` does, and kill -9 it once `step_key`
+    (a step that writes a large table) has started; returns the dead run's id."""
+    script = (
+        "import dagster as dg\nfrom fpl_platform import cli\ncli.prepare_home()\n"
+        f"with dg.DagsterInstance.get() as instance:\n    cli.materialise_all(instance, seasons={SEASONS!r}, quick=True)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ), stdout=subprocess.DEVNULL)
+    before = {r.dagster_run.run_id for r in instance.get_run_records()}
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None:
+            for record in instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+                run_id = record.dagster_run.run_id
+                started = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+                if run_id not in before and any(event.step_key == step_key for event in started):
+                    time.sleep(0.5)  # inside the step: reading, computing or writing its table
+                    os.kill(process.pid, signal.SIGKILL)
+                    process.wait()
+                    return run_id
+            time.sleep(0.2)
+        raise AssertionError(f"{step_key} never started (exit status {process.poll()})")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def registry(uri: str) -> dict:
@@ -66,9 +101,21 @@ def test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_t
             assert changed(first, table_digests(warehouse)) == {}, f"{key.to_user_string()} alone changed tables"
         assert registry(uri) == models
 
-        # the last round's results arrive: the run takes them in; the models' training rows end before it
+        # the last round's results arrive, and the run taking them in is killed (kill -9) in the middle of a write
         monkeypatch.setenv("FPL_PLATFORM_REPLAY_REVEAL", "2025-26:38")
+        killed = kill_mid_write(instance, "raw__player_gameweeks")
+        assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.STARTED  # what the crash leaves behind
+        assert killed in instance.event_log_storage.get_concurrency_run_ids(), "the dead run should hold the pool slot"
+        # the next run recovers: the dead run is failed with its reason and alerted, its slot freed; then it runs
         cli.materialise_all(instance, seasons=SEASONS, quick=True)
+        dead = instance.get_run_by_id(killed)
+        assert dead.status == dg.DagsterRunStatus.FAILURE
+        [failure] = instance.all_logs(killed, of_type=dg.DagsterEventType.RUN_FAILURE)
+        assert "its process (pid" in failure.message and "is gone" in failure.message
+        assert instance.event_log_storage.get_concurrency_run_ids() == set()
+        alerts = Warehouse().read("SELECT title, message FROM monitoring.alerts WHERE alert_key LIKE 'run_failure:%'")
+        assert any(killed in message for message in alerts["message"]), alerts
+        # and the tables are what the uninterrupted run gives (below: the new round taken in, a re-run a no-op)
         after = table_digests(warehouse)
         moved = changed(first, after)
         assert {"raw.matches", "raw.fixtures", "raw.player_gameweeks", "features.match_features"} <= set(moved)

@@ -8,6 +8,7 @@ defs = dg.Definitions(
     assets=dg.load_assets_from_modules([assets, ab]),
     sensors=[
         sensors.alert_on_run_failure,
+        sensors.recover_dead_runs,
         sensors.drift_retrain_sensor,
         sensors.performance_retrain_sensor,
         sensors.stale_data_sensor,

@@ -287,3 +287,15 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, notifier: Notifier
             dagster_run_id=run.run_id,
         )
     context.log.info(f"run-failure alert for {run.run_id}: {[(d.channel, d.status) for d in deliveries]}")
+
+
+@dg.sensor(default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=60)
+def recover_dead_runs(context: dg.SensorEvaluationContext):
+    """Mark failed the runs whose process died (kill -9, out of memory) and free their pool slots.
+
+    The run-failure sensor then alerts on each, as on any failed run (fpl_platform/recovery.py).
+    """
+    from fpl_platform import recovery
+
+    failed = recovery.recover(context.instance, log=context.log.info)
+    return dg.SkipReason(f"recovered {len(failed)} run(s) whose process was gone" if failed else "no dead run")
