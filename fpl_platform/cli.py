@@ -92,10 +92,13 @@ QUICK = {
 }
 
 
-def materialise_all(instance, *, seasons: list[str] | None = None, quick: bool = False, raise_on_error: bool = True) -> list:
+def materialise_all(
+    instance, *, seasons: list[str] | None = None, quick: bool = False, raise_on_error: bool = True, allow_shrink: bool = False
+) -> list:
     """Materialise every asset: the season-partitioned ones in one single-run backfill, then the rest.
 
     Without `raise_on_error`, a failed first run is returned alone (the second would build on its failure).
+    With `allow_shrink`, the raw loads may drop rows of a season (see lib/quality.py).
     """
     import dagster as dg
 
@@ -103,6 +106,10 @@ def materialise_all(instance, *, seasons: list[str] | None = None, quick: bool =
     from fpl_platform.lib.seasons import ALL_SEASONS
 
     seasons = seasons or ALL_SEASONS
+
+    def shrink(*ops: str) -> dict:
+        return {op: {"config": {"allow_shrink": True}} for op in ops} if allow_shrink else {}
+
     graph = defs.resolve_asset_graph()
     partitioned = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None]
     unpartitioned = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None]
@@ -115,7 +122,7 @@ def materialise_all(instance, *, seasons: list[str] | None = None, quick: bool =
                 "dagster/asset_partition_range_end": seasons[-1],
                 "fpl_platform/trigger": "cli",
             },
-            run_config=QUIET,
+            run_config={**QUIET, "ops": shrink("raw__matches", "raw__player_gameweeks")},
             raise_on_error=raise_on_error,
         )
     ]
@@ -126,7 +133,7 @@ def materialise_all(instance, *, seasons: list[str] | None = None, quick: bool =
             dg.AssetSelection.assets(*unpartitioned),
             instance,
             tags={"fpl_platform/trigger": "cli"},
-            run_config={**QUIET, "ops": QUICK} if quick else QUIET,
+            run_config={**QUIET, "ops": {**(QUICK if quick else {}), **shrink("raw__fixtures")}},
             raise_on_error=raise_on_error,
         )
     )
@@ -189,17 +196,17 @@ def check_as_of(mode: str) -> None:
 
 
 def check_config() -> None:
-    """FPL_PLATFORM_CONFIG (or $FPL_PLATFORM_HOME/fpl_platform.yaml): every section loads (lib.settings validates it)."""
+    """FPL_PLATFORM_CONFIG (or $FPL_PLATFORM_HOME/fpl_platform.yaml): every setting of every section has its type and
+    range (lib.settings.check), so no run trains or registers anything with a bad value."""
     from fpl_platform.lib import settings
 
-    for section in settings.DEFAULTS:
-        try:
-            settings.load(section)
-        except DataValidationError as error:
-            setting = "FPL_PLATFORM_CONFIG" if os.environ.get("FPL_PLATFORM_CONFIG") else "the settings file"
-            # YAML's errors run over several lines, the last ones a caret under a quoted line
-            problem = " ".join(line.strip() for line in error.problem.splitlines() if line.strip().strip("^"))
-            raise SettingError(setting, str(settings.config_file()), f"a settings file that loads: {problem}") from error
+    try:
+        settings.check()
+    except DataValidationError as error:
+        setting = "FPL_PLATFORM_CONFIG" if os.environ.get("FPL_PLATFORM_CONFIG") else "the settings file"
+        # YAML's errors run over several lines, the last ones a caret under a quoted line
+        problem = " ".join(line.strip() for line in error.problem.splitlines() if line.strip().strip("^"))
+        raise SettingError(setting, str(settings.config_file()), f"a settings file that loads: {problem}") from error
 
 
 def check_smtp_port() -> None:
@@ -207,6 +214,79 @@ def check_smtp_port() -> None:
     port = os.environ.get("FPL_PLATFORM_SMTP_PORT")
     if port and not (port.isdigit() and 0 < int(port) < 65536):
         raise SettingError("FPL_PLATFORM_SMTP_PORT", port, "a port number such as 587")
+
+
+def check_pool_wait() -> None:
+    """FPL_PLATFORM_POOL_WAIT_SECONDS, when set: how long a step waits for the duckdb pool, in seconds (> 0)."""
+    text = os.environ.get("FPL_PLATFORM_POOL_WAIT_SECONDS")
+    try:
+        valid = text is None or float(text) > 0
+    except ValueError:
+        valid = False
+    if not valid:
+        raise SettingError("FPL_PLATFORM_POOL_WAIT_SECONDS", text, "a number of seconds above 0, e.g. 900")
+
+
+def _unwritable(path: Path, *, directory: bool) -> str | None:
+    """Why this process could not create or write `path` (a directory, or a file in one), or None if it can."""
+    if path.exists():
+        if directory != path.is_dir():
+            return f"{path} is a {'file' if directory else 'directory'}, not a {'directory' if directory else 'file'}"
+        if not os.access(path, os.W_OK | (os.X_OK if directory else 0)):
+            return f"{path} is {_why_not_writable(path)}"
+        return None if directory else _unwritable(path.parent, directory=True)
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is a file, so {path} cannot be created in it"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{path} cannot be created: {parent} is {_why_not_writable(parent)}"
+    return None
+
+
+def _why_not_writable(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "on a read-only file system"
+    return f"not writable by this user (uid {os.geteuid()})"
+
+
+# what each command creates or writes under FPL_PLATFORM_HOME
+WRITES = {
+    "demo": ("home", "dagster", "mlflow", "warehouse", "analytics"),
+    "rollback": ("home", "dagster", "mlflow", "warehouse", "analytics"),
+    "replay": ("home",),  # a replay writes only below its own home, $FPL_PLATFORM_HOME/replays/<season>
+    "publish": ("analytics",),
+    "ab-test": ("home", "dagster", "warehouse"),
+    "ui": ("home", "dagster", "mlflow"),
+}
+
+
+def check_writable(command: str) -> None:
+    """FPL_PLATFORM_HOME and what `command` writes under it (the Dagster instance, MLflow's store, the warehouse, the
+    analyst copy), checked before anything is created: a read-only home, or a file where a directory belongs, is one
+    line naming the setting and the path instead of a traceback from the first write."""
+    home = "FPL_PLATFORM_HOME" if os.environ.get("FPL_PLATFORM_HOME") else "the platform home (FPL_PLATFORM_HOME unset)"
+    targets = {
+        "home": (home, paths.platform_home(), paths.platform_home(), True),
+        "dagster": ("DAGSTER_HOME", os.environ["DAGSTER_HOME"], paths.dagster_home(), True)
+        if os.environ.get("DAGSTER_HOME")
+        else (home, paths.platform_home(), paths.dagster_home(), True),
+        "mlflow": (home, paths.platform_home(), paths.mlflow_dir(), True),
+        "warehouse": ("FPL_PLATFORM_WAREHOUSE", paths.warehouse_path(), paths.warehouse_path(), False)
+        if os.environ.get("FPL_PLATFORM_WAREHOUSE")
+        else (home, paths.platform_home(), paths.warehouse_path(), False),
+        "analytics": ("FPL_PLATFORM_ANALYTICS", paths.analytics_path(), paths.analytics_path(), False)
+        if os.environ.get("FPL_PLATFORM_ANALYTICS")
+        else (home, paths.platform_home(), paths.analytics_path(), False),
+    }
+    for name in WRITES[command]:
+        setting, value, path, directory = targets[name]
+        problem = _unwritable(Path(path), directory=directory)
+        if problem is not None:
+            kind = "a directory" if directory else "a file in a directory"
+            raise SettingError(setting, str(value), f"{kind} this process can write: {problem}")
 
 
 def check_settings(command: str) -> None:
@@ -223,6 +303,8 @@ def check_settings(command: str) -> None:
         check_football_data()
     check_config()
     check_smtp_port()
+    check_writable(command)
+    check_pool_wait()
 
 
 def step_failure(result) -> str:
@@ -233,23 +315,35 @@ def step_failure(result) -> str:
         data = event.step_failure_data
         if data.user_failure_data is not None and data.user_failure_data.description:
             return one_line(data.user_failure_data.description)
-        error = data.error
-        while error is not None and error.cause is not None and (error.cls_name or "").startswith("Dagster"):
-            error = error.cause  # Dagster's wrapper around the step's own exception
+        error = _own_error(data.error)
         if error is None:
             break
-        message = one_line(error.message)
-        head, _, rest = message.partition(": ")
-        if rest and head.rsplit(".", 1)[-1] == error.cls_name:
-            message = rest  # format_exception_only's "module.Class: " prefix
-        return f"step {event.step_key} failed: {error.cls_name}: {message}"
+        return f"step {event.step_key} failed: {error.cls_name}: {_error_message(error)}"
+    for event in result.all_events:  # no step failed: the run itself did (e.g. waiting for the pool too long)
+        error = _own_error(event.job_failure_data.error) if event.is_run_failure and event.job_failure_data else None
+        if error is not None:
+            return _error_message(error) if error.cls_name == "PoolWaitTimeout" else f"{error.cls_name}: {_error_message(error)}"
     return "the run failed"
+
+
+def _own_error(error):
+    while error is not None and error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+        error = error.cause  # Dagster's wrapper around the step's own exception
+    return error
+
+
+def _error_message(error) -> str:
+    message = one_line(error.message)
+    head, _, rest = message.partition(": ")
+    return rest if rest and head.rsplit(".", 1)[-1] == error.cls_name else message  # "module.Class: " prefix
 
 
 def raise_if_interrupted(result) -> None:
     """Ctrl-C inside a step fails the run with DagsterExecutionInterruptedError: the command was interrupted."""
     for event in result.all_events:
         error = event.step_failure_data.error if event.is_step_failure else None
+        if event.is_run_failure and event.job_failure_data:  # interrupted between steps (waiting for the pool)
+            error = event.job_failure_data.error
         while error is not None:
             if error.cls_name == "DagsterExecutionInterruptedError":
                 raise KeyboardInterrupt
@@ -291,7 +385,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        results = materialise_all(instance, quick=args.quick, raise_on_error=False)
+        results = materialise_all(instance, quick=args.quick, raise_on_error=False, allow_shrink=args.allow_shrink)
         failed = next((result for result in results if not result.success), None)
         if failed is not None:
             raise run_failed(instance, failed)
@@ -419,6 +513,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     import signal
     import subprocess
 
+    check_config()  # the daemon's sensors and runs read it
+    check_writable("ui")
     prepare_home()
     # `dagster dev` runs the webserver and the daemon (sensors, schedule); --webserver-only just the UI
     program = ["dagster-webserver"] if args.webserver_only else ["dagster", "dev"]
@@ -466,6 +562,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     warehouse = Warehouse()
     if not warehouse.file.exists():
         raise CommandFailed(f"no warehouse at {warehouse.file}: run `make demo` first")
+    check_writable("publish")
     counts = warehouse.publish(note="fpl-platform publish")
     print(f"published {warehouse.analytics_file}: {len(counts)} tables, {sum(counts.values()):,} rows")
     return 0
@@ -474,12 +571,18 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
+    from fpl_platform.lib import analyst
+
     path = paths.analytics_path()
     if not path.exists():
         raise CommandFailed(f"{path} does not exist yet: run `make demo` first")
-    connection = duckdb.connect(str(path), read_only=True)
+    connection = analyst.connect_read_only(path)
     try:
-        print(connection.sql(args.query))
+        result = analyst.run(connection, args.query)
+        if result is not None:
+            print(result)
+    except analyst.RefusedStatement as error:
+        raise CommandFailed(str(error)) from error
     except duckdb.Error as error:
         raise CommandFailed(one_line(str(error))) from error
     finally:
@@ -645,6 +748,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def cmd_ab_test(args: argparse.Namespace) -> int:
+    check_writable("ab-test")
     prepare_home()
     from fpl_platform import ab_tests
     from fpl_platform.resources import MlflowTracking, Warehouse
@@ -685,7 +789,27 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     if not paths.warehouse_path().exists():
         raise CommandFailed(f"no warehouse at {paths.warehouse_path()}: run `make demo` first")
-    print(status.report())
+    repairs = []
+    # a run killed between moving an alias and recording it would otherwise show two champions: settle that
+    # first, leaving alone what a run still alive in the platform's instance is doing. When everything agrees
+    # this only reads (no warehouse write lock, no Dagster instance opened)
+    if (paths.mlflow_dir() / "mlflow.db").exists():
+        import dagster as dg
+
+        from fpl_platform.defs.training.gating import live_runs
+        from fpl_platform.resources import MlflowTracking, Warehouse
+
+        with contextlib.ExitStack() as instance:
+            judge = []
+
+            def is_alive(run_id: str) -> bool:
+                if not judge:
+                    prepare_home()
+                    judge.append(live_runs(instance.enter_context(dg.DagsterInstance.get())))
+                return judge[0](run_id)
+
+            repairs = status.reconcile(Warehouse(lock_timeout_seconds=30), MlflowTracking(), is_alive)
+    print(status.report(repairs=repairs))
     return 0
 
 
@@ -725,6 +849,11 @@ def build_parser() -> Parser:
 
     demo = command(sub, "demo", "materialise every asset on the bundled data and publish the analyst copy", cmd_demo)
     demo.add_argument("--quick", action="store_true", help="backtest one season with coarser refits (about 2x faster)")
+    demo.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="accept a load that drops a season's rows (a completed season's results and fixtures never shrink)",
+    )
     ui = command(sub, "ui", "run `dagster dev` (webserver + daemon) and the MLflow UI against the platform's instance", cmd_ui)
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

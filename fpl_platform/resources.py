@@ -84,9 +84,11 @@ class Warehouse(dg.ConfigurableResource):
         partition_by: Sequence[str] | None = None,
         source: str = "data",
         unless_same_except: Sequence[str] | None = None,
+        audit=None,
     ) -> int:
         """Replace the table, or the given partitions of it (tuples of the `partition_by` columns' values), in one
-        transaction; with `unless_same_except`, not when only those columns would change (see `write_table`)."""
+        transaction; with `unless_same_except`, not when only those columns would change; `audit(connection)` runs
+        before the commit and may refuse the write (see `write_table`)."""
         from fpl_platform.lib import warehouse as duck
 
         return duck.write_table(
@@ -98,6 +100,7 @@ class Warehouse(dg.ConfigurableResource):
             source=source,
             timeout_seconds=self.lock_timeout_seconds,
             unless_same_except=unless_same_except,
+            audit=audit,
         )
 
     def ensure(self, *tables: TableSchema) -> None:
@@ -268,6 +271,24 @@ class MlflowTracking(dg.ConfigurableResource):
         from fpl_platform.lib import tracking
 
         tracking.set_version_tag(self.uri, name, version, key, value)
+
+    def versions(self, name: str) -> list:
+        """Every registered version (version, tags, MLflow run id), oldest first, from one search."""
+        from fpl_platform.lib import tracking
+
+        return tracking.model_versions(self.uri, name)
+
+    def unfinished_runs(self, experiment: str) -> list[tuple[str, dict[str, str]]]:
+        """(run id, tags) of the experiment's RUNNING runs."""
+        from fpl_platform.lib import tracking
+
+        return tracking.unfinished_runs(self.uri, experiment)
+
+    def end_run_failed(self, run_id: str, reason: str) -> None:
+        """End a run left RUNNING by a dead process as FAILED, saying why."""
+        from fpl_platform.lib import tracking
+
+        tracking.end_run_failed(self.uri, run_id, reason)
 
 
 class Notifier(dg.ConfigurableResource):

@@ -73,6 +73,7 @@ def materialise(
     *,
     seasons: tuple[str, str] | None = None,
     raise_on_error: bool = True,
+    run_config: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialise assets (and their checks) from the real Definitions against a test instance."""
     from fpl_platform.definitions import defs
@@ -87,6 +88,7 @@ def materialise(
         instance=instance,
         tags=tags,
         raise_on_error=raise_on_error,
+        run_config=run_config,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -13,10 +13,11 @@ from pathlib import Path
 class Recorder:
     """What the server saw and how it should misbehave."""
 
-    def __init__(self, fail_first: int = 0, fail_status: int = 503):
+    def __init__(self, fail_first: int = 0, fail_status: int = 503, during: Callable[[str], None] | None = None):
         self.requests: list[str] = []
         self.fail_first = fail_first
         self.fail_status = fail_status
+        self.during = during  # called with the path while a GET is in flight, before the server answers it
         self.lock = threading.Lock()
         self.url = ""
 
@@ -34,6 +35,8 @@ def _serve(lookup, recorder: Recorder) -> Iterator[Recorder]:
         def do_GET(self):
             with recorder.lock:
                 recorder.requests.append(self.path)
+            if recorder.during is not None:
+                recorder.during(self.path)
             if recorder.should_fail():
                 self.send_response(recorder.fail_status)
                 self.end_headers()
@@ -70,8 +73,10 @@ def _running(handler: type[BaseHTTPRequestHandler], recorder: Recorder) -> Itera
         server.server_close()
 
 
-def serve_files(root: Path, *, fail_first: int = 0) -> contextlib.AbstractContextManager[Recorder]:
-    """Serve files under `root` (e.g. a football-data.co.uk tree)."""
+def serve_files(
+    root: Path, *, fail_first: int = 0, during: Callable[[str], None] | None = None
+) -> contextlib.AbstractContextManager[Recorder]:
+    """Serve files under `root` (e.g. a football-data.co.uk tree); `during(path)` runs inside each request."""
 
     def lookup(path: str):
         file = (root / path.lstrip("/")).resolve()
@@ -79,20 +84,25 @@ def serve_files(root: Path, *, fail_first: int = 0) -> contextlib.AbstractContex
             return None
         return file.read_bytes(), "text/csv"
 
-    return _serve(lookup, Recorder(fail_first))
+    return _serve(lookup, Recorder(fail_first, during=during))
 
 
 def serve_json(
-    responses: dict[str, object], *, prefix: str = "/api", fail_first: int = 0
+    responses: dict[str, object],
+    *,
+    prefix: str = "/api",
+    fail_first: int = 0,
+    during: Callable[[str], None] | None = None,
 ) -> contextlib.AbstractContextManager[Recorder]:
-    """Serve recorded JSON responses keyed by path below `prefix` ('bootstrap-static/', ...)."""
+    """Serve recorded JSON responses keyed by path below `prefix` ('bootstrap-static/', ...); `during(path)` runs
+    inside each request, before it is answered (a slow source)."""
     encoded = {f"{prefix}/{k}": json.dumps(v).encode() for k, v in responses.items()}
 
     def lookup(path: str):
         body = encoded.get(path)
         return None if body is None else (body, "application/json")
 
-    return _serve(lookup, Recorder(fail_first))
+    return _serve(lookup, Recorder(fail_first, during=during))
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -135,15 +136,45 @@ def test_settings_are_checked_before_any_run(isolated_home, command, env, named)
     ("text", "named"),
     [
         ("gate: [\n", ["not valid YAML", "line 2"]),
-        ("gate:\n  alpha: often\n", ["gate.alpha = 'often'", "expected float"]),
+        ("gate:\n  alpha: often\n", ["gate.alpha = 'often'", "expected a number in (0, 1)"]),
         ("gates: {}\n", ["unknown sections ['gates']"]),
+        # the probe's faults: a bare AttributeError, a UnicodeDecodeError, and values that were taken as they were
+        ("gate: 5\n", ["gate = 5: expected a mapping of settings (match_margin, "]),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff", ["is not UTF-8 text (byte 0x89 at offset 0); expected a YAML file"]),
+        ("gate:\n  alpha: 2.0\n", ["gate.alpha = 2.0: expected a number in (0, 1)"]),  # it promoted every challenger
+        ("gate:\n  test: ttest\n", ["gate.test = 'ttest': expected 'diebold_mariano' or 'wilcoxon'"]),
+        ("gate:\n  match_gameweeks: 0\n", ["gate.match_gameweeks = 0: expected a whole number of gameweeks, at least 1"]),
+        ("performance:\n  rolling_gameweeks: -6\n", ["performance.rolling_gameweeks = -6", "at least 1"]),
+        ("automation:\n  stale_data_days: -1.5\n", ["automation.stale_data_days = -1.5: expected a number in (0, ∞)"]),
+        ("gate:\n  match_margin: -0.01\n", ["gate.match_margin = -0.01: expected a number in [0, ∞)"]),
+        ("gate:\n  player_gameweeks: 4.5\n", ["gate.player_gameweeks = 4.5", "whole number"]),
+        ("performance:\n  critical_sigma: 1.5\n", ["performance.critical_sigma = 1.5 is below performance.warning_sigma = 2.0"]),
+        ("[performance, gate]\n", ["holds list", "expected a mapping of sections"]),
     ],
 )
 def test_a_bad_settings_file_is_named_before_any_run(isolated_home, tmp_path, text, named):
     config = tmp_path / "fpl_platform.yaml"
-    config.write_text(text)
+    config.write_bytes(text if isinstance(text, bytes) else text.encode())
     one_line(run("demo", FPL_PLATFORM_CONFIG=str(config)), 2, "FPL_PLATFORM_CONFIG", str(config), *named)
-    assert wrote_nothing(isolated_home)
+    assert wrote_nothing(isolated_home)  # no warehouse, no Dagster run, no MLflow store: nothing trained or registered
+
+
+def test_every_setting_has_a_range_its_default_is_in(monkeypatch):
+    from fpl_platform.lib import settings
+
+    monkeypatch.delenv("FPL_PLATFORM_CONFIG", raising=False)
+    for section, defaults in settings.DEFAULTS.items():
+        assert set(settings.RULES[section]) == set(defaults), section
+        for key, value in defaults.items():
+            assert settings.check_value(section, key, value) == value
+    assert settings.check() == settings.DEFAULTS  # no file: the defaults
+
+
+def test_the_settings_file_in_the_home_is_checked_too(isolated_home):
+    (isolated_home / "fpl_platform.yaml").write_text("gate:\n  alpha: 1.0\n")
+    line = one_line(run("demo"), 2, "the settings file", str(isolated_home / "fpl_platform.yaml"), "gate.alpha = 1.0")
+    assert line.startswith("fpl-platform demo: error: ")
+    assert [p.name for p in isolated_home.iterdir()] == ["fpl_platform.yaml"]
 
 
 def test_status_without_a_warehouse_fails(isolated_home):
@@ -199,9 +230,9 @@ def test_a_failed_demo_run_is_alerted_without_the_daemon_and_only_once(isolated_
         with duckdb.connect(str(isolated_home / "warehouse.duckdb"), read_only=True) as connection:
             return connection.execute("SELECT alert_key, severity, title, status FROM monitoring.alerts").fetchall()
 
-    assert alerts() == [("run_failure:__ephemeral_asset_job__", "HIGH", "Run of __ephemeral_asset_job__ failed", "no_channel")]
+    assert alerts() == [("run_failure:__ASSET_JOB", "HIGH", "Asset run failed at step raw__matches", "no_channel")]
     status = run("status")
-    assert status.returncode == 0 and "Run of __ephemeral_asset_job__ failed" in status.stdout
+    assert status.returncode == 0 and "Asset run failed at step raw__matches" in status.stdout
     # the daemon's sensor, ticking after the CLI recorded the failure, records it no second time
     with dg.DagsterInstance.get() as instance:
         alert_for_failed_run(instance, run_id)
@@ -243,6 +274,19 @@ def alive(pid: int) -> bool:
         return False
 
 
+def living_members(groups: set[int]) -> list[int]:
+    """The processes of `groups` that are not zombies."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) in groups:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_ui_serves_dagster_and_mlflow_and_leaves_no_child_when_stopped(isolated_home):
     port, mlflow_port = free_port(), free_port()
     process = subprocess.Popen(
@@ -267,6 +311,88 @@ def test_ui_serves_dagster_and_mlflow_and_leaves_no_child_when_stopped(isolated_
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     assert not [pid for pid in spawned if alive(pid)]
-    for group in groups:  # nor any of their own children
-        with pytest.raises(ProcessLookupError):
-            os.killpg(group, 0)
+    # nor any of their own children (killed ones may linger as zombies until init reaps them)
+    deadline = time.monotonic() + 10
+    while (left := living_members(groups)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left
+
+
+def read_only(home: Path) -> list[str]:
+    """The command prefix that runs a command with `home` read-only: as a user, `home` is chmod 555; as root, whom
+    permissions do not stop, `home` is bind-mounted read-only in the command's own mount namespace (the test is
+    skipped where that is not allowed)."""
+    if os.geteuid() != 0:
+        home.chmod(0o555)
+        return []
+    remount = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    prefix = ["unshare", "--mount", "sh", "-c", remount, str(home)]
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed: no read-only bind mount for root")
+    probe = subprocess.run([*prefix, "sh", "-c", 'touch "$0/probe"', str(home)], capture_output=True, text=True)
+    if probe.returncode == 0 or "Read-only file system" not in probe.stderr:
+        (home / "probe").unlink(missing_ok=True)
+        pytest.skip(f"no read-only bind mount here: {probe.stderr.strip()}")
+    return prefix
+
+
+@pytest.mark.parametrize("arguments", [["demo", "--quick"], ["replay", "--to-gameweek", "2"], ["ab-test", "report", "x"]])
+def test_a_read_only_home_is_one_line_naming_it_before_anything_starts(isolated_home, arguments):
+    command = [*read_only(isolated_home), str(CLI), *arguments]
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=dict(os.environ), timeout=600)
+    finally:
+        isolated_home.chmod(0o755)
+    why = "on a read-only file system" if os.geteuid() == 0 else "not writable by this user"
+    line = one_line(out, 2, f"error: FPL_PLATFORM_HOME is '{isolated_home}'", f"{isolated_home} is {why}")
+    assert line.startswith(f"fpl-platform {' '.join(arguments[:2] if arguments[0] == 'ab-test' else arguments[:1])}: ")
+    assert wrote_nothing(isolated_home)
+
+
+@pytest.mark.parametrize(
+    ("case", "named"),
+    [
+        ("home is a file", ["FPL_PLATFORM_HOME is '{file}'", "{file} is a file, not a directory"]),
+        ("Dagster home is a file", ["DAGSTER_HOME is '{home}/dagster'", "{home}/dagster is a file, not a directory"]),
+        ("warehouse is a directory", ["FPL_PLATFORM_HOME is '{home}'", "{home}/warehouse.duckdb is a directory, not a file"]),
+        ("warehouse under a file", ["FPL_PLATFORM_WAREHOUSE is '{file}/w.duckdb'", "{file} is a file, so {file}/w.duckdb"]),
+    ],
+)
+def test_a_file_where_a_directory_belongs_is_one_line_naming_it(isolated_home, tmp_path, case, named):
+    file = tmp_path / "a-file"
+    file.write_text("not a directory")
+    env = {}
+    if case == "home is a file":
+        env["FPL_PLATFORM_HOME"] = str(file)
+    elif case == "Dagster home is a file":
+        (isolated_home / "dagster").write_text("not a directory")
+    elif case == "warehouse is a directory":
+        (isolated_home / "warehouse.duckdb").mkdir()
+    else:
+        env["FPL_PLATFORM_WAREHOUSE"] = str(file / "w.duckdb")
+    before = sorted(isolated_home.rglob("*"))
+    expected = [text.format(file=file, home=isolated_home) for text in named]
+    one_line(run("demo", "--quick", **env), 2, "fpl-platform demo: error: ", *expected)
+    assert sorted(isolated_home.rglob("*")) == before and file.read_text() == "not a directory"
+
+
+def test_a_warehouse_that_cannot_be_opened_is_named(isolated_home, tmp_path):
+    from fpl_platform.lib.warehouse import WarehouseOpenError, connect
+
+    warehouse = isolated_home / "warehouse.duckdb"
+    warehouse.write_text("season,goals\n")
+    one_line(run("status"), 1, f"cannot open {warehouse} (read-only)", "not a valid DuckDB database file")
+
+    def open_and_close(path: Path, **options) -> None:
+        with connect(path, **options):
+            pass
+
+    blocked = tmp_path / "a-file" / "warehouse.duckdb"
+    blocked.parent.write_text("")
+    with pytest.raises(WarehouseOpenError) as raised:
+        open_and_close(blocked)
+    assert (
+        str(raised.value) == f"cannot open {blocked} (read-write) for the warehouse: {blocked.parent} is a file, not a directory"
+    )
+    with pytest.raises(WarehouseOpenError, match=re.escape(f"cannot open {tmp_path} (read-only) for the warehouse: ")):
+        open_and_close(tmp_path, read_only=True)

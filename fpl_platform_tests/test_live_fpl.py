@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+import shutil
+from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
 from fpl_platform.lib.errors import SourceUnavailableError
 from fpl_platform.lib.fpl_api import LiveFpl, recorded_responses
+from fpl_platform.lib.warehouse import table_digests
 from fpl_platform_tests.conftest import BUNDLED, failure_message, materialise, resources_for, table
 from fpl_platform_tests.http_server import serve_json
 
@@ -139,3 +143,135 @@ def test_live_mode_predicts_the_real_next_gameweek(warehouse, instance, response
         warehouse, "SELECT gameweek, count(*) AS n, max(predicted_points) AS top FROM predictions.player_points GROUP BY gameweek"
     )
     assert players["gameweek"].tolist() == [38] and players["n"].iat[0] == squad["n"].iat[0] and players["top"].iat[0] > 2
+
+
+@pytest.fixture(scope="module")
+def stored_season(tmp_path_factory) -> Path:
+    """A warehouse holding the bundled 2025-26 matches, player gameweeks and fixtures: built once, copied per test."""
+    import dagster as dg
+
+    from fpl_platform.resources import Warehouse
+
+    home = tmp_path_factory.mktemp("stored")
+    with pytest.MonkeyPatch.context() as patch, dg.instance_for_test() as instance:
+        patch.setenv("FPL_PLATFORM_HOME", str(home))
+        stored = Warehouse(path=str(home / "warehouse.duckdb"), analytics_path=str(home / "analytics.duckdb"))
+        resources = resources_for(stored)
+        materialise(["raw/matches", "raw/player_gameweeks"], resources, instance, seasons=("2025-26", "2025-26"))
+        materialise(["raw/fixtures"], resources, instance)
+    return home / "warehouse.duckdb"
+
+
+PLAYERS_SERVED = 40  # the damaged responses list only the first players, so runs that fetch every history stay short
+
+
+def first_history(responses: dict, rows: int = 2) -> str:
+    """The element-summary path of the first listed player with at least `rows` history rows."""
+    for element in responses["bootstrap-static/"]["elements"][:PLAYERS_SERVED]:
+        path = f"element-summary/{element['id']}/"
+        if len(responses[path]["history"]) >= rows:
+            return path
+    raise AssertionError("no listed player has a history")
+
+
+def with_damage(responses: dict, target: str, damage) -> tuple[dict, str]:
+    """The responses with `damage` (a copy of a response -> the response to serve) applied to the one at `target`
+    ('bootstrap-static/', 'fixtures/', 'a history': the first listed player's with history rows, 'every history');
+    returns them and the damaged path."""
+    served = dict(responses)
+    served["bootstrap-static/"] = {
+        **responses["bootstrap-static/"],
+        "elements": responses["bootstrap-static/"]["elements"][:PLAYERS_SERVED],
+    }
+    if target == "every history":
+        for element in served["bootstrap-static/"]["elements"]:
+            path = f"element-summary/{element['id']}/"
+            served[path] = damage(copy.deepcopy(responses[path]))
+        return served, "element-summary/"
+    path = first_history(responses) if target == "a history" else target
+    served[path] = damage(copy.deepcopy(served[path]))
+    return served, path
+
+
+def edit(change):
+    """A damage that changes the response in place."""
+
+    def damage(body):
+        change(body)
+        return body
+
+    return damage
+
+
+# the faults a probe of the live source found (a bare KeyError, AttributeError or number-parsing error), and more of
+# their kind: (id, response, damage, what the one error line must say besides the URL)
+DAMAGED_RESPONSES = [
+    ("no deadline_time", "bootstrap-static/", edit(lambda b: b["events"][3].pop("deadline_time")),
+     ["events[3] (id 4) has no 'deadline_time'", "expected an ISO timestamp"]),
+    ("no teams", "bootstrap-static/", edit(lambda b: b.pop("teams")), ["the response has no 'teams'", "a list of the season's teams"]),
+    ("teams an object", "bootstrap-static/", edit(lambda b: b.update(teams={str(t["id"]): t for t in b["teams"]})),
+     ["teams is an object", "expected a list of the season's teams"]),
+    ("now_cost a string", "bootstrap-static/", edit(lambda b: b["elements"][2].update(now_cost="5.5")),
+     ['elements[2] (id 3): now_cost is "5.5"', "expected an integer"]),
+    ("no fixtures (KeyError: 'kickoff')", "fixtures/", edit(lambda f: f.clear()),
+     ["the response is an empty list", "the season's fixtures"]),
+    ("fixtures an object", "fixtures/", lambda f: {"fixtures": f}, ["the response is an object", "a list of the season's fixtures"]),
+    ("no team_h", "fixtures/", edit(lambda f: f[7].pop("team_h")), ["fixtures[7]", "has no 'team_h'", "expected an integer"]),
+    ("score a string", "fixtures/", edit(lambda f: f[4].update(team_h_score="two")),
+     ['fixtures[4] (id 5): team_h_score is "two"', "expected an integer"]),
+    ("kickoff_time a number", "fixtures/", edit(lambda f: f[10].update(kickoff_time=20250816)),
+     ["fixtures[10]", "kickoff_time is 20250816", "expected an ISO timestamp"]),
+    ("history without fixture", "a history", edit(lambda s: s["history"][0].pop("fixture")),
+     ["history[0] has no 'fixture'", "expected an integer"]),
+    ("points a string", "a history", edit(lambda s: s["history"][1].update(total_points="ten")),
+     ['history[1]: total_points is "ten"', "expected a number"]),
+    ("history an object", "a history", lambda s: {"history": {"0": s["history"][0]}},
+     ["history is an object", "a list of the player's gameweeks"]),
+    ("no history", "a history", edit(lambda s: s.pop("history")), ["the response has no 'history'"]),
+    ("every history empty (KeyError: 'team_name')", "every history", edit(lambda s: s["history"].clear()),
+     ["no player has a history row", "fixtures are finished"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("target", "damage", "named"),
+    [pytest.param(target, damage, named, id=name) for name, target, damage, named in DAMAGED_RESPONSES],
+)
+def test_a_damaged_live_response_names_the_url_and_field_and_writes_nothing(
+    warehouse, instance, responses, stored_season, target, damage, named
+):
+    shutil.copyfile(stored_season, warehouse.file)
+    before = table_digests(warehouse.file)
+    served, path = with_damage(responses, target, damage)
+    selection = ["raw/player_gameweeks"] if "history" in target else ["raw/matches", "raw/fixtures"]
+    with serve_json(served) as server:
+        result = materialise(
+            selection,
+            live(warehouse, f"{server.url}/api", retries=0),
+            instance,
+            seasons=("2025-26", "2025-26"),
+            raise_on_error=False,
+        )
+    assert not result.success
+    error = "fpl_platform.lib.errors.DataValidationError: "
+    message = next((line for line in failure_message(result).splitlines() if line.startswith(error)), "")
+    assert message.startswith(f"{error}{server.url}/api/{path}: "), failure_message(result)
+    for text in named:
+        assert text in message, (text, message)
+    assert table_digests(warehouse.file) == before
+
+
+def test_a_damaged_live_response_is_one_line_from_the_demo_command(isolated_home, responses):
+    from fpl_platform_tests.test_cli_errors import one_line, run
+
+    served, _ = with_damage(responses, "bootstrap-static/", edit(lambda b: b["events"][3].pop("deadline_time")))
+    with serve_json(served) as server:
+        out = run("demo", "--quick", FPL_PLATFORM_SOURCE="live", FPL_PLATFORM_FPL_API=f"{server.url}/api")
+    one_line(
+        out,
+        1,
+        "fpl-platform demo: step raw__matches failed: DataValidationError: ",
+        f"{server.url}/api/bootstrap-static/: events[3] (id 4) has no 'deadline_time' (expected an ISO timestamp)",
+    )
+    with duckdb.connect(str(isolated_home / "warehouse.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw'").fetchone()[0] == 0

@@ -322,7 +322,7 @@ def test_settings_file_overrides_defaults_and_names_bad_keys(isolated_home, monk
     with pytest.raises(DataValidationError, match=r"fpl_platform.yaml.*gate.margin is not a setting"):
         settings.load("gate")
     path.write_text("performance:\n  rolling_gameweeks: six\n")
-    with pytest.raises(DataValidationError, match=r"performance\.rolling_gameweeks = 'six': expected int"):
+    with pytest.raises(DataValidationError, match=r"performance\.rolling_gameweeks = 'six': expected a whole number of"):
         settings.load("performance")
     monkeypatch.setenv("FPL_PLATFORM_CONFIG", str(isolated_home / "missing.yaml"))
     with pytest.raises(DataValidationError, match="does not exist"):
@@ -362,6 +362,9 @@ class Registry:
 
     def delete_alias(self, name, alias):
         tracking.delete_alias(self.uri, name, alias)
+
+    def tag_version(self, name, version, key, value):
+        tracking.set_version_tag(self.uri, name, version, key, value)
 
 
 def test_promotion_and_rollback_move_real_mlflow_aliases(warehouse, tmp_path):

@@ -229,3 +229,48 @@ def test_publish_copy_is_complete_and_atomic(tmp_path):
     assert fresh.execute("SELECT note FROM main.published").fetchone()[0] == "second"
     fresh.close()
     assert not list(tmp_path.glob(".a.duckdb.*"))
+
+
+def test_publish_removes_temporary_files_of_dead_processes_and_keeps_those_of_running_ones(tmp_path):
+    import subprocess
+    import sys
+
+    path, target = tmp_path / "w.duckdb", tmp_path / "a.duckdb"
+    duck.write_table(path, TABLE, frame("2024-25", 3), partition_values=["2024-25"])
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()  # reaped: its pid names no process now
+    dead = finished.pid
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        stale = [tmp_path / f".a.duckdb.{dead}.tmp", tmp_path / f".a.duckdb.{dead}.tmp.wal"]
+        for file in stale:
+            file.write_bytes(b"\0" * 1_000_000)  # what a publish killed mid-copy leaves
+        (tmp_path / f".a.duckdb.{dead}.tmp.tmp").mkdir()  # DuckDB's spill directory for it
+        in_progress = tmp_path / f".a.duckdb.{running.pid}.tmp"
+        in_progress.write_bytes(b"a publish still copying")
+        unrelated = tmp_path / ".b.duckdb.1.tmp"  # another target's: not this publish's to judge
+        unrelated.write_bytes(b"x")
+
+        assert duck.publish_copy(path, target) == {"raw.example": 3}
+
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == sorted([in_progress.name, unrelated.name])
+        assert in_progress.read_bytes() == b"a publish still copying"
+    finally:
+        running.kill()
+        running.wait()
+
+
+@pytest.mark.parametrize("failure", ["source is not a DuckDB file", "target cannot be replaced"])
+def test_a_failed_publish_leaves_no_temporary_file(tmp_path, failure):
+    path, target = tmp_path / "w.duckdb", tmp_path / "a.duckdb"
+    if failure == "source is not a DuckDB file":
+        path.write_text("season,goals\n2024-25,3\n")
+        expected = duckdb.IOException
+    else:
+        # the copy is complete before the rename fails: the temporary file is a whole warehouse
+        duck.write_table(path, TABLE, frame("2024-25", 3), partition_values=["2024-25"])
+        (target / "in_the_way").mkdir(parents=True)
+        expected = OSError
+    with pytest.raises(expected):
+        duck.publish_copy(path, target)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

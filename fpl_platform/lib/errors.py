@@ -4,14 +4,14 @@ from __future__ import annotations
 
 
 class DataValidationError(ValueError):
-    """Input data failed validation; the message names the file, row and field."""
+    """Input data failed validation; the message names the file (or URL), row and field."""
 
     def __init__(self, source: str, problem: str, *, row: int | None = None, field: str | None = None):
         self.source = source
         self.row = row
         self.field = field
         self.problem = problem
-        where = [f"file {source!r}"]
+        where = [source if "://" in source else f"file {source!r}"]  # a URL reads as itself, not as a file name
         if row is not None:
             where.append(f"row {row}")
         if field is not None:

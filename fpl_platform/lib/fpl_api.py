@@ -7,8 +7,12 @@ real season from a local HTTP server.
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 import requests
@@ -50,6 +54,176 @@ HISTORY_FIELDS = {
 }
 
 
+@dataclass(frozen=True)
+class Kind:
+    """What a JSON value must be: the words an error uses for it, and the test."""
+
+    expected: str
+    accepts: Callable[[object], bool]
+
+
+def _is_integer(value: object) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):  # the API sends ICT and expected-goal figures as decimal strings ("1.3")
+        try:
+            value = float(value)
+        except ValueError:
+            return False
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _is_timestamp(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+INTEGER = Kind("an integer", _is_integer)
+NUMBER = Kind("a number", _is_number)
+TEXT = Kind("a string", lambda value: isinstance(value, str))
+TIMESTAMP = Kind("an ISO timestamp", _is_timestamp)
+BOOLEAN = Kind("true or false", lambda value: isinstance(value, bool))
+
+
+@dataclass(frozen=True)
+class Records:
+    """A JSON list of objects and the fields each must have: name -> (kind, required).
+
+    A required field is present and not null; an optional one may be absent or null, and is of its kind otherwise.
+    """
+
+    what: str
+    fields: Mapping[str, tuple[Kind, bool]]
+    non_empty: bool = True
+    unique_id: bool = False
+
+
+# What each endpoint must hold for this module to read it, checked once per response as it arrives (the
+# fields used below, and nothing more: the API adds fields every season)
+EVENTS = Records("the season's gameweeks", {"deadline_time": (TIMESTAMP, True)})
+TEAMS = Records("the season's teams", {"id": (INTEGER, True), "name": (TEXT, True)}, unique_id=True)
+ELEMENTS = Records(
+    "the season's players",
+    {
+        "id": (INTEGER, True),
+        "code": (INTEGER, True),
+        "first_name": (TEXT, True),
+        "second_name": (TEXT, True),
+        "team": (INTEGER, True),
+        "element_type": (INTEGER, True),
+        "now_cost": (INTEGER, True),
+        "selected_by_percent": (NUMBER, False),
+        "transfers_in_event": (INTEGER, False),
+        "transfers_out_event": (INTEGER, False),
+        "chance_of_playing_next_round": (NUMBER, False),
+        "status": (TEXT, False),
+    },
+    unique_id=True,
+)
+FIXTURES = Records(
+    "the season's fixtures",
+    {
+        "id": (INTEGER, True),
+        "team_h": (INTEGER, True),
+        "team_a": (INTEGER, True),
+        "event": (INTEGER, False),
+        "kickoff_time": (TIMESTAMP, False),
+        "team_h_score": (INTEGER, False),
+        "team_a_score": (INTEGER, False),
+        "team_h_difficulty": (INTEGER, False),
+        "team_a_difficulty": (INTEGER, False),
+        "finished": (BOOLEAN, False),
+    },
+    unique_id=True,
+)
+HISTORY = Records(
+    "the player's gameweeks this season",
+    {
+        "fixture": (INTEGER, True),
+        "was_home": (BOOLEAN, True),
+        "round": (INTEGER, True),
+        "kickoff_time": (TIMESTAMP, True),
+        "value": (INTEGER, False),
+        **{api_name: (NUMBER, False) for api_name in HISTORY_FIELDS},
+    },
+    non_empty=False,  # a player without a minute this season, or any player before gameweek 1
+)
+# endpoint -> the response's shape: a list of records, or an object holding lists of records and values by name
+Shape = Records | Mapping[str, Records | tuple[Kind, bool]]
+ENDPOINTS: dict[str, Shape] = {
+    "bootstrap-static/": {"events": EVENTS, "teams": TEAMS, "elements": ELEMENTS, "total_players": (INTEGER, False)},
+    "fixtures/": FIXTURES,
+    "element-summary/": {"history": HISTORY},
+}
+
+
+def _shown(value: object) -> str:
+    """A JSON value as an error shows it: its kind when it is a container, else its JSON text (shortened)."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_response(url: str, body: object, shape: Shape, name: str) -> None:
+    """Raise DataValidationError at the first part of `body` that does not have `shape`, naming `url`, where the
+    value is (`events[3]`, `fixtures[12] (id 13)`) and what was expected."""
+    if isinstance(shape, Records):
+        _check_records(url, body, shape, name, whole=True)
+        return
+    if not isinstance(body, dict):
+        raise DataValidationError(url, f"the response is {_shown(body)} (expected an object with {', '.join(map(repr, shape))})")
+    for key, part in shape.items():
+        expected, required = (f"a list of {part.what}", True) if isinstance(part, Records) else (part[0].expected, part[1])
+        if body.get(key) is None:
+            if required:
+                problem = "has no" if key not in body else "has null for"
+                raise DataValidationError(url, f"the response {problem} {key!r} (expected {expected})")
+        elif isinstance(part, Records):
+            _check_records(url, body[key], part, key, whole=False)
+        elif not part[0].accepts(body[key]):
+            raise DataValidationError(url, f"{key} is {_shown(body[key])} (expected {expected})")
+
+
+def _check_records(url: str, value: object, records: Records, name: str, *, whole: bool) -> None:
+    label = "the response" if whole else name
+    if not isinstance(value, list):
+        raise DataValidationError(url, f"{label} is {_shown(value)} (expected a list of {records.what})")
+    if records.non_empty and not value:
+        raise DataValidationError(url, f"{label} is an empty list (expected a list of {records.what})")
+    seen: dict[int, int] = {}
+    fields = [(field, kind.accepts, kind.expected, required) for field, (kind, required) in records.fields.items()]
+    for index, record in enumerate(value):
+        where = f"{name}[{index}]"
+        if not isinstance(record, dict):
+            raise DataValidationError(url, f"{where} is {_shown(record)} (expected an object)")
+        if _is_integer(record.get("id")):
+            where += f" (id {record['id']})"
+        for field, accepts, expected, required in fields:
+            item = record.get(field)
+            if item is None:
+                if required:
+                    problem = f"has no {field!r}" if field not in record else f"has null for {field!r}"
+                    raise DataValidationError(url, f"{where} {problem} (expected {expected})")
+            elif not accepts(item):
+                raise DataValidationError(url, f"{where}: {field} is {_shown(item)} (expected {expected})")
+        if records.unique_id:
+            first = seen.setdefault(int(record["id"]), index)
+            if first != index:
+                raise DataValidationError(url, f"{where} repeats the id of {name}[{first}] (expected unique ids)")
+
+
 @dataclass
 class LiveSeason:
     """What the live API says about the current season, in bundled-snapshot shapes."""
@@ -71,34 +245,42 @@ class LiveFpl:
         self.workers = workers
         self._session = requests.Session()
 
-    def _json(self, path: str):
+    def _json(self, path: str, endpoint: str):
+        """The response at `path`, checked against the shape of `endpoint` (ENDPOINTS) before anything reads it."""
         url = f"{self.base_url}/{path}"
         response = http.get(url, session=self._session, retries=self.retries, backoff_seconds=self.backoff_seconds)
         try:
-            return response.json()
+            body = response.json()
         except ValueError:
             raise DataValidationError(url, "response is not JSON") from None
+        check_response(url, body, ENDPOINTS[endpoint], endpoint.rstrip("/"))
+        return body
 
     def bootstrap(self) -> dict:
-        return self._json("bootstrap-static/")
+        return self._json("bootstrap-static/", "bootstrap-static/")
 
     def fixtures(self) -> list[dict]:
-        return self._json("fixtures/")
+        return self._json("fixtures/", "fixtures/")
 
     def element_summary(self, element_id: int) -> dict:
-        return self._json(f"element-summary/{element_id}/")
+        return self._json(f"element-summary/{element_id}/", "element-summary/")
 
     def season(self, *, with_players: bool = True) -> LiveSeason:
         """Fetch the current season: finished matches, all fixtures and (optionally) every player's history."""
         boot = self.bootstrap()
         source = f"{self.base_url}/bootstrap-static/"
-        events = boot.get("events") or []
-        if not events:
-            raise DataValidationError(source, "has no events; expected the season's gameweeks", field="events")
-        season = season_of(pd.Timestamp(events[0]["deadline_time"]).to_pydatetime())
+        season = season_of(pd.Timestamp(boot["events"][0]["deadline_time"]).to_pydatetime())
         team_names = {int(t["id"]): teams.canonical_name(t["name"], source) for t in boot["teams"]}
         fixtures = fixtures_frame(self.fixtures(), team_names, season, f"{self.base_url}/fixtures/")
         played = fixtures[fixtures["finished"] & fixtures["home_goals"].notna()]
+        for column, field in (("gameweek", "event"), ("away_goals", "team_a_score")):
+            missing = played[played[column].isna()]
+            if len(missing):
+                raise DataValidationError(
+                    f"{self.base_url}/fixtures/",
+                    f"fixtures[{missing.index[0]}] (id {missing['fpl_fixture_id'].iat[0]}) is finished and scored but has "
+                    f"null for {field!r} (expected {'its gameweek' if field == 'event' else 'both scores'})",
+                )
         matches = pd.DataFrame(
             {
                 "season": season,
@@ -116,7 +298,14 @@ class LiveFpl:
             elements = boot["elements"]
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
                 summaries = list(pool.map(lambda e: self.element_summary(int(e["id"])), elements))
-            players = player_frame(elements, summaries, fixtures, season)
+            urls = [f"{self.base_url}/element-summary/{int(e['id'])}/" for e in elements]
+            players = player_frame(elements, summaries, fixtures, season, urls)
+            if players.empty and len(played):
+                raise DataValidationError(
+                    f"{self.base_url}/element-summary/",
+                    f"no player has a history row, but {len(played)} fixtures are finished "
+                    "(expected the finished fixtures' player rows in the players' history)",
+                )
         squad = squad_frame(boot, fixtures, team_names, season)
         return LiveSeason(season, matches.reset_index(drop=True), fixtures, players, squad)
 
@@ -166,12 +355,13 @@ def fixtures_frame(raw: list[dict], team_names: dict[int, str], season: str, sou
     """fixtures/ JSON -> typed frame with canonical team names."""
     rows = []
     for number, f in enumerate(raw):
-        try:
-            home, away = team_names[int(f["team_h"])], team_names[int(f["team_a"])]
-        except KeyError as error:
-            raise DataValidationError(
-                source, f"team id {error.args[0]} is not in bootstrap-static teams", row=number, field="team_h/team_a"
-            ) from None
+        for field in ("team_h", "team_a"):
+            if int(f[field]) not in team_names:
+                raise DataValidationError(
+                    source,
+                    f"fixtures[{number}] (id {f['id']}): {field} is {f[field]} (expected the id of one of bootstrap-static/'s teams)",
+                )
+        home, away = team_names[int(f["team_h"])], team_names[int(f["team_a"])]
         rows.append(
             {
                 "season": season,
@@ -194,12 +384,20 @@ def fixtures_frame(raw: list[dict], team_names: dict[int, str], season: str, sou
     return frame
 
 
-def player_frame(elements: list[dict], summaries: list[dict], fixtures: pd.DataFrame, season: str) -> pd.DataFrame:
-    """element-summary histories -> player-gameweek rows in the bundled snapshot's shape."""
+def player_frame(
+    elements: list[dict], summaries: list[dict], fixtures: pd.DataFrame, season: str, urls: list[str] | None = None
+) -> pd.DataFrame:
+    """element-summary histories (fetched from `urls`, which errors name) -> player-gameweek rows in the bundled
+    snapshot's shape."""
     by_fixture = fixtures.set_index("fpl_fixture_id")
     rows = []
-    for element, summary in zip(elements, summaries, strict=True):
-        for item in summary.get("history", []):
+    for number, (element, summary) in enumerate(zip(elements, summaries, strict=True)):
+        for index, item in enumerate(summary.get("history", [])):
+            if int(item["fixture"]) not in by_fixture.index:
+                raise DataValidationError(
+                    urls[number] if urls else f"element-summary of element {element['id']}",
+                    f"history[{index}]: fixture is {item['fixture']} (expected the id of one of fixtures/'s fixtures)",
+                )
             fixture = by_fixture.loc[int(item["fixture"])]
             home = bool(item["was_home"])
             row = {

@@ -114,6 +114,8 @@ class LiveSource(BundledSource):
         if season != self.current_season():
             return super().player_gameweeks(season)
         live = self._live(True)
+        if live.player_gameweeks.empty:  # before gameweek 1 (LiveFpl refuses empty histories once fixtures are finished)
+            return live.player_gameweeks
         return ingest.normalise_player_gameweeks(live.player_gameweeks, f"{self.client.base_url}/element-summary/", "fpl-api")
 
     def fixtures(self) -> pd.DataFrame:

@@ -30,12 +30,28 @@ def _table(frame: pd.DataFrame | None, empty: str) -> str:
     return "\n".join("  " + line for line in frame.to_string(index=False).splitlines())
 
 
-def report(now: pd.Timestamp | None = None) -> str:
-    """The status text."""
+def reconcile(warehouse, tracking, is_alive) -> list[str]:
+    """Settle, for every model, what a killed training or rollback left half done (`promotion.reconcile`), so
+    that the aliases and the tables the report shows agree. Returns one line per repair ([] when all agreed)."""
+    from fpl_platform.lib import promotion
+
+    repairs = []
+    for model in MODELS:
+        state = promotion.reconcile(warehouse, tracking, model, is_alive=is_alive)
+        repairs.extend(f"{model}: {line}" for line in state.repairs)
+    return repairs
+
+
+def report(now: pd.Timestamp | None = None, repairs: list[str] | tuple = ()) -> str:
+    """The status text (`repairs`: what `reconcile` just settled, shown first)."""
     now = now or clock.now()
     out = [f"fpl_platform status at {now:%Y-%m-%d %H:%M} UTC (home {paths.platform_home()})", ""]
     if not paths.warehouse_path().exists():
         return "\n".join([*out, f"no warehouse at {paths.warehouse_path()}: run `make demo` first"])
+    if repairs:
+        out.append("Repaired after interrupted runs (the registry and the tables agree again)")
+        out.extend(f"  {line}" for line in repairs)
+        out.append("")
 
     out.append("Champions (MLflow aliases)")
     rows = []

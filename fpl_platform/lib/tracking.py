@@ -15,6 +15,7 @@ import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 
 @contextlib.contextmanager
@@ -156,6 +157,41 @@ def latest_version(tracking_uri: str, name: str) -> tuple[str, dict[str, str], s
     if not found:
         return None
     return str(found[0].version), dict(found[0].tags or {}), found[0].run_id
+
+
+class RegisteredVersion(NamedTuple):
+    """A registered version as the registry's search returns it (the shape of `latest_version`)."""
+
+    version: str
+    tags: dict[str, str]
+    run_id: str
+
+
+def model_versions(tracking_uri: str, name: str) -> list[RegisteredVersion]:
+    """Every registered version of the model with its tags, oldest first, in one search ([] for no model)."""
+    _, client = _client(tracking_uri)
+    try:
+        found = client.search_model_versions(f"name = '{name}'")
+    except Exception:  # MlflowException (RESOURCE_DOES_NOT_EXIST) for a model never registered
+        return []
+    return sorted((RegisteredVersion(str(v.version), dict(v.tags or {}), v.run_id) for v in found), key=lambda v: int(v.version))
+
+
+def unfinished_runs(tracking_uri: str, experiment: str) -> list[tuple[str, dict[str, str]]]:
+    """(run id, tags) of the experiment's runs still RUNNING, in one search."""
+    _, client = _client(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    runs = client.search_runs([found.experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000)
+    return [(run.info.run_id, dict(run.data.tags)) for run in runs]
+
+
+def end_run_failed(tracking_uri: str, run_id: str, reason: str) -> None:
+    """End a run another process left RUNNING as FAILED, with the reason as its `fpl_platform/ended_by` tag."""
+    _, client = _client(tracking_uri)
+    client.set_tag(run_id, "fpl_platform/ended_by", reason[:7000])
+    client.set_terminated(run_id, status="FAILED")
 
 
 def alias_version(tracking_uri: str, name: str, alias: str) -> str | None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
+import shutil
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,11 @@ from fpl_platform.lib.schemas import SCHEMAS, TableSchema
 
 class WarehouseLockedError(RuntimeError):
     """The warehouse file stayed locked by another process for longer than the timeout."""
+
+
+class WarehouseOpenError(OSError):
+    """The warehouse file cannot be opened, for another reason than a lock (a read-only file system or directory, a
+    directory where the file belongs, a file that is not a DuckDB database); the message names the path."""
 
 
 def _is_lock_error(error: Exception) -> bool:
@@ -54,21 +61,33 @@ def connect(
         finally:
             cursor.close()
         return
+    mode = "read-only" if read_only else "read-write"
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            blocking = next((parent for parent in path.parents if parent.exists()), None)
+            reason = (
+                f"{blocking} is a file, not a directory"
+                if blocking is not None and not blocking.is_dir()
+                else f"its directory cannot be created ({error.strerror or error})"
+            )
+            raise WarehouseOpenError(f"cannot open {path} ({mode}) for {purpose}: {reason}") from error
     deadline = time.monotonic() + timeout_seconds
     delay = 0.05
     while True:
         try:
             connection = duckdb.connect(str(path), read_only=read_only)
             break
-        except duckdb.IOException as error:
-            if not _is_lock_error(error) or time.monotonic() >= deadline:
-                if _is_lock_error(error):
-                    raise WarehouseLockedError(
-                        f"gave up on {purpose} after {timeout_seconds:.0f}s: {path} is locked by another process ({error})"
-                    ) from error
-                raise
+        except duckdb.Error as error:
+            if not _is_lock_error(error):
+                # DuckDB's own text may not name the file (sqlite-style "unable to open database file")
+                reason = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+                raise WarehouseOpenError(f"cannot open {path} ({mode}) for {purpose}: {reason}") from error
+            if time.monotonic() >= deadline:
+                raise WarehouseLockedError(
+                    f"gave up on {purpose} after {timeout_seconds:.0f}s: {path} is locked by another process ({error})"
+                ) from error
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 2.0)
     try:
@@ -223,14 +242,16 @@ def write_table(
     source: str = "data",
     timeout_seconds: float = 120.0,
     unless_same_except: Sequence[str] | None = None,
+    audit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> int:
     """Replace the table (or the given partitions of it) with `frame` in one transaction.
 
     A partition is a value of the table's partition column, or with `partition_by` (several columns, e.g. season
     and gameweek) a tuple of their values. On any error the transaction rolls back and the previous content stays
     intact. With `unless_same_except` (columns such as `predicted_at` that say when, not what), nothing is written
-    when the stored rows equal the frame in every other column: a re-run leaves the table identical. Returns the
-    rows written.
+    when the stored rows equal the frame in every other column: a re-run leaves the table identical. `audit` is
+    called with the connection after the rows are in, before the commit, and sees the table as it would be
+    published: an exception from it rolls the write back (write, audit, publish). Returns the rows written.
     """
     validate_frame(table, frame, source)
     columns = list(partition_by or [table.partition_column])
@@ -263,6 +284,8 @@ def write_table(
                 parameters,
             )
         _insert(connection, table, frame)
+        if audit is not None:
+            audit(connection)
     return len(frame)
 
 
@@ -415,23 +438,75 @@ def publish_copy(source: str | os.PathLike, target: str | os.PathLike, *, note: 
     if str(source.resolve()) in _open_sessions():
         raise RuntimeError(f"publish_copy({source}) inside a session on it: publish after the session ends")
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_publish_files(target)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
-    Path(f"{temporary}.wal").unlink(missing_ok=True)
     deadline = time.monotonic() + timeout_seconds
     delay = 0.05
-    while True:
-        try:
-            counts = _copy_database(source, temporary, note)
-            break
-        except duckdb.IOException as error:
-            temporary.unlink(missing_ok=True)
-            if not _is_lock_error(error) or time.monotonic() >= deadline:
-                raise WarehouseLockedError(f"could not publish {target}: {source} stayed locked ({error})") from error
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 2.0)
-    os.replace(temporary, target)
+    try:
+        while True:
+            _remove_publish_files(temporary)
+            try:
+                counts = _copy_database(source, temporary, note)
+                break
+            except duckdb.IOException as error:
+                if not _is_lock_error(error):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise WarehouseLockedError(f"could not publish {target}: {source} stayed locked ({error})") from error
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 2.0)
+        os.replace(temporary, target)
+    except BaseException:
+        # a full copy of the warehouse: left behind, every failed publish would eat as much disk again
+        _remove_publish_files(temporary)
+        raise
     return counts
+
+
+def remove_stale_publish_files(target: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files of publishes to `target` whose process is gone (killed, out of memory, power cut).
+
+    A publish writes `.<target name>.<pid>.tmp` (with its `.wal`, and a `.tmp` spill directory under memory
+    pressure) beside `target`. A file whose pid is still running belongs to a publish in progress and is kept.
+    Returns what was removed.
+    """
+    target = Path(target)
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.(\d+)\.tmp(\.wal|\.tmp)?")
+    removed = []
+    for candidate in target.parent.iterdir():
+        found = pattern.fullmatch(candidate.name)
+        if found is None or _process_running(int(found.group(1))):
+            continue
+        if candidate.is_dir():
+            shutil.rmtree(candidate, ignore_errors=True)
+        else:
+            candidate.unlink(missing_ok=True)
+        removed.append(candidate)
+    return removed
+
+
+def _remove_publish_files(temporary: Path) -> None:
+    """A publish's temporary database, its write-ahead log and DuckDB's spill directory for it."""
+    temporary.unlink(missing_ok=True)
+    Path(f"{temporary}.wal").unlink(missing_ok=True)
+    shutil.rmtree(f"{temporary}.tmp", ignore_errors=True)
+
+
+def _process_running(pid: int) -> bool:
+    """Whether `pid` is a live process on this machine (a zombie has exited: it holds no file open)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def _copy_database(source: Path, temporary: Path, note: str) -> dict:

@@ -3,16 +3,71 @@
 from typing import TYPE_CHECKING
 
 import dagster as dg
+from pydantic import Field
 
 from fpl_platform.defs.ingestion.partitions import season_partitions
 from fpl_platform.lib import schemas, teams
+from fpl_platform.lib.quality import MAX_PLAYER_ROW_DROP
+from fpl_platform.lib.seasons import MATCHES_PER_SEASON
 from fpl_platform.resources import FootballData, FplSource, Warehouse, warehouse_step
 
 if TYPE_CHECKING:  # pandas loads inside the assets: every step and sensor tick imports this module
     import pandas as pd
 
 INGESTION = {"group_name": "ingestion", "kinds": {"duckdb"}, "pool": "duckdb"}
+# An asset that fetches from the network opens its warehouse session only after the fetch: a session holds the
+# file's lock, and a slow live source would otherwise block `publish` and every other writer while it waits.
 SEASONAL = {"partitions_def": season_partitions, "backfill_policy": dg.BackfillPolicy.single_run()}
+
+
+class RawLoadConfig(dg.Config):
+    """How much a load may shrink what is stored (write, audit, publish: lib/quality.py)."""
+
+    allow_shrink: bool = Field(
+        default=False,
+        description="Accept a season that loses rows (not a completed season's results or fixtures, which never shrink).",
+    )
+    max_player_row_drop: float = Field(
+        default=MAX_PLAYER_ROW_DROP,
+        ge=0.0,
+        lt=1.0,
+        description="Share of a season's player rows a load may drop without allow_shrink (players the FPL removes).",
+    )
+
+
+def _audited(
+    warehouse: Warehouse, table: str, seasons: "list[str]", config: RawLoadConfig, *, complete_at=None, max_drop=0.0, source=""
+):
+    """The audit `warehouse.write` runs on the table as it would be published, before the commit."""
+    from fpl_platform.lib import quality
+
+    before = quality.rows_per_season(warehouse.read, table) if warehouse.exists(table) else {}
+
+    def audit(connection) -> None:
+        def read(sql: str):
+            return connection.execute(sql).df()
+
+        after = quality.rows_per_season(read, table)
+        problems = quality.shrinkage(
+            table, before, after, seasons, complete_at=complete_at, allow_shrink=config.allow_shrink, max_drop=max_drop
+        )
+        if table == "raw.player_gameweeks" and quality.stored(read, "raw.fixtures"):
+            missing = read(quality.finished_fixtures_without_players(seasons))
+            if len(missing):
+                first = missing.iloc[0]
+                problems.append(
+                    f"{len(missing)} finished fixture(s) have no player rows, e.g. {first['season']} gameweek "
+                    f"{first['gameweek']} match {first['match_id']}"
+                )
+        quality.audit(read, table, extra=problems, source=source)
+
+    return audit
+
+
+def _origin(source) -> str:
+    """Where a source's rows come from, for refusals: the live API's URL or the bundled data directory."""
+    client = getattr(source, "client", None)
+    return str(getattr(client, "base_url", None) or source.data_dir)
 
 
 def _preview(frame: "pd.DataFrame", columns: list[str], rows: int = 5) -> dg.MetadataValue:
@@ -24,15 +79,18 @@ def _per_season(frame: "pd.DataFrame") -> dict[str, int]:
 
 
 @dg.asset(key=["raw", "matches"], **INGESTION, **SEASONAL)
-@warehouse_step
-def raw_matches(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
-    """One row per Premier League match with its result, for the selected seasons."""
+def raw_matches(
+    context: dg.AssetExecutionContext, config: RawLoadConfig, warehouse: Warehouse, fpl_source: FplSource
+) -> dg.MaterializeResult:
+    """One row per Premier League match with its result, for the selected seasons (audited before it is stored)."""
     import pandas as pd
 
     seasons = context.partition_keys
     source = fpl_source.source()
     frame = pd.concat([source.matches(season) for season in seasons], ignore_index=True)
-    warehouse.write(schemas.MATCHES, frame, partitions=seasons, source="raw.matches")
+    with warehouse.session():
+        audit = _audited(warehouse, "raw.matches", seasons, config, complete_at=MATCHES_PER_SEASON, source=_origin(source))
+        warehouse.write(schemas.MATCHES, frame, partitions=seasons, source="raw.matches", audit=audit)
     context.log.info(f"raw.matches: {len(frame)} rows for {len(seasons)} season(s)")
     return dg.MaterializeResult(
         metadata={
@@ -46,9 +104,10 @@ def raw_matches(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_sou
 
 
 @dg.asset(key=["raw", "player_gameweeks"], deps=[["raw", "matches"]], **INGESTION, **SEASONAL)
-@warehouse_step
-def raw_player_gameweeks(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
-    """One row per player per fixture: FPL points, minutes and statistics, typed, with stable player ids."""
+def raw_player_gameweeks(
+    context: dg.AssetExecutionContext, config: RawLoadConfig, warehouse: Warehouse, fpl_source: FplSource
+) -> dg.MaterializeResult:
+    """One row per player per fixture: FPL points, minutes and statistics, typed, with stable player ids (audited)."""
     import pandas as pd
 
     seasons = context.partition_keys
@@ -56,7 +115,11 @@ def raw_player_gameweeks(context: dg.AssetExecutionContext, warehouse: Warehouse
     frames = [source.player_gameweeks(season) for season in seasons]
     frames = [f for f in frames if len(f)]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=schemas.PLAYER_GAMEWEEKS.column_names)
-    warehouse.write(schemas.PLAYER_GAMEWEEKS, frame, partitions=seasons, source="raw.player_gameweeks")
+    with warehouse.session():
+        audit = _audited(
+            warehouse, "raw.player_gameweeks", seasons, config, max_drop=config.max_player_row_drop, source=_origin(source)
+        )
+        warehouse.write(schemas.PLAYER_GAMEWEEKS, frame, partitions=seasons, source="raw.player_gameweeks", audit=audit)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(frame),
@@ -69,11 +132,21 @@ def raw_player_gameweeks(context: dg.AssetExecutionContext, warehouse: Warehouse
 
 
 @dg.asset(key=["raw", "fixtures"], **INGESTION)
-@warehouse_step
-def raw_fixtures(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
-    """FPL fixtures, played and scheduled, with FPL difficulty ratings."""
-    frame = fpl_source.source().fixtures()
-    warehouse.write(schemas.FIXTURES, frame, source="raw.fixtures")
+def raw_fixtures(
+    context: dg.AssetExecutionContext, config: RawLoadConfig, warehouse: Warehouse, fpl_source: FplSource
+) -> dg.MaterializeResult:
+    """FPL fixtures, played and scheduled, with FPL difficulty ratings (audited before they are stored)."""
+    source = fpl_source.source()
+    frame = source.fixtures()
+    with warehouse.session():
+        stored = (
+            sorted(warehouse.read("SELECT DISTINCT season FROM raw.fixtures")["season"])
+            if warehouse.exists("raw.fixtures")
+            else []
+        )
+        seasons = sorted(set(stored) | set(frame["season"]))
+        audit = _audited(warehouse, "raw.fixtures", seasons, config, complete_at=MATCHES_PER_SEASON, source=_origin(source))
+        warehouse.write(schemas.FIXTURES, frame, source="raw.fixtures", audit=audit)
     upcoming = frame[~frame["finished"]]
     return dg.MaterializeResult(
         metadata={
@@ -127,7 +200,6 @@ def _aliases_seen(fpl_source: FplSource) -> dict[str, set[str]]:
 
 
 @dg.asset(key=["raw", "match_odds"], output_required=False, **INGESTION, **SEASONAL)
-@warehouse_step
 def raw_match_odds(context: dg.AssetExecutionContext, warehouse: Warehouse, football_data_source: FootballData):
     """football-data.co.uk results, shots and 1X2 odds per season (optional: FPL_PLATFORM_FOOTBALL_DATA)."""
     import pandas as pd
@@ -157,7 +229,8 @@ def raw_match_odds(context: dg.AssetExecutionContext, warehouse: Warehouse, foot
         return
     frame = pd.concat(frames, ignore_index=True)
     loaded = sorted(frame["season"].unique())
-    warehouse.write(schemas.MATCH_ODDS, frame, partitions=loaded, source="raw.match_odds")
+    with warehouse.session():
+        warehouse.write(schemas.MATCH_ODDS, frame, partitions=loaded, source="raw.match_odds")
     if missing:
         context.log.warning(f"raw/match_odds: no file for {missing} under {base}; those partitions keep their previous rows")
     keys = sorted({entry["key"] for entries in frame["odds"] for entry in entries})
@@ -173,7 +246,6 @@ def raw_match_odds(context: dg.AssetExecutionContext, warehouse: Warehouse, foot
 
 
 @dg.asset(key=["raw", "squad"], deps=[["raw", "fixtures"]], **INGESTION)
-@warehouse_step
 def raw_squad(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
     """The next gameweek's squad list from the live FPL API (every player × his team's fixtures), for player predictions."""
     import pandas as pd
@@ -186,7 +258,8 @@ def raw_squad(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_sourc
             "in live mode (FPL_PLATFORM_SOURCE=live) it holds the next gameweek's players"
         )
         squad = pd.DataFrame({column: pd.Series(dtype=object) for column in schemas.SQUAD.column_names})
-    warehouse.write(schemas.SQUAD, squad, source="raw.squad")
+    with warehouse.session():
+        warehouse.write(schemas.SQUAD, squad, source="raw.squad")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(squad),

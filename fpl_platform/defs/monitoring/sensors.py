@@ -266,7 +266,12 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, notifier: Notifier
     selection = {key.to_user_string() for key in (run.asset_selection or [])}
     models = [m for m, (model_key, _) in MODEL_ASSETS.items() if "/".join(model_key) in selection]
     model_failed = [m for m in models if any("__".join(MODEL_ASSETS[m][0]) in (step or "") for step in failed_steps)]
-    title = f"Retrain of {', '.join(model_failed)} failed" if model_failed else f"Run of {run.job_name} failed"
+    if model_failed:
+        title = f"Retrain of {', '.join(model_failed)} failed"
+    elif run.job_name.startswith("__"):  # Dagster's hidden asset job: the CLI's and the UI's ad-hoc materialisations
+        title = f"Asset run failed at step {', '.join(failed_steps)}" if failed_steps else "Asset run failed"
+    else:
+        title = f"Run of {run.job_name} failed"
     alert = Alert(
         key=f"run_failure:{run.job_name}",
         title=title,

@@ -89,11 +89,15 @@ def train_and_gate(
     challenger: Challenger,
     gate_settings: dict,
 ) -> dict:
-    """One MLflow run: fit, register as challenger, gate against the champion, move aliases, record everything."""
-    import mlflow
-    import pandas as pd
+    """One MLflow run: fit, register as challenger, gate against the champion, move aliases, record everything.
 
-    from fpl_platform.lib import clock, promotion
+    The decision is tagged on the registered version before an alias moves, and every training starts by
+    reconciling what a killed run left half done (`promotion.reconcile`), so the aliases, the trainings table
+    and monitoring.retraining_events always end up agreeing.
+    """
+    import mlflow
+
+    from fpl_platform.lib import promotion
     from fpl_platform.lib.notify import Alert
     from fpl_platform.lib.significance import promotion_decision
 
@@ -105,12 +109,20 @@ def train_and_gate(
         )
     trigger, evidence = trigger_of(context)
     name = challenger.model_name
-    champion_before = mlflow_tracking.aliases(name).get("champion")
+    # before anything reads the registry: the gate must face the champion that really serves, and an earlier
+    # run killed part-way must not leave its decision unrecorded or its MLflow run RUNNING
+    with warehouse.session():
+        state = promotion.reconcile(warehouse, mlflow_tracking, name, is_alive=live_runs(context.instance, context.run_id))
+    for repair in state.repairs:
+        context.log.warning(f"{name}: {repair}")
+    champion_before = state.aliases.get("champion")
     key = training_key(challenger, gate_settings)
-    latest = mlflow_tracking.latest_version(name)
+    latest = state.latest
     # the same rows and settings give the same model; it faced this champion already, or is the champion itself
+    # (a version whose gate never decided, or whose promotion was interrupted, is trained again)
     if (
         latest is not None
+        and latest[1].get(promotion.DECISION_TAG) in ("promoted", "rejected")
         and latest[1].get(TRAINING_KEY_TAG) == key
         and (champion_before or "") in (latest[0], latest[1].get(GATE_CHAMPION_TAG))
     ):
@@ -170,50 +182,38 @@ def train_and_gate(
         promoted = decision is None or decision.promote
         mlflow.set_tag("gate_decision", "promoted" if promoted else "rejected")
         mlflow.set_tag("gate_reason", reason)
+        # last in the run: a FINISHED run has its decision on its version
+        intent = promotion.record_intent(
+            mlflow_tracking,
+            name,
+            version,
+            {
+                "decision": "promoted" if promoted else "rejected",
+                "reason": reason,
+                "trigger": trigger,
+                "evidence": evidence,
+                "champion_before": champion_before,
+                "dagster_run_id": context.run_id,
+                "mlflow_run_id": run_id,
+                "metric": challenger.metric,
+                "challenger_score": None if decision is None else decision.score_challenger,
+                "champion_score": None if decision is None else decision.score_champion,
+                "improvement": None if decision is None else decision.improvement,
+                "p_value": None if decision is None else decision.p_value,
+                "test": None if decision is None else decision.test,
+                "n_compared": None if decision is None else decision.n,
+                "candidate": challenger.candidate,
+                "data_cutoff": challenger.cutoff,
+                "training_rows": len(challenger.history),
+                "validation_score": challenger.validation_score,
+                "validation_seasons": ",".join(challenger.validation_seasons),
+            },
+        )
     with warehouse.session():  # the records below, in one open of the warehouse
         if promoted:
             promotion.promote(mlflow_tracking, name, version)
-        mlflow_tracking.tag_version(name, version, "gate_decision", "promoted" if promoted else "rejected")
         champion_after = version if promoted else champion_before
-        row = pd.DataFrame(
-            [
-                {
-                    "trained_at": clock.now(),
-                    "model_name": name,
-                    "version": version,
-                    "mlflow_run_id": run_id,
-                    "dagster_run_id": context.run_id,
-                    "candidate": challenger.candidate,
-                    "data_cutoff": challenger.cutoff,
-                    "training_rows": len(challenger.history),
-                    "validation_score": challenger.validation_score,
-                    "validation_seasons": ",".join(challenger.validation_seasons),
-                    "alias": None,
-                    "gate_decision": "promoted" if promoted else "rejected",
-                }
-            ]
-        )
-        promotion.sync_trainings(warehouse, mlflow_tracking, name, new_rows=row)
-        event = promotion.record_event(
-            warehouse,
-            model_name=name,
-            trigger=trigger,
-            decision="promoted" if promoted else "rejected",
-            reason=reason,
-            evidence=evidence,
-            champion_before=champion_before,
-            champion_after=champion_after,
-            challenger_version=version,
-            metric=challenger.metric,
-            challenger_score=None if decision is None else decision.score_challenger,
-            champion_score=None if decision is None else decision.score_champion,
-            improvement=None if decision is None else decision.improvement,
-            p_value=None if decision is None else decision.p_value,
-            test=None if decision is None else decision.test,
-            n_compared=None if decision is None else decision.n,
-            dagster_run_id=context.run_id,
-            mlflow_run_id=run_id,
-        )
+        event = promotion.record_decision(warehouse, mlflow_tracking, name, version, intent)
         if champion_before is not None:
             notifier.notify(
                 Alert(
@@ -241,6 +241,24 @@ def train_and_gate(
         "champion_after": champion_after,
         "gate": None if decision is None else decision,
     }
+
+
+def live_runs(instance: dg.DagsterInstance, current_run_id: str | None = None) -> Callable[[str], bool]:
+    """`is_alive` for `promotion.reconcile`: whether a Dagster run may still be working. The current run is; a
+    finished run or one this instance does not know is not; an unfinished one is while its process exists."""
+    from dagster._core.storage.dagster_run import FINISHED_STATUSES
+
+    from fpl_platform import recovery
+
+    def is_alive(run_id: str) -> bool:
+        if run_id == current_run_id:
+            return True
+        record = instance.get_run_record_by_id(run_id)
+        if record is None or record.dagster_run.status in FINISHED_STATUSES:
+            return False
+        return recovery.run_is_alive(instance, record)
+
+    return is_alive
 
 
 def run_url(run_id: str) -> str:
