@@ -83,6 +83,8 @@ def prepare_home(instance_yaml: str | None = None) -> Path:
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
+# the raw loads whose audit refuses a shrinking season unless the run allows it (RawLoadConfig)
+LOADS = {"raw__matches", "raw__player_gameweeks", "raw__fixtures"}
 # `demo --quick`: the same graph with the backtests cut to one season and coarser refits (tests use it)
 QUICK = {
     "ml__match_backtest": {"config": {"seasons": ["2025-26"], "validation_seasons": ["2024-25"], "refit_every_gameweeks": 8}},
@@ -93,9 +95,16 @@ QUICK = {
 
 
 def materialise_all(
-    instance, *, seasons: list[str] | None = None, quick: bool = False, raise_on_error: bool = True, allow_shrink: bool = False
+    instance,
+    *,
+    keys: list | None = None,
+    seasons: list[str] | None = None,
+    quick: bool = False,
+    raise_on_error: bool = True,
+    allow_shrink: bool = False,
 ) -> list:
-    """Materialise every asset: the season-partitioned ones in one single-run backfill, then the rest.
+    """Materialise `keys` (every asset when None): the season-partitioned ones in one single-run backfill of
+    `seasons`, then the rest.
 
     Without `raise_on_error`, a failed first run is returned alone (the second would build on its failure).
     With `allow_shrink`, the raw loads may drop rows of a season (see lib/quality.py).
@@ -106,37 +115,43 @@ def materialise_all(
     from fpl_platform.lib.seasons import ALL_SEASONS
 
     seasons = seasons or ALL_SEASONS
-
-    def shrink(*ops: str) -> dict:
-        return {op: {"config": {"allow_shrink": True}} for op in ops} if allow_shrink else {}
-
     graph = defs.resolve_asset_graph()
-    partitioned = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None]
-    unpartitioned = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None]
-    results = [
-        run_assets(
-            dg.AssetSelection.assets(*partitioned),
-            instance,
-            tags={
-                "dagster/asset_partition_range_start": seasons[0],
-                "dagster/asset_partition_range_end": seasons[-1],
-                "fpl_platform/trigger": "cli",
-            },
-            run_config={**QUIET, "ops": shrink("raw__matches", "raw__player_gameweeks")},
-            raise_on_error=raise_on_error,
+    keys = list(graph.get_all_asset_keys()) if keys is None else keys
+
+    def ops(selected: list, config: dict) -> dict:
+        # run config may only name the run's own steps
+        names = {"__".join(key.path) for key in selected}
+        chosen = {op: c for op, c in config.items() if op in names}
+        if allow_shrink:
+            chosen.update({op: {"config": {"allow_shrink": True}} for op in names & LOADS})
+        return chosen
+
+    partitioned = [k for k in keys if graph.get(k).partitions_def is not None]
+    unpartitioned = [k for k in keys if graph.get(k).partitions_def is None]
+    results = []
+    if partitioned:
+        range_tags = {"dagster/asset_partition_range_start": seasons[0], "dagster/asset_partition_range_end": seasons[-1]}
+        results.append(
+            run_assets(
+                dg.AssetSelection.assets(*partitioned),
+                instance,
+                tags={**range_tags, "fpl_platform/trigger": "cli"},
+                run_config={**QUIET, "ops": ops(partitioned, {})},
+                raise_on_error=raise_on_error,
+            )
         )
-    ]
-    if not results[-1].success:
-        return results
-    results.append(
-        run_assets(
-            dg.AssetSelection.assets(*unpartitioned),
-            instance,
-            tags={"fpl_platform/trigger": "cli"},
-            run_config={**QUIET, "ops": {**(QUICK if quick else {}), **shrink("raw__fixtures")}},
-            raise_on_error=raise_on_error,
+        if not results[-1].success:
+            return results
+    if unpartitioned:
+        results.append(
+            run_assets(
+                dg.AssetSelection.assets(*unpartitioned),
+                instance,
+                tags={"fpl_platform/trigger": "cli"},
+                run_config={**QUIET, "ops": ops(unpartitioned, QUICK if quick else {})},
+                raise_on_error=raise_on_error,
+            )
         )
-    )
     return results
 
 
@@ -255,6 +270,7 @@ def _why_not_writable(path: Path) -> str:
 # what each command creates or writes under FPL_PLATFORM_HOME
 WRITES = {
     "demo": ("home", "dagster", "mlflow", "warehouse", "analytics"),
+    "materialize": ("home", "dagster", "mlflow", "warehouse", "analytics"),
     "rollback": ("home", "dagster", "mlflow", "warehouse", "analytics"),
     "replay": ("home",),  # a replay writes only below its own home, $FPL_PLATFORM_HOME/replays/<season>
     "publish": ("analytics",),
@@ -291,7 +307,7 @@ def check_writable(command: str) -> None:
 
 def check_settings(command: str) -> None:
     """The environment a command reads, checked before it writes anything: a SettingError names the first bad one."""
-    if command == "demo":
+    if command in ("demo", "materialize"):
         mode = check_source()
         check_data_dir()
         check_football_data()
@@ -556,6 +572,69 @@ def cmd_ui(args: argparse.Namespace) -> int:
         _stop_group(mlflow)
 
 
+def selected_assets(names: list[str], downstream: bool) -> list:
+    """The asset keys `names` give (`raw/matches`), and with `downstream` every asset that depends on them."""
+    import difflib
+
+    import dagster as dg
+
+    from fpl_platform.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    known = {key.to_user_string(): key for key in graph.get_all_asset_keys()}
+    keys = []
+    for name in names:
+        if name.strip() not in known:
+            near = difflib.get_close_matches(name, known, n=3) or sorted(known)[:3]
+            raise SettingError("asset", name, f"an asset key such as {', '.join(near)} (`.venv/bin/dg list defs` lists all)")
+        keys.append(known[name.strip()])
+    selection = dg.AssetSelection.assets(*keys)
+    if downstream:
+        selection = selection.downstream()
+    return sorted(selection.resolve(graph), key=lambda key: key.to_user_string())
+
+
+def cmd_materialize(args: argparse.Namespace) -> int:
+    keys = selected_assets(args.assets, args.downstream)
+    check_settings("materialize")
+    with run_logs_to_stdout(args.debug):
+        return _materialize(args, keys)
+
+
+def _materialize(args: argparse.Namespace, keys: list) -> int:
+    """As the UI's Materialize, then what the daemon's sensors do after it: a failed run is alerted, a
+    successful one republishes the analyst copy (the same whether or not the daemon runs)."""
+    prepare_home()
+    import dagster as dg
+
+    from fpl_platform.resources import Warehouse
+
+    started = time.perf_counter()
+    seasons = [args.partition] if args.partition else None
+    with dg.DagsterInstance.get() as instance:
+        results = materialise_all(instance, keys=keys, seasons=seasons, raise_on_error=False, allow_shrink=args.allow_shrink)
+        failed = next((result for result in results if not result.success), None)
+        if failed is not None:
+            raise run_failed(instance, failed)
+    counts = Warehouse().publish(note="fpl-platform materialize")
+    runs = ", ".join(result.run_id[:8] for result in results)
+    names = ", ".join(key.to_user_string() for key in keys)
+    print(f"materialised {names} in {time.perf_counter() - started:.1f}s (Dagster run {runs})")
+    print(f"published {Warehouse().analytics_file}: {len(counts)} tables, {sum(counts.values()):,} rows")
+    return 0
+
+
+def season_argument(text: str) -> str:
+    """argparse type: a season of the season-partitioned assets."""
+    from fpl_platform.lib.seasons import ALL_SEASONS
+
+    if text not in ALL_SEASONS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a season with data; expected one of {ALL_SEASONS[0]} to {ALL_SEASONS[-1]}"
+        )
+    return text
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     from fpl_platform.resources import Warehouse
 
@@ -651,7 +730,11 @@ def _rollback(args: argparse.Namespace) -> int:
     print(f"{args.model}: champion is now version {aliases.get('champion')} (rolled back: {aliases.get('rolled_back')})")
     if not refreshed.success:
         raise failure
-    print("  predictions refreshed")
+    from fpl_platform.resources import Warehouse
+
+    # as the daemon's publish sensor would: the analyst copy shows the restored champion's predictions
+    counts = Warehouse().publish(note=f"fpl-platform rollback {args.model}")
+    print(f"  predictions refreshed; analyst copy republished ({len(counts)} tables)")
     return 0
 
 
@@ -863,6 +946,22 @@ def build_parser() -> Parser:
         "--mlflow-port",
         type=int,
         help="the MLflow UI's port on 127.0.0.1 (default: FPL_PLATFORM_MLFLOW_UI's, else 5000)",
+    )
+    materialize = command(
+        sub,
+        "materialize",
+        "materialise assets as the UI's Materialize does; a failure is alerted, a success republishes the analyst copy",
+        cmd_materialize,
+    )
+    materialize.add_argument("assets", nargs="+", metavar="ASSET", help="an asset key, e.g. features/team_ratings")
+    materialize.add_argument("--downstream", action="store_true", help="and every asset that depends on them")
+    materialize.add_argument(
+        "--partition",
+        type=season_argument,
+        help="one season of the season-partitioned (raw) assets, e.g. 2025-26 (default: every season)",
+    )
+    materialize.add_argument(
+        "--allow-shrink", action="store_true", help="accept a load that drops a season's rows (see `demo --allow-shrink`)"
     )
     command(sub, "publish", "publish analytics.duckdb from the warehouse", cmd_publish)
     sql = command(sub, "sql", "run a query against the analyst copy (read-only)", cmd_sql)

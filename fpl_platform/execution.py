@@ -62,6 +62,8 @@ def execute_in_process(job, instance, **kwargs):
 
     for run_id in recovery.recover(instance):
         _alert(instance, run_id)
+    # the run is recorded before it starts; if this process dies in between, the tag lets recovery fail it
+    kwargs["tags"] = {**(kwargs.get("tags") or {}), recovery.PROCESS_TAG: recovery.process_tag()}
     with _runs_with_origin(instance, job.name), recovery.waiting_for_the_pool(instance):
         return job.execute_in_process(instance=instance, **kwargs)
 

@@ -24,6 +24,8 @@ POOL = "duckdb"
 DEFAULT_POOL_WAIT_SECONDS = 900.0
 POLL_SECONDS = 2.0
 STARTUP_SECONDS = 300.0
+# on runs the command line executes in its own process: that process, which may die before the run starts
+PROCESS_TAG = "fpl_platform/process"
 
 
 def _boot_time() -> float:
@@ -66,9 +68,25 @@ def run_process(instance, run_id: str) -> int | None:
     return None
 
 
+def process_tag() -> str:
+    """This process as a run tag (PROCESS_TAG): its pid and start time, so a reused pid is not mistaken for it."""
+    return f"{os.getpid()}@{process_started_at(os.getpid()) or 0.0:.2f}"
+
+
+def _tagged_process_alive(tag: str) -> bool:
+    pid, _, started = tag.partition("@")
+    with contextlib.suppress(ValueError):
+        now = process_started_at(int(pid))
+        return now is not None and abs(now - float(started or 0.0)) < 2.0
+    return False
+
+
 def run_is_alive(instance, record) -> bool:
     """Whether the run's process still exists (the same process: a pid reused since does not count)."""
-    pid = run_process(instance, record.dagster_run.run_id)
+    run = record.dagster_run
+    if PROCESS_TAG in run.tags:  # created by a process that executes it itself (`execution.execute_in_process`)
+        return _tagged_process_alive(run.tags[PROCESS_TAG])
+    pid = run_process(instance, run.run_id)
     began = record.start_time or record.create_timestamp.timestamp()
     if pid is None:
         # a run records its pid as it starts; one silent for minutes died before it could
@@ -104,11 +122,20 @@ def recover(instance, log: Callable[[str], None] = print) -> list[str]:
 
     unfinished = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.CANCELING]
     failed = []
-    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=unfinished)):
+    # a NOT_STARTED run is a launcher's business until it starts, unless its own process made it and died
+    records = [
+        *instance.get_run_records(filters=dg.RunsFilter(statuses=unfinished)),
+        *(
+            record
+            for record in instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.NOT_STARTED]))
+            if PROCESS_TAG in record.dagster_run.tags
+        ),
+    ]
+    for record in records:
         if run_is_alive(instance, record):
             continue
         run = record.dagster_run
-        pid = run_process(instance, run.run_id)
+        pid = run_process(instance, run.run_id) or run.tags.get(PROCESS_TAG, "?").partition("@")[0]
         message = (
             f"its process (pid {pid}) is gone: killed, out of memory or crashed; marked failed by fpl_platform "
             "so that the runs after it can start"

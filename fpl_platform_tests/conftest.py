@@ -117,6 +117,7 @@ LONG_TESTS = (
     "test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_taken_in",
     "test_pipeline_end_to_end",
     "test_live_mode_predicts_the_real_next_gameweek",
+    "test_a_real_training_killed_after_its_alias_move_is_recorded_as_it_would_have_been",
 )
 
 

@@ -105,3 +105,44 @@ def test_a_holder_killed_while_others_wait_is_recovered_and_the_waiting_run_goes
         dead = instance.get_run_by_id(holder_run)
         assert dead.status == dg.DagsterRunStatus.FAILURE
         assert holder_run not in instance.event_log_storage.get_concurrency_run_ids()
+
+
+NEVER_STARTED = """
+import os, dagster as dg
+from fpl_platform import recovery
+
+@dg.op
+def noop():
+    pass
+
+@dg.job
+def never_started():
+    noop()
+
+with dg.DagsterInstance.get() as instance:
+    run = instance.create_run_for_job(never_started, tags={recovery.PROCESS_TAG: recovery.process_tag()})
+    print(run.run_id, flush=True)
+    os._exit(9)  # killed after the run was recorded, before it started
+"""
+
+
+def test_a_run_whose_process_died_before_it_started_is_failed_but_a_live_ones_is_not(isolated_home):
+    from fpl_platform import cli, recovery
+
+    cli.prepare_home()
+    dead = subprocess.run([sys.executable, "-c", NEVER_STARTED], env=dict(os.environ), capture_output=True, text=True)
+    run_id = dead.stdout.strip()
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.NOT_STARTED
+        mine = instance.create_run_for_job(
+            dg.GraphDefinition("mine", node_defs=[]).to_job(), tags={recovery.PROCESS_TAG: recovery.process_tag()}
+        )
+        untagged = instance.create_run_for_job(dg.GraphDefinition("queued_elsewhere", node_defs=[]).to_job())
+        lines = []
+        assert recovery.recover(instance, lines.append) == [run_id]
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+        assert "is gone" in lines[0] and run_id[:8] in lines[0]
+        # this process is alive; a run without the tag belongs to a launcher
+        assert instance.get_run_by_id(mine.run_id).status == dg.DagsterRunStatus.NOT_STARTED
+        assert instance.get_run_by_id(untagged.run_id).status == dg.DagsterRunStatus.NOT_STARTED
+        assert recovery.recover(instance, lines.append) == []

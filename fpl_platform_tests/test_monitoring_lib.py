@@ -3,6 +3,7 @@ honest windows, settings files, retrain-storm protection, promotion and rollback
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -318,6 +319,10 @@ def test_settings_file_overrides_defaults_and_names_bad_keys(isolated_home, monk
     assert settings.load("automation")["retrain_cooldown_hours"] == 6.0
     assert settings.resolve("gate", {"alpha": 0.01, "unrelated": 1, "match_margin": None})["alpha"] == 0.01
     assert settings.resolve("gate", {"match_margin": None})["match_margin"] == 0.002
+    # a run's overrides are held to the file's ranges: alpha 2.0 would promote every challenger
+    for override, expected in (({"alpha": 2.0}, "gate.alpha = 2.0"), ({"test": "ttest"}, "gate.test = 'ttest'")):
+        with pytest.raises(ValueError, match=f"^run config: {re.escape(expected)}: expected"):
+            settings.resolve("gate", override)
     path.write_text("gate:\n  margin: 0.002\n")
     with pytest.raises(DataValidationError, match=r"fpl_platform.yaml.*gate.margin is not a setting"):
         settings.load("gate")

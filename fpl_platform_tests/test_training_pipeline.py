@@ -19,7 +19,10 @@ from fpl_platform.lib import match_model, tracking
 from fpl_platform.lib.schemas import ALL_TABLES
 from fpl_platform_tests.conftest import failure_message, materialise, resources_for, table
 
-FAST = {"ops": QUICK}  # what `fpl-platform demo --quick` runs: backtests on 2025-26 only
+# what `fpl-platform demo --quick` runs (backtests on 2025-26 only), with the plain Elo recipe as the first
+# match model: a retrain that chooses its recipe by validation (the threat one) then has a real champion to beat
+MATCH_QUICK = QUICK["ml__match_outcome_model"]["config"]
+FAST = {"ops": {**QUICK, "ml__match_outcome_model": {"config": {**MATCH_QUICK, "candidate": "logistic_dc_elo"}}}}
 DOWNSTREAM = [
     "features/team_ratings",
     "features/match_features",
@@ -179,8 +182,8 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     assert len(match_rows) == 38 and (match_rows["critical_limit"] > match_rows["centre"]).all()
     assert match_rows["centre"].iat[0] == pytest.approx(match_rows["rps"].mean())
 
-    # automation on the instance: a critical drift report → the drift sensor's request → that run, with a
-    # lenient gate, promotes → rollback job restores the previous champion → the sensor refreshes predictions
+    # automation on the instance: a critical drift report → the drift sensor's request → that run, choosing
+    # its recipe by validation (the threat one, 0.002 RPS better on the gate's rows, p = 0.04), promotes → rollback job restores the previous champion → the sensor refreshes predictions
     from fpl_platform.defs.monitoring.sensors import drift_retrain_sensor
     from fpl_platform.defs.training.sensors import refresh_predictions_after_rollback
     from fpl_platform_tests.test_automation_sensors import drift_report, tick
@@ -189,14 +192,8 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     evaluation = tick(drift_retrain_sensor, instance, None, warehouse=warehouse, notifier=resources["notifier"])
     [request] = evaluation.run_requests
     job = defs.resolve_job_def(request.job_name)
-    lenient = {
-        "ops": {
-            "ml__match_outcome_model": {
-                "config": {**FAST["ops"]["ml__match_outcome_model"]["config"], "gate_margin": -1.0, "gate_alpha": 1.01}
-            }
-        }
-    }
-    retrain = job.execute_in_process(instance=instance, tags=request.tags, run_config=lenient, resources=resources)
+    challenger = {"ops": {"ml__match_outcome_model": {"config": {**MATCH_QUICK, "gate_alpha": 0.1}}}}
+    retrain = job.execute_in_process(instance=instance, tags=request.tags, run_config=challenger, resources=resources)
     assert retrain.success
     assert instance.get_run_by_id(retrain.run_id).tags["fpl_platform/trigger"] == "drift"
     assert tracking.aliases(mlflow.uri, "match_outcome") == {"champion": "3", "previous": "1", "challenger": "3"}
@@ -236,6 +233,10 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
         assert isinstance(refresh_predictions_after_rollback(context), dg.SkipReason)
     served = table(warehouse, "SELECT DISTINCT model_version FROM predictions.match_outcomes WHERE as_of = '2025-26:37'")
     assert served["model_version"].tolist() == ["1"]
+    # and republished the analyst copy, as the daemon's publish sensor would have
+    with duckdb.connect(str(warehouse.analytics_file), read_only=True) as copy:
+        query = "SELECT DISTINCT model_version FROM predictions.match_outcomes WHERE as_of = '2025-26:37'"
+        assert copy.execute(query).fetchall() == [("1",)]
     last = table(
         warehouse,
         "SELECT trigger, decision, champion_before, champion_after FROM monitoring.retraining_events ORDER BY created_at DESC LIMIT 1",

@@ -425,7 +425,8 @@ def _trainings(name: str, doc: str, score: str) -> TableSchema:
             _c(
                 "gate_decision",
                 "VARCHAR",
-                "The gate's verdict on this version: promoted, rejected (details in monitoring.retraining_events).",
+                "The gate's verdict on this version: promoted, rejected, failed (its promotion could not complete), or "
+                "abandoned (its run died before the gate decided); details in monitoring.retraining_events.",
                 True,
             ),
         ),

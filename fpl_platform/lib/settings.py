@@ -193,7 +193,14 @@ def check() -> dict[str, dict]:
 
 
 def resolve(section: str, overrides: dict) -> dict:
-    """Settings of `section` with the non-None `overrides` (a run's dg.Config fields) applied on top."""
+    """Settings of `section` with the non-None `overrides` (a run's dg.Config fields) applied on top, each held to
+    the same types and ranges as the file's (a ValueError naming the run config otherwise)."""
     values = load(section)
-    values.update({k: v for k, v in overrides.items() if v is not None and k in values})
+    for key, value in overrides.items():
+        if value is None or key not in values:
+            continue
+        try:
+            values[key] = check_value(section, key, value)
+        except ValueError as error:
+            raise ValueError(f"run config: {error}") from None
     return values

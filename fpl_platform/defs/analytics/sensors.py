@@ -10,6 +10,8 @@ from fpl_platform.defs.analytics.jobs import publish_analytics_job
     request_job=publish_analytics_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
+    # runs without a code-location origin too (`dagster asset materialize`): this instance serves the one location
+    monitor_all_code_locations=True,
 )
 def publish_analytics_after_success(context: dg.RunStatusSensorContext):
     """After a successful run that wrote assets, publish analytics.duckdb (one publish per run)."""

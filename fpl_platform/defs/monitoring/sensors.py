@@ -250,7 +250,9 @@ def alert_for_failed_run(instance: dg.DagsterInstance, run_id: str) -> None:
     alert_on_run_failure(context)
 
 
-@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=False)
+# every run on the instance, so that runs without a code-location origin (`dagster asset materialize`,
+# `dagster job execute`) are alerted too: this instance serves the one location
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=True)
 def alert_on_run_failure(context: dg.RunFailureSensorContext, notifier: Notifier, warehouse: Warehouse) -> None:
     """Send a HIGH alert naming the failed job, run and step error; a failed retrain is also recorded as a decision."""
     from fpl_platform.lib import promotion

@@ -234,6 +234,7 @@ def match_outcome_model(
 
     from fpl_platform.lib import gate, match_model, paths
 
+    settings_ = gate_settings(config, "match")  # a bad override fails here, before minutes of fitting
     with warehouse.session():
         features = played_features(warehouse)
         spec, cutoff = resolve_cutoff(warehouse, features, config.as_of)
@@ -297,7 +298,7 @@ def match_outcome_model(
             metric="rps",
             compare=compare,
         ),
-        gate_settings(config, "match"),
+        settings_,
     )
     return dg.MaterializeResult(
         metadata={
@@ -401,6 +402,7 @@ def player_points_model(
     from fpl_platform.lib import gate, paths, player_model
     from fpl_platform.lib.metrics import regression_scores
 
+    settings_ = gate_settings(config, "player")  # a bad override fails here, before anything is fitted
     with warehouse.session():
         spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
         seasons = warehouse.read(
@@ -413,7 +415,6 @@ def player_points_model(
             warehouse, since_season=first_season, columns=["season", "gameweek", "cutoff", *player_model.FIT_COLUMNS]
         )
     history = features[(features["kickoff"] < cutoff) & features["points"].notna()]
-    settings_ = gate_settings(config, "player")
     # validation: the last N gameweeks, extended back to the start of the gate's fixed block holding the first
     # of them, so the validation fit is one of the gate's block fits (and last week's, until a block starts)
     last = gate.window_rounds(history, config.validation_gameweeks)

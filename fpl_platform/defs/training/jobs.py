@@ -60,6 +60,15 @@ def rollback_champion(
 
     if config.model_name not in MODEL_ASSETS:
         raise dg.Failure(f"unknown model {config.model_name!r}; expected one of {sorted(MODEL_ASSETS)}")
+    from fpl_platform.defs.training.gating import live_runs
+
+    # a promotion or rollback killed part-way is settled first: `previous` must be what really served before
+    with warehouse.session():
+        state = promotion.reconcile(
+            warehouse, mlflow_tracking, config.model_name, is_alive=live_runs(context.instance, context.run_id)
+        )
+    for repair in state.repairs:
+        context.log.warning(f"{config.model_name}: {repair}")
     try:
         removed, restored = promotion.rollback(
             warehouse,
