@@ -625,13 +625,16 @@ def _materialize(args: argparse.Namespace, keys: list) -> int:
 
 
 def season_argument(text: str) -> str:
-    """argparse type: a season of the season-partitioned assets."""
-    from fpl_platform.lib.seasons import ALL_SEASONS
+    """argparse type: a season of the season-partitioned assets that the source has (the live API: any)."""
+    from fpl_platform.lib.seasons import ALL_SEASONS, seasons_with_results, span
 
-    if text not in ALL_SEASONS:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a season with data; expected one of {ALL_SEASONS[0]} to {ALL_SEASONS[-1]}"
-        )
+    live = os.environ.get("FPL_PLATFORM_SOURCE", "").strip().lower() == "live"
+    try:
+        seasons = ALL_SEASONS if live else seasons_with_results(paths.data_dir())
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"the bundled data cannot be read: {one_line(str(error))}") from error
+    if text not in seasons:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a season with data; expected one of {span(seasons)}")
     return text
 
 

@@ -78,6 +78,8 @@ def test_fpl_platform_materialize_refuses_bad_arguments_in_one_line_before_writi
     assert "asset is 'raw/matchs'" in line and "raw/matches" in line, line
     line = single_line(run("fpl-platform", "materialize", "raw/matches", "--partition", "1999-00"), 2)
     assert "'1999-00' is not a season with data" in line, line
+    line = single_line(run("fpl-platform", "materialize", "raw/matches", "--partition", "2026-27"), 2)
+    assert "'2026-27' is not a season with data; expected one of 2014-15 to 2025-26" in line, line
     line = single_line(run("fpl-platform", "materialize"), 2)
     assert "ASSET" in line, line
     assert list(isolated_home.iterdir()) == []

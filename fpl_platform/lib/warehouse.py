@@ -405,6 +405,7 @@ def table_digests(path: str | os.PathLike) -> dict[str, str]:
     """Per table, "<rows>:<digest of its content>", independent of row order: two warehouses with equal digests
     hold the same tables (re-run and replay comparisons)."""
     with connect(path, read_only=True, purpose="digesting tables") as connection:
+        connection.execute("SET enable_progress_bar = false")  # a caller's terminal gets the digests only
         names = connection.execute(
             "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1"
         ).fetchall()

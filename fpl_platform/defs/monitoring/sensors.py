@@ -293,7 +293,8 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, notifier: Notifier
             evidence=run.tags.get(EVIDENCE_TAG) or f"run {run.run_id} ({run.tags.get(RETRAIN_MODEL_TAG, run.job_name)})",
             dagster_run_id=run.run_id,
         )
-    context.log.info(f"run-failure alert for {run.run_id}: {[(d.channel, d.status) for d in deliveries]}")
+    sent = ", ".join(f"{d.channel}: {d.status}" for d in deliveries) or "no delivery"
+    context.log.info(f"run-failure alert for run {run.run_id[:8]} recorded ({sent})")
 
 
 @dg.sensor(default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=60)
