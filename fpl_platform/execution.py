@@ -92,4 +92,8 @@ def run_assets(selection, instance, *, tags: dict, run_config: dict, raise_on_er
         resources=defs.resources,
         loggers=defs.loggers,
     ).resolve_job_def(ASSET_JOB)
-    return execute_in_process(job, instance, run_config=run_config, tags=tags, raise_on_error=raise_on_error)
+    # the run records its assets, so the UI's run list shows them as its target (as for the UI's own runs)
+    keys = sorted(job.asset_layer.selected_asset_keys)
+    return execute_in_process(
+        job, instance, run_config=run_config, tags=tags, raise_on_error=raise_on_error, asset_selection=keys
+    )

@@ -25,7 +25,8 @@ DEFAULT_POOL_WAIT_SECONDS = 900.0
 POLL_SECONDS = 2.0
 STARTUP_SECONDS = 300.0
 # on runs the command line executes in its own process: that process, which may die before the run starts
-PROCESS_TAG = "fpl_platform/process"
+# (Dagster's hidden prefix: bookkeeping that the UI's run list need not show)
+PROCESS_TAG = ".dagster/fpl_platform_process"
 
 
 def _boot_time() -> float:

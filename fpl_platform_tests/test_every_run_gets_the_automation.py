@@ -58,6 +58,11 @@ def test_fpl_platform_materialize_publishes_after_success_and_alerts_after_failu
     assert done.returncode == 0, done.stderr[-3000:]
     assert "materialised raw/matches" in done.stdout and "published" in done.stdout, done.stdout
     assert rows(isolated_home / "analytics.duckdb", "SELECT count(*) FROM raw.matches") == [(380,)]
+    with dg.DagsterInstance.get() as instance:
+        [record] = instance.get_runs()
+        # the UI's run list shows the run's assets as its target, and not the recovery's bookkeeping tag
+        assert record.asset_selection == {dg.AssetKey(["raw", "matches"])}
+        assert [tag for tag in record.tags if "process" in tag] == [".dagster/fpl_platform_process"]
 
     again = run("fpl-platform", "materialize", "raw/matches", "--partition", "2025-26")
     assert again.returncode == 0, again.stderr[-3000:]  # the same load again changes nothing and passes
