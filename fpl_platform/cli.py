@@ -1052,5 +1052,31 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"{type(error).__name__}: {one_line(str(error))} (run with --debug for the traceback)", 1)
 
 
+def entry() -> None:
+    """The `fpl-platform` console script: main(), then an exit that skips the native libraries' teardown.
+
+    Arrow's thread pool (started by any Parquet read) can still be joinable while CPython finalises, and its destructor
+    then aborts a finished command with SIGABRT, "terminate called without an active exception" (apache/arrow#34314).
+    The command's work is done by then, so what finalisation would run from Python (other threads' ends, atexit
+    handlers such as logging's flush) runs here, and the process leaves before the C++ static destructors."""
+    try:
+        status = main()
+    except SystemExit as stop:  # argparse's usage errors and --help
+        status = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        if isinstance(stop.code, str):
+            print(stop.code, file=sys.stderr)
+    import atexit
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

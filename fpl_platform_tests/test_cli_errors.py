@@ -396,3 +396,22 @@ def test_a_warehouse_that_cannot_be_opened_is_named(isolated_home, tmp_path):
     )
     with pytest.raises(WarehouseOpenError, match=re.escape(f"cannot open {tmp_path} (read-only) for the warehouse: ")):
         open_and_close(tmp_path, read_only=True)
+
+
+def test_a_command_that_read_parquet_exits_with_its_own_status_every_time(tmp_path):
+    """A Parquet read starts Arrow's thread pool, whose teardown at interpreter exit aborted about 1 finished command
+    in 27 under load (SIGABRT, "terminate called without an active exception"; CI saw it once). Many concurrent runs
+    of a command that reads the bundled Parquet and then refuses a setting: every one ends with status 2 and its line."""
+    home_is_a_file = tmp_path / "home-file"
+    home_is_a_file.write_text("")
+    env = {**os.environ, "FPL_PLATFORM_HOME": str(home_is_a_file)}
+    command = [str(CLI), "replay", "--to-gameweek", "2"]
+    outcomes = []
+    for _ in range(12):
+        runs = [
+            subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(4)
+        ]
+        outcomes += [(run.wait(timeout=120), run.stderr.read()) for run in runs]
+    assert [status for status, _ in outcomes] == [2] * len(outcomes), [e for s, e in outcomes if s != 2][:2]
+    assert all(err.count("\n") == 1 and "is a file, not a directory" in err for _, err in outcomes)
