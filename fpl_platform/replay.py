@@ -86,8 +86,10 @@ class DriftInjection:
         import numpy as np
         import pandas as pd
 
-        matches = pd.read_parquet(data_dir / "matches.parquet")
-        fixtures = pd.read_parquet(data_dir / "fixtures.parquet")
+        from fpl_platform.lib import bundled
+
+        matches = bundled.read(data_dir, "matches")
+        fixtures = bundled.read(data_dir, "fixtures")
         target = matches.index[(matches["season"] == season) & (matches["gameweek"] >= self.from_gameweek)]
         picked = np.random.default_rng(20250801).permutation(target)[: round(self.fraction * len(target))]
         swapped = set(zip(matches.loc[picked, "home_team"], matches.loc[picked, "away_team"], strict=True))
@@ -223,7 +225,9 @@ class Replay:
         """Per gameweek: first and last kickoff (UTC)."""
         import pandas as pd
 
-        matches = pd.read_parquet(self.home / "data" / "matches.parquet")
+        from fpl_platform.lib import bundled
+
+        matches = bundled.read(self.home / "data", "matches")
         season = matches[matches["season"] == self.season]
         kickoffs = pd.to_datetime(season["kickoff"], utc=True)
         return season.assign(kickoff=kickoffs).groupby("gameweek")["kickoff"].agg(["min", "max"])

@@ -27,6 +27,10 @@ def read(data_dir: str | Path, name: str, season: str | None = None) -> pd.DataF
 def _decoded(path: str, mtime_ns: int, size: int, season: str | None) -> pd.DataFrame:
     try:
         filters = [("season", "==", season)] if season is not None else None
-        return pd.read_parquet(path, filters=filters)
+        import pyarrow.parquet as pq
+
+        # Arrow opens the path itself: pandas would hand it a Python file object, whose reads from Arrow's I/O
+        # threads could still be waiting for the GIL when CPython finalises, and abort the process at exit
+        return pq.read_table(path, filters=filters).to_pandas()
     except Exception as error:  # pyarrow raises several types for a damaged file
         raise DataValidationError(path, f"cannot be read as Parquet: {error}") from error
