@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 BROWSER := /usr/bin/chromium /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test ui lint format bench clean
+.PHONY: demo test ui lint format docs bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required; found " + sys.version.split()[0] + " (set PYTHON=/path/to/python3.11)")'
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@# the instance that .env points plain `dagster` and `dg` commands at, ready before any run
-	@FPL_PLATFORM_HOME= DAGSTER_HOME= $(BIN)/python -c 'from fpl_platform.cli import prepare_home; prepare_home()'
+	@FPL_PLATFORM_HOME= DAGSTER_HOME= $(BIN)/python -c 'from fpl_platform.runtime import prepare_home; prepare_home()'
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -38,6 +38,11 @@ ui: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# docs/tables.md is generated from fpl_platform/lib/schemas.py (test_readme_and_demo checks it is current)
+docs: $(STAMP)
+	$(BIN)/python -m fpl_platform.lib.schemas > docs/tables.md.tmp
+	mv docs/tables.md.tmp docs/tables.md
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'

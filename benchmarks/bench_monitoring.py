@@ -44,10 +44,11 @@ def main() -> None:
 
     import dagster as dg
 
-    from fpl_platform.cli import QUIET
     from fpl_platform.definitions import defs
     from fpl_platform.defs.ingestion.sensors import new_data_sensor
-    from fpl_platform.defs.monitoring.sensors import drift_retrain_sensor, performance_retrain_sensor, stale_data_sensor
+    from fpl_platform.defs.monitoring.sensors import stale_data_sensor
+    from fpl_platform.defs.training.sensors import drift_retrain_sensor, performance_retrain_sensor
+    from fpl_platform.runtime import QUIET
 
     resources = defs.resources or {}
     rows = []

@@ -13,10 +13,10 @@ import re
 import pandas as pd
 
 from fpl_platform.lib import ab, clock, schemas
+from fpl_platform.lib.models import MODELS
 from fpl_platform.resources import MlflowTracking, Warehouse
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_\-]{0,62}")
-MODELS = ("match_outcome", "player_points")
 
 
 class AbTestError(ValueError):
@@ -56,7 +56,7 @@ def create(
     if not NAME.fullmatch(name):
         raise AbTestError(f"test name {name!r}: expected lower-case letters, digits, '-' or '_' (up to 63)")
     if model not in MODELS:
-        raise AbTestError(f"model {model!r}: expected one of {MODELS}")
+        raise AbTestError(f"model {model!r}: expected one of {tuple(MODELS)}")
     if not 0 < split <= 1:
         raise AbTestError(f"--split {split}: expected a share in (0, 1], e.g. 0.1")
     try:

@@ -12,15 +12,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from fpl_platform.execution import execute_in_process, run_assets
 from fpl_platform.lib import paths
 from fpl_platform.lib.errors import DataValidationError, SettingError
+from fpl_platform.runtime import execute_in_process, materialise_all, prepare_home, run_assets
 
 
 class CommandFailed(Exception):
@@ -57,102 +56,6 @@ def run_logs_to_stdout(debug: bool) -> Iterator[None]:
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
-
-
-def prepare_home(instance_yaml: str | None = None) -> Path:
-    """Create FPL_PLATFORM_HOME and a DAGSTER_HOME inside it holding the repo's dagster.yaml (or `instance_yaml`)."""
-    home = paths.platform_home()
-    home.mkdir(parents=True, exist_ok=True)
-    dagster_home = paths.dagster_home()
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    config = dagster_home / "dagster.yaml"
-    source = paths.REPO_ROOT / "dagster.yaml"
-    if instance_yaml is not None:
-        if not config.exists() or config.read_text() != instance_yaml:
-            config.write_text(instance_yaml)
-    elif source.exists() and (not config.exists() or config.read_bytes() != source.read_bytes()):
-        from fpl_platform.replay_storage import HEADER
-
-        if not (config.exists() and config.read_text().startswith(HEADER)):  # a replay's instance keeps its own
-            shutil.copyfile(source, config)
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    return home
-
-
-# console logs at INFO: the event stream at DEBUG drowns the summary people read
-QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-
-
-# the raw loads whose audit refuses a shrinking season unless the run allows it (RawLoadConfig)
-LOADS = {"raw__matches", "raw__player_gameweeks", "raw__fixtures"}
-# `demo --quick`: the same graph with the backtests cut to one season and coarser refits (tests use it)
-QUICK = {
-    "ml__match_backtest": {"config": {"seasons": ["2025-26"], "validation_seasons": ["2024-25"], "refit_every_gameweeks": 8}},
-    "ml__match_outcome_model": {"config": {"validation_season_count": 1, "refit_every_gameweeks": 8}},
-    "ml__player_backtest": {"config": {"seasons": ["2025-26"], "refit_every_gameweeks": 19, "training_seasons": 1}},
-    "ml__player_points_model": {"config": {"validation_gameweeks": 4, "training_seasons": 1}},
-}
-
-
-def materialise_all(
-    instance,
-    *,
-    keys: list | None = None,
-    seasons: list[str] | None = None,
-    quick: bool = False,
-    raise_on_error: bool = True,
-    allow_shrink: bool = False,
-) -> list:
-    """Materialise `keys` (every asset when None): the season-partitioned ones in one single-run backfill of
-    `seasons`, then the rest.
-
-    Without `raise_on_error`, a failed first run is returned alone (the second would build on its failure).
-    With `allow_shrink`, the raw loads may drop rows of a season (see lib/quality.py).
-    """
-    import dagster as dg
-
-    from fpl_platform.definitions import defs
-    from fpl_platform.lib.seasons import ALL_SEASONS
-
-    seasons = seasons or ALL_SEASONS
-    graph = defs.resolve_asset_graph()
-    keys = list(graph.get_all_asset_keys()) if keys is None else keys
-
-    def ops(selected: list, config: dict) -> dict:
-        # run config may only name the run's own steps
-        names = {"__".join(key.path) for key in selected}
-        chosen = {op: c for op, c in config.items() if op in names}
-        if allow_shrink:
-            chosen.update({op: {"config": {"allow_shrink": True}} for op in names & LOADS})
-        return chosen
-
-    partitioned = [k for k in keys if graph.get(k).partitions_def is not None]
-    unpartitioned = [k for k in keys if graph.get(k).partitions_def is None]
-    results = []
-    if partitioned:
-        range_tags = {"dagster/asset_partition_range_start": seasons[0], "dagster/asset_partition_range_end": seasons[-1]}
-        results.append(
-            run_assets(
-                dg.AssetSelection.assets(*partitioned),
-                instance,
-                tags={**range_tags, "fpl_platform/trigger": "cli"},
-                run_config={**QUIET, "ops": ops(partitioned, {})},
-                raise_on_error=raise_on_error,
-            )
-        )
-        if not results[-1].success:
-            return results
-    if unpartitioned:
-        results.append(
-            run_assets(
-                dg.AssetSelection.assets(*unpartitioned),
-                instance,
-                tags={"fpl_platform/trigger": "cli"},
-                run_config={**QUIET, "ops": ops(unpartitioned, QUICK if quick else {})},
-                raise_on_error=raise_on_error,
-            )
-        )
-    return results
 
 
 def _is_url(text: str) -> bool:
@@ -673,10 +576,10 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from fpl_platform.defs.training.jobs import MODEL_ASSETS
+    from fpl_platform.lib.models import MODELS
 
-    if args.model not in MODEL_ASSETS:
-        raise SettingError("argument model", args.model, " or ".join(sorted(MODEL_ASSETS)))
+    if args.model not in MODELS:
+        raise SettingError("argument model", args.model, " or ".join(sorted(MODELS)))
     check_settings("rollback")
     if not paths.warehouse_path().exists():
         raise CommandFailed(f"nothing to roll back: no warehouse at {paths.warehouse_path()}; run `make demo` first")
@@ -698,8 +601,8 @@ def _rollback(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from fpl_platform.definitions import defs
-    from fpl_platform.defs.training.jobs import MODEL_ASSETS
     from fpl_platform.defs.training.sensors import REFRESHED_TAG
+    from fpl_platform.lib.models import MODELS
 
     # the run's log stays in the instance (the UI); the terminal gets the outcome
     silent = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -718,7 +621,7 @@ def _rollback(args: argparse.Namespace) -> int:
             alerted = record_failure(instance, result)
             raise CommandFailed(step_failure(result) + ("" if alerted.startswith("alert recorded") else f" ({alerted})"))
         refreshed = run_assets(
-            dg.AssetSelection.assets(MODEL_ASSETS[args.model][1]),
+            dg.AssetSelection.assets(MODELS[args.model].predictions_asset),
             instance,
             tags={"fpl_platform/trigger": "rollback", "fpl_platform/after_run": result.run_id},
             run_config=silent,
@@ -768,7 +671,7 @@ def replay_season_argument(text: str) -> str:
 
 def history_seasons_argument(text: str) -> int:
     """argparse type: how many seasons before the replayed one to ingest (at least replay.MIN_HISTORY_SEASONS)."""
-    from fpl_platform.replay import MIN_HISTORY_SEASONS
+    from fpl_platform.simulation.replay import MIN_HISTORY_SEASONS
 
     if not (text.strip().isdigit() and int(text) >= MIN_HISTORY_SEASONS):
         raise argparse.ArgumentTypeError(
@@ -780,7 +683,7 @@ def history_seasons_argument(text: str) -> int:
 
 def inject_drift_argument(text: str) -> str:
     """argparse type: a drift injection, 'swap:<fraction>@<gameweek>' (replay.DriftInjection)."""
-    from fpl_platform.replay import DriftInjection
+    from fpl_platform.simulation.replay import DriftInjection
 
     try:
         DriftInjection.parse(text)
@@ -809,7 +712,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from fpl_platform.replay import Replay
+    from fpl_platform.simulation.replay import Replay
 
     replay = Replay(
         args.season,

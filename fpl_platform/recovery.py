@@ -119,7 +119,6 @@ def recover(instance, log: Callable[[str], None] = print) -> list[str]:
     run-failure sensor alerts on it, and the command line records the alert itself (`alert_for_failed_run`).
     """
     import dagster as dg
-    from dagster._core.storage.dagster_run import FINISHED_STATUSES
 
     unfinished = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.CANCELING]
     failed = []
@@ -150,7 +149,7 @@ def recover(instance, log: Callable[[str], None] = print) -> list[str]:
         records = _records(instance, holders)
         for run_id in holders:
             record = records.get(run_id)
-            if record is None or record.dagster_run.status in FINISHED_STATUSES:
+            if record is None or record.dagster_run.is_finished:
                 storage.free_concurrency_slots_for_run(run_id)
                 if run_id not in failed:
                     log(f"freed the {POOL} pool slot still held by finished run {run_id[:8]}")

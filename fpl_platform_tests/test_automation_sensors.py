@@ -15,10 +15,11 @@ import pytest
 
 from fpl_platform.definitions import defs
 from fpl_platform.defs.ingestion.sensors import new_data_sensor
-from fpl_platform.defs.monitoring.sensors import drift_retrain_sensor, performance_retrain_sensor, stale_data_sensor
-from fpl_platform.defs.training.gating import RETRAIN_MODEL_TAG
+from fpl_platform.defs.monitoring.sensors import stale_data_sensor
 from fpl_platform.defs.training.schedules import weekly_retrain_schedule
+from fpl_platform.defs.training.sensors import drift_retrain_sensor, performance_retrain_sensor
 from fpl_platform.lib import schemas
+from fpl_platform.lib.run_tags import RETRAIN_MODEL_TAG
 from fpl_platform.resources import FplSource, Notifier
 from fpl_platform_tests.conftest import BUNDLED, materialise, resources_for, table
 from fpl_platform_tests.http_server import serve_webhooks

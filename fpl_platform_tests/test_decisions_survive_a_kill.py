@@ -119,7 +119,7 @@ def die(*args, **kwargs):
 
 {patch}
 import dagster as dg
-from fpl_platform.cli import prepare_home
+from fpl_platform.runtime import prepare_home
 prepare_home()
 {work}
 sys.exit(3)  # not reached: the patch kills first
@@ -419,7 +419,7 @@ def test_a_kill_in_the_middle_of_a_rollback_is_completed_and_recorded_by_status(
 
 def test_a_real_training_killed_after_its_alias_move_is_recorded_as_it_would_have_been(home, instance):
     """ml/match_outcome_model as `fpl-platform demo --quick` trains it, killed where the probe found champion 11."""
-    from fpl_platform.cli import QUICK
+    from fpl_platform.runtime import QUICK
 
     warehouse = home
     resources = resources_for(warehouse)
@@ -428,7 +428,7 @@ def test_a_real_training_killed_after_its_alias_move_is_recorded_as_it_would_hav
     kill_child(
         KILL_AT["records"],
         f"""
-        from fpl_platform.execution import run_assets
+        from fpl_platform.runtime import run_assets
         with dg.DagsterInstance.get() as instance:
             run_assets(
                 dg.AssetSelection.assets(["ml", "match_outcome_model"]), instance, tags={{}},

@@ -124,7 +124,7 @@ def test_code_location_import_does_not_load_heavy_libraries():
 
 
 def test_dagster_definitions_validate(isolated_home):
-    from fpl_platform.cli import prepare_home
+    from fpl_platform.runtime import prepare_home
 
     prepare_home()  # DAGSTER_HOME under the temporary home, holding the repo's dagster.yaml
     dagster = Path(sys.executable).with_name("dagster")  # the venv's dagster CLI

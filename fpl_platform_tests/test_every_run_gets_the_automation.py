@@ -14,11 +14,10 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from fpl_platform.cli import prepare_home
 from fpl_platform.definitions import defs
 from fpl_platform.defs.analytics.sensors import publish_analytics_after_success
 from fpl_platform.defs.monitoring.sensors import alert_on_run_failure
-from fpl_platform.execution import location_job_origin
+from fpl_platform.runtime import location_job_origin, prepare_home
 from fpl_platform_tests.conftest import REPO
 
 BIN = Path(sys.executable).parent

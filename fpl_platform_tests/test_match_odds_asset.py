@@ -100,7 +100,7 @@ def test_unreachable_url_fails_clearly_and_keeps_rows(warehouse, instance, odds_
 
 
 def test_dagster_cli_materialise_is_idempotent(isolated_home, odds_dir):
-    from fpl_platform.cli import prepare_home
+    from fpl_platform.runtime import prepare_home
 
     prepare_home()
     env = {**os.environ, "FPL_PLATFORM_FOOTBALL_DATA": str(odds_dir)}

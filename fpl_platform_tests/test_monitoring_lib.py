@@ -439,7 +439,7 @@ def test_served_performance_does_not_depend_on_the_order_rows_were_stored_in(tmp
     of one season differed so). Two warehouses holding the same rows in opposite orders must score alike."""
     import duckdb
 
-    from fpl_platform.defs.monitoring.assets import PERFORMANCE_SOURCES
+    from fpl_platform.lib.models import served_sql
 
     rng = np.random.default_rng(11)
     n = 3000
@@ -465,7 +465,7 @@ def test_served_performance_does_not_depend_on_the_order_rows_were_stored_in(tmp
                 " model_version, predicted_at FROM incoming"
             )
             connection.execute("CREATE TABLE features.player_features AS SELECT player_id, match_id, points FROM incoming")
-            served = connection.execute(PERFORMANCE_SOURCES["player_points"]["served"]).df()
+            served = connection.execute(served_sql("player_points")).df()
         series.append(performance.gameweek_series(served, performance.player_score, 6))
     for column in ("rmse", "mae", "r2", "rolling_rmse", "rolling_mae", "rolling_r2"):
         assert np.array_equal(series[0][column].to_numpy(), series[1][column].to_numpy()), column

@@ -291,7 +291,7 @@ def test_log_lines_are_short(monitored):
 
 
 def test_the_drift_sensor_acts_once_on_a_report_the_second_run_did_not_append(monitored):
-    from fpl_platform.defs.monitoring.sensors import drift_retrain_sensor
+    from fpl_platform.defs.training.sensors import drift_retrain_sensor
     from fpl_platform_tests.test_automation_sensors import tick
 
     resources = {"warehouse": monitored.warehouse, "notifier": monitored.resources["notifier"]}

@@ -8,7 +8,7 @@ import pytest
 from fpl_platform.lib import ab, clock, schemas
 from fpl_platform.lib.asof import resolve
 from fpl_platform.lib.sources import BundledSource, ReplaySource
-from fpl_platform.replay import DriftInjection
+from fpl_platform.simulation.replay import DriftInjection
 from fpl_platform_tests.conftest import BUNDLED
 
 
@@ -139,7 +139,7 @@ def _tables(home) -> dict[str, pd.DataFrame]:
 def test_only_the_replays_own_sqlite_files_are_unsynced_and_only_while_it_runs(tmp_path):
     import sqlalchemy
 
-    from fpl_platform.replay import _unsynced_sqlite
+    from fpl_platform.simulation.replay import _unsynced_sqlite
 
     home, elsewhere = tmp_path / "replays" / "2025-26", tmp_path / "dagster"
     home.mkdir(parents=True)
@@ -225,7 +225,7 @@ def test_a_run_key_already_executed_is_not_run_again():
     """The replay's last line of defence on resume: a request whose run key it executed before is skipped."""
     import dagster as dg
 
-    from fpl_platform.replay import Replay, ReplayState
+    from fpl_platform.simulation.replay import Replay, ReplayState
 
     logs: list[str] = []
     replay = Replay("2025-26", log=logs.append)

@@ -8,7 +8,7 @@ import dagster as dg
 import sqlalchemy
 import yaml
 
-from fpl_platform.replay_storage import ReplayEventLogStorage, ReplayRunStorage, ReplayScheduleStorage, replay_instance_yaml
+from fpl_platform.simulation.storage import ReplayEventLogStorage, ReplayRunStorage, ReplayScheduleStorage, replay_instance_yaml
 from fpl_platform_tests.conftest import REPO
 
 
@@ -25,7 +25,7 @@ def _job():
 
 
 def test_the_replay_instance_keeps_productions_settings_and_stores_everything_with_one_engine_per_file(tmp_path, monkeypatch):
-    from fpl_platform.cli import prepare_home
+    from fpl_platform.runtime import prepare_home
 
     home = tmp_path / "dagster"
     monkeypatch.setenv("FPL_PLATFORM_HOME", str(tmp_path))

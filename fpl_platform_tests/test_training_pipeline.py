@@ -12,11 +12,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from fpl_platform.cli import QUICK
 from fpl_platform.definitions import defs
-from fpl_platform.execution import LOCATION_NAME
 from fpl_platform.lib import match_model, tracking
 from fpl_platform.lib.schemas import ALL_TABLES
+from fpl_platform.runtime import LOCATION_NAME, QUICK
 from fpl_platform_tests.conftest import failure_message, materialise, resources_for, table
 
 # what `fpl-platform demo --quick` runs (backtests on 2025-26 only), with the plain Elo recipe as the first
@@ -184,8 +183,7 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
 
     # automation on the instance: a critical drift report → the drift sensor's request → that run, choosing
     # its recipe by validation (the threat one, 0.002 RPS better on the gate's rows, p = 0.04), promotes → rollback job restores the previous champion → the sensor refreshes predictions
-    from fpl_platform.defs.monitoring.sensors import drift_retrain_sensor
-    from fpl_platform.defs.training.sensors import refresh_predictions_after_rollback
+    from fpl_platform.defs.training.sensors import drift_retrain_sensor, refresh_predictions_after_rollback
     from fpl_platform_tests.test_automation_sensors import drift_report, tick
 
     report = drift_report(warehouse, "match_outcome", "critical", 0.5)

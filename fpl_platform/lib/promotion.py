@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from fpl_platform.lib import clock, schemas
+from fpl_platform.lib import clock, models, schemas
 
 TRIGGERS = ("scheduled", "drift", "performance", "emergency", "manual", "new_data", "rollback")
 DECISIONS = ("promoted", "rejected", "failed", "skipped", "rolled_back")
-TRAININGS = {"match_outcome": schemas.MODEL_TRAININGS, "player_points": schemas.PLAYER_TRAININGS}
 
 # on a gated version, before any alias moves: the gate's decision and everything its two records need (JSON)
 INTENT_TAG = "fpl_platform/decision"
@@ -73,7 +72,7 @@ def sync_trainings(
 ) -> None:
     """Mirror the MLflow aliases (champion, previous; `aliases` when the caller has just read them) into the model's
     trainings table, appending `new_rows`, in one write."""
-    table = TRAININGS[model_name]
+    table = models.get(model_name).trainings
     parts = [warehouse.read(f"SELECT * FROM {table.name}")] if warehouse.exists(table.name) else []
     if new_rows is not None:
         parts.append(new_rows)
@@ -322,7 +321,7 @@ def reconcile(warehouse, tracking, model_name: str, *, is_alive: Callable[[str],
 
     versions = list(tracking.versions(model_name))
     aliases = dict(tracking.aliases(model_name)) if versions else {}
-    table = TRAININGS[model_name]
+    table = models.get(model_name).trainings
     trained = _read(warehouse, table.name, f"SELECT version, alias FROM {table.name}")
     events = _read(
         warehouse,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from fpl_platform.lib import plots
 from fpl_platform.lib.metrics import outcome_index, regression_scores, rps
-from fpl_platform.lib.served import served_sql
+from fpl_platform.lib.models import served_sql
 
 MATCH_SQL = served_sql(
     "match_outcome",

@@ -6,8 +6,8 @@ import pandas as pd
 
 from fpl_platform.lib import clock, paths, tracking
 from fpl_platform.lib import warehouse as duck
+from fpl_platform.lib.models import MODELS
 
-MODELS = ("match_outcome", "player_points")
 OPEN_ALERT_DAYS = 7
 
 

@@ -1,4 +1,4 @@
-"""Monitoring domain: drift and performance monitoring, and the sensors that act on them."""
+"""Monitoring domain: drift and performance monitoring, A/B test evaluation, alerts on failures and stale data."""
 
 import dagster as dg
 
@@ -9,8 +9,6 @@ defs = dg.Definitions(
     sensors=[
         sensors.alert_on_run_failure,
         sensors.recover_dead_runs,
-        sensors.drift_retrain_sensor,
-        sensors.performance_retrain_sensor,
         sensors.stale_data_sensor,
     ],
 )

@@ -5,7 +5,7 @@ import dagster as dg
 
 from fpl_platform.lib import drift as drift_lib
 from fpl_platform.lib import schemas
-from fpl_platform.lib.served import served_sql
+from fpl_platform.lib.models import MATCH_OUTCOME, MODELS, PLAYER_POINTS, served_sql
 from fpl_platform.resources import MlflowTracking, Notifier, Warehouse, warehouse_step
 
 
@@ -166,7 +166,7 @@ def drift(
     """Per-feature drift (PSI, KS, Evidently's DataDriftPreset on the same rule) and prediction drift of both champions."""
     import pandas as pd
 
-    from fpl_platform.defs.training.assets import MATCH_MODEL_NAME, PLAYER_MODEL_NAME, played_features, player_features_frame
+    from fpl_platform.defs.tables import played_features, player_features_frame
     from fpl_platform.lib import clock, paths, tracking
     from fpl_platform.lib.features import MODEL_FEATURES, frame_digests
     from fpl_platform.lib.notify import Alert
@@ -195,10 +195,10 @@ def drift(
     # the player rows are many: only the windows' rounds are read (the rounds first, in DuckDB)
     player_rounds = warehouse.read("SELECT DISTINCT season, gameweek, cutoff FROM features.player_features")
     for name, table, rounds, rows, features in (
-        (MATCH_MODEL_NAME, schemas.MODEL_TRAININGS, matches, lambda _: matches, MODEL_FEATURES),
+        (MATCH_OUTCOME.name, MATCH_OUTCOME.trainings, matches, lambda _: matches, MODEL_FEATURES),
         (
-            PLAYER_MODEL_NAME,
-            schemas.PLAYER_TRAININGS,
+            PLAYER_POINTS.name,
+            PLAYER_POINTS.trainings,
             player_rounds,
             # what the windows, the statistics and the champion's predictions read: names and ids are most of the bytes
             lambda since: player_features_frame(
@@ -235,7 +235,7 @@ def drift(
         window_rows = len(reference), len(current)
         reference, current = drift_lib.capped(reference, config.max_rows), drift_lib.capped(current, config.max_rows)
         model, _ = mlflow_tracking.load(name, version=version)
-        predict = (lambda m, f: m.predict_proba(f)[:, 0]) if name == MATCH_MODEL_NAME else (lambda m, f: m.predict(f))
+        predict = (lambda m, f: m.predict_proba(f)[:, 0]) if name == MATCH_OUTCOME.name else (lambda m, f: m.predict(f))
         html = reports_dir / f"drift_{name}_{report_id}.html"
         html.unlink(missing_ok=True)  # a file left by an earlier attempt whose report was not stored
         prediction = drift_lib.feature_drift("prediction", predict(model, reference), predict(model, current), **thresholds)
@@ -376,32 +376,6 @@ class PerformanceConfig(dg.Config):
     as_of: str = ""
 
 
-# per model: backtest rows (walk-forward), served rows (predictions joined with results), metric, scorer name.
-# Every query fixes its row order (see lib.served.served_sql): pooled float sums follow it
-PERFORMANCE_SOURCES = {
-    "match_outcome": {
-        "backtest_table": "ml.match_backtest",
-        "backtest": "SELECT season, gameweek, match_id, p_home, p_draw, p_away, home_goals, away_goals "
-        "FROM ml.match_backtest WHERE model = 'ours' ORDER BY season, gameweek, match_id",
-        "predictions_table": "predictions.match_outcomes",
-        "served": served_sql(
-            "match_outcome",
-            "p.season, p.gameweek, p.match_id, p.p_home, p.p_draw, p.p_away, f.home_goals, f.away_goals, p.model_version",
-        ),
-        "metric": "rps",
-    },
-    "player_points": {
-        "backtest_table": "ml.player_backtest",
-        "backtest": "SELECT season, gameweek, player_id, match_id, predicted_points, actual_points FROM ml.player_backtest "
-        "ORDER BY season, gameweek, match_id, player_id",
-        "predictions_table": "predictions.player_points",
-        "served": served_sql(
-            "player_points",
-            "p.season, p.gameweek, p.player_id, p.match_id, p.predicted_points, f.points AS actual_points, p.model_version",
-        ),
-        "metric": "rmse",
-    },
-}
 STATUS_SEVERITY = {"warning": "MEDIUM", "critical": "HIGH", "emergency": "CRITICAL"}
 
 
@@ -477,13 +451,14 @@ def performance(
     last = asof.parse(config.as_of) if config.as_of else None
     now = clock.now()
     parts, metadata, latest_rows = [], {}, []
-    for name, source in PERFORMANCE_SOURCES.items():
-        metric = source["metric"]
-        scorer = spc.match_score if name == "match_outcome" else spc.player_score
-        if not warehouse.exists(source["backtest_table"]):
-            context.log.warning(f"{source['backtest_table']} is missing: no control limits for {name}")
+    for name, model in MODELS.items():
+        metric = model.metric
+        scorer = spc.match_score if name == MATCH_OUTCOME.name else spc.player_score
+        if not warehouse.exists(model.backtest_table):
+            context.log.warning(f"{model.backtest_table} is missing: no control limits for {name}")
             continue
-        backtest = warehouse.read(source["backtest"])
+        # walk-forward rows, and served rows (predictions joined with results); both in a fixed row order
+        backtest = warehouse.read(model.backtest_sql)
         seasons = sorted(backtest["season"].unique())[-options["backtest_seasons"] :]
         backtest = backtest[backtest["season"].isin(seasons)]
         window = options["rolling_gameweeks"]
@@ -491,7 +466,7 @@ def performance(
         limits = spc.control_limits(backtest, scorer, metric, window)
         frames = [spc.classify(backtest_series, metric, limits, options).assign(source="backtest", model_version="walk-forward")]
         # every served gameweek whose results are known (served_sql keeps only items with an outcome)
-        served = warehouse.read(source["served"]) if warehouse.exists(source["predictions_table"]) else pd.DataFrame()
+        served = warehouse.read(served_sql(name)) if warehouse.exists(model.predictions_table) else pd.DataFrame()
         if len(served) and last is not None:
             known = [(s, g) <= (last.season, last.gameweek) for s, g in zip(served["season"], served["gameweek"], strict=True)]
             served = served[known]

@@ -5,16 +5,13 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from fpl_platform.lib import schemas
+from fpl_platform.lib.models import MODELS
 from fpl_platform.resources import MlflowTracking, Warehouse
 
 if TYPE_CHECKING:
     import pandas as pd
 
 # per model: the prediction columns an arm replaces, and how the assignments table names them per arm
-ARM_COLUMNS = {
-    "match_outcome": {"p_home": "p_home", "p_draw": "p_draw", "p_away": "p_away"},
-    "player_points": {"predicted_points": "points"},
-}
 
 
 def running_test(warehouse: Warehouse, model_name: str):
@@ -41,7 +38,7 @@ def serve_with_ab_test(
     arms' predictions, are recorded in monitoring.ab_assignments (upserted: a re-run replaces the same items' rows).
 
     `frame` holds the champion's predictions for `targets` (same row order); `predict(model, targets)` gives
-    a frame with the ARM_COLUMNS of `model_name`. Without a running test, `frame` is served unchanged.
+    a frame with the model's `arm_columns` (lib/models.py). Without a running test, `frame` is served unchanged.
     """
     import pandas as pd
 
@@ -62,7 +59,7 @@ def serve_with_ab_test(
     served = frame.reset_index(drop=True).copy()
     control = served.copy()
     is_treatment = arms == "treatment"
-    for column in ARM_COLUMNS[model_name]:
+    for column in MODELS[model_name].arm_columns:
         served.loc[is_treatment, column] = treated.loc[is_treatment, column].to_numpy()
     served.loc[is_treatment, "model_version"] = str(version)
     if "p_play" in treated.columns:
@@ -85,9 +82,9 @@ def serve_with_ab_test(
             "assigned_at": served["predicted_at"].to_numpy(),
         }
     )
-    for arm_columns in ARM_COLUMNS.values():
+    for arm_columns in (model.arm_columns for model in MODELS.values()):
         for column, stored in arm_columns.items():
-            own = column in ARM_COLUMNS[model_name]
+            own = column in MODELS[model_name].arm_columns
             assignments[f"control_{stored}"] = control[column].to_numpy(dtype=float) if own else float("nan")
             assignments[f"treatment_{stored}"] = treated[column].to_numpy(dtype=float) if own else float("nan")
     context.log.info(

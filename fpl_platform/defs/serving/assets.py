@@ -5,7 +5,9 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from fpl_platform.defs.serving.ab import serve_with_ab_test
+from fpl_platform.defs.tables import played_features, player_features_frame, resolve_cutoff
 from fpl_platform.lib import schemas
+from fpl_platform.lib.models import MATCH_OUTCOME, PLAYER_POINTS
 from fpl_platform.resources import MlflowTracking, Warehouse, warehouse_step
 
 if TYPE_CHECKING:
@@ -59,13 +61,12 @@ def match_outcome_predictions(
     """Home/draw/away probabilities for every match of the next gameweek, with the champion's version on each row."""
     import pandas as pd
 
-    from fpl_platform.defs.training.assets import MATCH_MODEL_NAME, played_features, resolve_cutoff
     from fpl_platform.lib import clock
 
     features = played_features(warehouse)
     cutoff, first_kickoff = resolve_cutoff(warehouse, features, config.as_of)
     targets = features[(features["season"] == cutoff.season) & (features["gameweek"] == cutoff.next_gameweek)]
-    model, version = champion_trained_before(mlflow_tracking, MATCH_MODEL_NAME, first_kickoff, cutoff)
+    model, version = champion_trained_before(mlflow_tracking, MATCH_OUTCOME.name, first_kickoff, cutoff)
     probabilities = model.predict_proba(targets)
     frame = pd.DataFrame(
         {
@@ -79,13 +80,13 @@ def match_outcome_predictions(
             "p_draw": probabilities[:, 1],
             "p_away": probabilities[:, 2],
             "dc_p_home": targets["dc_p_home"].to_numpy(),
-            "model_name": MATCH_MODEL_NAME,
+            "model_name": MATCH_OUTCOME.name,
             "model_version": version,
             "as_of": cutoff.label,
             "predicted_at": clock.now(),
         }
     )
-    frame = serve_with_ab_test(context, warehouse, mlflow_tracking, MATCH_MODEL_NAME, targets, frame, _match_arm, first_kickoff)
+    frame = serve_with_ab_test(context, warehouse, mlflow_tracking, MATCH_OUTCOME.name, targets, frame, _match_arm, first_kickoff)
     warehouse.write(
         schemas.MATCH_PREDICTIONS,
         frame,
@@ -116,7 +117,6 @@ def player_points_predictions(
 ) -> dg.MaterializeResult:
     """Predicted FPL points for every player-fixture of the next gameweek, with the champion's version on each row."""
 
-    from fpl_platform.defs.training.assets import PLAYER_MODEL_NAME, played_features, player_features_frame, resolve_cutoff
     from fpl_platform.lib import clock
 
     spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
@@ -125,19 +125,19 @@ def player_points_predictions(
         raise dg.Failure(
             f"no player rows for gameweek {spec.next_gameweek} of {spec.season}: the squad list for it is not in raw.player_gameweeks"
         )
-    model, version = champion_trained_before(mlflow_tracking, PLAYER_MODEL_NAME, cutoff, spec)
+    model, version = champion_trained_before(mlflow_tracking, PLAYER_POINTS.name, cutoff, spec)
     p_play, points_if_played = model.predict_parts(targets)
     frame = targets[
         ["season", "gameweek", "match_id", "player_id", "player_name", "position", "team", "opponent", "kickoff"]
     ].assign(
         predicted_points=p_play * points_if_played,
         p_play=p_play,
-        model_name=PLAYER_MODEL_NAME,
+        model_name=PLAYER_POINTS.name,
         model_version=version,
         as_of=spec.label,
         predicted_at=clock.now(),
     )
-    frame = serve_with_ab_test(context, warehouse, mlflow_tracking, PLAYER_MODEL_NAME, targets, frame, _player_arm, cutoff)
+    frame = serve_with_ab_test(context, warehouse, mlflow_tracking, PLAYER_POINTS.name, targets, frame, _player_arm, cutoff)
     warehouse.write(
         schemas.PLAYER_PREDICTIONS,
         frame,

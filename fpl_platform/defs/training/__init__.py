@@ -1,4 +1,5 @@
-"""Training domain: backtests, their metrics, the gated models, retrain and rollback jobs, the weekly schedule."""
+"""Training domain: backtests, their metrics, the gated models, retrain and rollback jobs, the weekly schedule, the
+sensors that retrain on drift or performance evidence."""
 
 import dagster as dg
 
@@ -15,5 +16,5 @@ defs = dg.Definitions(
         jobs.rollback_job,
     ],
     schedules=[schedules.weekly_retrain_schedule],
-    sensors=[sensors.refresh_predictions_after_rollback],
+    sensors=[sensors.refresh_predictions_after_rollback, sensors.drift_retrain_sensor, sensors.performance_retrain_sensor],
 )

@@ -5,16 +5,16 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from fpl_platform.defs.memo import previous_metadata
+from fpl_platform.defs.tables import played_features, player_features_frame, resolve_cutoff
 from fpl_platform.defs.training.gating import Challenger, GateConfig, gate_metadata, train_and_gate
 from fpl_platform.lib import schemas
+from fpl_platform.lib.models import MATCH_OUTCOME, PLAYER_POINTS
 from fpl_platform.resources import MlflowTracking, Notifier, Warehouse, warehouse_step
 
 if TYPE_CHECKING:
     import pandas as pd
 
 TRAINING = {"group_name": "training", "kinds": {"duckdb", "python"}, "pool": "duckdb"}
-MATCH_MODEL_NAME = "match_outcome"
-PLAYER_MODEL_NAME = "player_points"
 
 
 class MatchBacktestConfig(dg.Config):
@@ -33,13 +33,6 @@ class MatchModelConfig(GateConfig):
     refit_every_gameweeks: int = 4
     candidate: str = ""  # empty: choose by validation RPS; a name of match_model.CANDIDATES forces that recipe
     as_of: str = ""
-
-
-def played_features(warehouse: Warehouse) -> "pd.DataFrame":
-    """features.match_features in kickoff order (scheduled fixtures have NaN goals)."""
-    return warehouse.read_with_nullable_numbers(
-        "SELECT * FROM features.match_features ORDER BY kickoff, match_id", ["home_goals", "away_goals"]
-    )
 
 
 @dg.asset(key=["ml", "match_backtest"], deps=[["features", "match_features"]], **TRAINING)
@@ -157,18 +150,6 @@ def backtest_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse):
     )
 
 
-def resolve_cutoff(warehouse: Warehouse, features: "pd.DataFrame", as_of_text: str):
-    """The as-of spec and the first kickoff of the gameweek to predict (the training cutoff)."""
-    from fpl_platform.lib import asof
-
-    fixtures = warehouse.read("SELECT season, gameweek, finished FROM raw.fixtures") if warehouse.exists("raw.fixtures") else None
-    spec = asof.resolve(features[features["home_goals"].notna()], fixtures, as_of_text or None)
-    predicted = features[(features["season"] == spec.season) & (features["gameweek"] == spec.next_gameweek)]
-    if predicted.empty:
-        raise dg.Failure(f"no matches in gameweek {spec.next_gameweek} of {spec.season} (as-of {spec.label})")
-    return spec, predicted["cutoff"].min()
-
-
 def gate_settings(config: GateConfig, model: str) -> dict:
     """The gate section of the settings with this run's overrides."""
     from fpl_platform.lib import settings
@@ -276,7 +257,7 @@ def match_outcome_model(
         mlflow_tracking,
         notifier,
         Challenger(
-            model_name=MATCH_MODEL_NAME,
+            model_name=MATCH_OUTCOME.name,
             as_of=spec.label,
             cutoff=cutoff,
             history=history,
@@ -328,30 +309,6 @@ class PlayerModelConfig(GateConfig):
     validation_gameweeks: int = 8
     training_seasons: int = 3
     as_of: str = ""
-
-
-def player_features_frame(
-    warehouse: Warehouse,
-    since_season: str = "",
-    *,
-    gameweek: int | None = None,
-    since_cutoff: "pd.Timestamp | None" = None,
-    columns: list[str] | None = None,
-) -> "pd.DataFrame":
-    """features.player_features from `since_season` on (only its `gameweek`, or only rounds from `since_cutoff`, when
-    given; only `columns` when given), in a total order (fits repeat bit for bit); rows of unplayed fixtures have
-    NaN minutes and points."""
-    where, params = ["season >= $season"], {"season": since_season}
-    if gameweek is not None:
-        where, params = ["season = $season", "gameweek = $gameweek"], {**params, "gameweek": gameweek}
-    if since_cutoff is not None:
-        where, params = [*where, "cutoff >= $cutoff"], {**params, "cutoff": since_cutoff}
-    selected = "*" if columns is None else ", ".join(f'"{column}"' for column in columns)
-    return warehouse.read_with_nullable_numbers(
-        f"SELECT {selected} FROM features.player_features WHERE {' AND '.join(where)} ORDER BY kickoff, match_id, player_id",
-        [c for c in ("minutes", "points") if columns is None or c in columns],
-        params,
-    )
 
 
 @dg.asset(key=["ml", "player_backtest"], deps=[["features", "player_features"]], **TRAINING)
@@ -443,7 +400,7 @@ def player_points_model(
         mlflow_tracking,
         notifier,
         Challenger(
-            model_name=PLAYER_MODEL_NAME,
+            model_name=PLAYER_POINTS.name,
             as_of=spec.label,
             cutoff=cutoff,
             history=history,

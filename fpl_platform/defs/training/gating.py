@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from fpl_platform.lib.run_tags import EVIDENCE_TAG, TRIGGER_TAG
 from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
 
 if TYPE_CHECKING:
@@ -18,12 +19,9 @@ if TYPE_CHECKING:
 
     from fpl_platform.lib.significance import Decision
 
-TRIGGER_TAG = "fpl_platform/trigger"
 # on each registered version: its training_key and the champion its gate faced ("" for none), so that an
 # identical re-training is recognised
 TRAINING_KEY_TAG, GATE_CHAMPION_TAG = "training_key", "gate_champion"
-EVIDENCE_TAG = "fpl_platform/evidence"
-RETRAIN_MODEL_TAG = "fpl_platform/retrain_model"
 # tags set by the CLI and by `dagster asset materialize` map to a manual trigger
 MANUAL_TRIGGERS = {"", "cli", "manual", "replay"}
 
@@ -246,15 +244,13 @@ def train_and_gate(
 def live_runs(instance: dg.DagsterInstance, current_run_id: str | None = None) -> Callable[[str], bool]:
     """`is_alive` for `promotion.reconcile`: whether a Dagster run may still be working. The current run is; a
     finished run or one this instance does not know is not; an unfinished one is while its process exists."""
-    from dagster._core.storage.dagster_run import FINISHED_STATUSES
-
     from fpl_platform import recovery
 
     def is_alive(run_id: str) -> bool:
         if run_id == current_run_id:
             return True
         record = instance.get_run_record_by_id(run_id)
-        if record is None or record.dagster_run.status in FINISHED_STATUSES:
+        if record is None or record.dagster_run.is_finished:
             return False
         return recovery.run_is_alive(instance, record)
 

@@ -4,19 +4,15 @@ from datetime import datetime
 
 import dagster as dg
 
-from fpl_platform.defs.training.gating import RETRAIN_MODEL_TAG
+from fpl_platform.lib.models import MODELS
+from fpl_platform.lib.run_tags import RETRAIN_MODEL_TAG
 from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
-
-MODEL_ASSETS = {
-    "match_outcome": (["ml", "match_outcome_model"], ["predictions", "match_outcomes"]),
-    "player_points": (["ml", "player_points_model"], ["predictions", "player_points"]),
-}
 
 
 def _retrain_job(model: str):
     return dg.define_asset_job(
         f"retrain_{model}_job",
-        selection=dg.AssetSelection.assets(*MODEL_ASSETS[model]),
+        selection=dg.AssetSelection.assets(*MODELS[model].assets),
         description=f"Retrain {model} (challenger + blocking gate) and refresh its predictions from the champion.",
         tags={RETRAIN_MODEL_TAG: model},
     )
@@ -28,14 +24,14 @@ RETRAIN_JOBS = {"match_outcome": retrain_match_outcome_job, "player_points": ret
 
 weekly_retrain_job = dg.define_asset_job(
     "weekly_retrain_job",
-    selection=dg.AssetSelection.assets(*(key for keys in MODEL_ASSETS.values() for key in keys)),
+    selection=dg.AssetSelection.assets(*(key for model in MODELS.values() for key in model.assets)),
     description="Retrain both models through their gates and refresh both predictions.",
     tags={RETRAIN_MODEL_TAG: "all"},
 )
 
 refresh_predictions_job = dg.define_asset_job(
     "refresh_predictions_job",
-    selection=dg.AssetSelection.assets(*(keys[1] for keys in MODEL_ASSETS.values())),
+    selection=dg.AssetSelection.assets(*(model.predictions_asset for model in MODELS.values())),
     description="Re-predict the next gameweek from the current champions (after a rollback).",
 )
 
@@ -58,8 +54,8 @@ def rollback_champion(
     from fpl_platform.lib import promotion
     from fpl_platform.lib.notify import Alert
 
-    if config.model_name not in MODEL_ASSETS:
-        raise dg.Failure(f"unknown model {config.model_name!r}; expected one of {sorted(MODEL_ASSETS)}")
+    if config.model_name not in MODELS:
+        raise dg.Failure(f"unknown model {config.model_name!r}; expected one of {sorted(MODELS)}")
     from fpl_platform.defs.training.gating import live_runs
 
     # a promotion or rollback killed part-way is settled first: `previous` must be what really served before

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from fpl_platform.defs.training.gating import EVIDENCE_TAG, TRIGGER_TAG
 from fpl_platform.defs.training.jobs import weekly_retrain_job
+from fpl_platform.lib.run_tags import EVIDENCE_TAG, TRIGGER_TAG
 
 # what the weekly retrain's models are trained on
 TRAINING_INPUTS = (dg.AssetKey(["features", "match_features"]), dg.AssetKey(["features", "player_features"]))

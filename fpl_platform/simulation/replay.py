@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fpl_platform.execution import execute_in_process, run_assets
 from fpl_platform.lib import ab, paths
 from fpl_platform.lib.seasons import ALL_SEASONS, GAMEWEEKS_PER_SEASON, REPLAY_SEASONS_BEFORE, replayable_seasons, span
+from fpl_platform.runtime import QUICK, QUIET, execute_in_process, prepare_home, run_assets
 
 PREDICTION_OPS = ("predictions__match_outcomes", "predictions__player_points")
 TRAINING_JOBS = ("weekly_retrain_job", "retrain_match_outcome_job", "retrain_player_points_job")
@@ -187,8 +187,7 @@ class Replay:
 
     # -- environment -------------------------------------------------------------------------------
     def _enter(self) -> None:
-        from fpl_platform.cli import prepare_home
-        from fpl_platform.replay_storage import replay_instance_yaml
+        from fpl_platform.simulation.storage import replay_instance_yaml
 
         self.home.mkdir(parents=True, exist_ok=True)
         data = self.home / "data"
@@ -235,7 +234,6 @@ class Replay:
     # -- running what the daemon would run ----------------------------------------------------------
     def _execute(self, instance, job_name: str, request, gameweek: int, extra_ops: dict | None = None) -> bool:
         """Run a requested job in process, as the daemon would launch it; returns success."""
-        from fpl_platform.cli import QUICK, QUIET
         from fpl_platform.definitions import defs
         from fpl_platform.lib.clock import SIMULATED_AT_TAG, now
 
@@ -322,7 +320,6 @@ class Replay:
         """Ingest everything up to the start, backtest the seasons before it, train the first champions."""
         import dagster as dg
 
-        from fpl_platform.cli import QUICK, QUIET
         from fpl_platform.definitions import defs
 
         index = ALL_SEASONS.index(self.season)
@@ -421,8 +418,8 @@ class Replay:
         import pandas as pd
 
         from fpl_platform.defs.ingestion.sensors import new_data_sensor, refresh_after_ingestion
-        from fpl_platform.defs.monitoring.sensors import drift_retrain_sensor, performance_retrain_sensor
         from fpl_platform.defs.training.schedules import weekly_retrain_schedule
+        from fpl_platform.defs.training.sensors import drift_retrain_sensor, performance_retrain_sensor
         from fpl_platform.lib import warehouse
 
         if not 1 <= from_gameweek <= to_gameweek <= GAMEWEEKS_PER_SEASON:

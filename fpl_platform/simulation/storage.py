@@ -33,7 +33,7 @@ from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
 
 # the first line of a replay's dagster.yaml: `prepare_home` leaves such a file alone
-HEADER = "# Written by `fpl-platform replay` from the repo's dagster.yaml: see fpl_platform/replay_storage.py.\n"
+from fpl_platform.runtime import REPLAY_INSTANCE_HEADER as HEADER
 
 
 class _OneEngine:
