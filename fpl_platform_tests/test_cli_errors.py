@@ -150,6 +150,9 @@ def test_settings_are_checked_before_any_run(isolated_home, command, env, named)
         ("gate:\n  player_gameweeks: 4.5\n", ["gate.player_gameweeks = 4.5", "whole number"]),
         ("performance:\n  critical_sigma: 1.5\n", ["performance.critical_sigma = 1.5 is below performance.warning_sigma = 2.0"]),
         ("[performance, gate]\n", ["holds list", "expected a mapping of sections"]),
+        ("drift:\n  psi_critical: 0.05\n", ["drift.psi_critical = 0.05 is below drift.psi_warning = 0.1"]),
+        ("drift:\n  evidently: sometimes\n", ["drift.evidently = 'sometimes': expected 'always' or 'on_drift'"]),
+        ("training:\n  refit_every_gameweeks: 0\n", ["training.refit_every_gameweeks = 0", "at least 1"]),
     ],
 )
 def test_a_bad_settings_file_is_named_before_any_run(isolated_home, tmp_path, text, named):

@@ -42,11 +42,11 @@ def test_gameweek_series_pools_the_rolling_window():
 def test_drift_windows_end_at_the_round_predicted_now():
     """The current window is the latest rounds up to the next one (served now), never the scheduled rounds after
     it, whose features are provisional; the reference is the champion's training rounds before the window."""
-    from fpl_platform.defs.monitoring.assets import DriftConfig, _window_rounds
+    from fpl_platform.defs.monitoring.assets import _window_rounds
 
     kickoffs = pd.date_range("2025-08-15 19:00", periods=38, freq="7D", tz="UTC")
     rounds = pd.DataFrame({"season": "2025-26", "gameweek": range(1, 39), "cutoff": kickoffs})
-    config = DriftConfig(current_gameweeks=6, reference_gameweeks=8)
+    config = {"current_gameweeks": 6, "reference_gameweeks": 8}
     now = kickoffs[19] + pd.Timedelta(days=2)  # gameweek 20 played, 21 next
     reference, current = _window_rounds(rounds, kickoffs[10], config, now)
     assert current["gameweek"].tolist() == [16, 17, 18, 19, 20, 21]
@@ -323,6 +323,15 @@ def test_settings_file_overrides_defaults_and_names_bad_keys(isolated_home, monk
     for override, expected in (({"alpha": 2.0}, "gate.alpha = 2.0"), ({"test": "ttest"}, "gate.test = 'ttest'")):
         with pytest.raises(ValueError, match=f"^run config: {re.escape(expected)}: expected"):
             settings.resolve("gate", override)
+    # the drift asset's and the backtests' thresholds come from the same file, under a run's overrides
+    from fpl_platform.defs.monitoring.assets import DriftConfig
+    from fpl_platform.defs.training.assets import MatchBacktestConfig, refit_every
+
+    path.write_text("drift:\n  psi_critical: 0.5\n  evidently: never\ntraining:\n  refit_every_gameweeks: 2\n")
+    drift = settings.resolve("drift", DriftConfig().model_dump())
+    assert (drift["psi_critical"], drift["evidently"], drift["psi_warning"]) == (0.5, "never", 0.1)
+    assert settings.resolve("drift", DriftConfig(evidently="on_change").model_dump())["evidently"] == "on_change"
+    assert refit_every(MatchBacktestConfig()) == 2 and refit_every(MatchBacktestConfig(refit_every_gameweeks=8)) == 8
     path.write_text("gate:\n  margin: 0.002\n")
     with pytest.raises(DataValidationError, match=r"fpl_platform.yaml.*gate.margin is not a setting"):
         settings.load("gate")

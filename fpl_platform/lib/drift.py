@@ -32,26 +32,25 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fpl_platform.lib.settings import DEFAULTS, EVIDENTLY_POLICIES
+
 if TYPE_CHECKING:
     import pandas as pd
 
-PSI_WARNING = 0.1
-PSI_CRITICAL = 0.25
-KS_P_VALUE = 0.01
-# with thousands of rows a KS p-value flags differences too small to matter: also require this effect size
-KS_STATISTIC = 0.1
+# the defaults of the thresholds, from the settings' drift section (lib/settings.py): written there only
+_DEFAULTS = DEFAULTS["drift"]
+PSI_WARNING, PSI_CRITICAL = _DEFAULTS["psi_warning"], _DEFAULTS["psi_critical"]
+# with thousands of rows a KS p-value flags differences too small to matter: also require an effect size
+KS_P_VALUE, KS_STATISTIC = _DEFAULTS["ks_p_value"], _DEFAULTS["ks_statistic"]
 # a report's severity from the share of drifted features (see severity)
-WARNING_SHARE = 0.2
-CRITICAL_SHARE = 0.4
+WARNING_SHARE, CRITICAL_SHARE = _DEFAULTS["warning_share"], _DEFAULTS["critical_share"]
 # when drift_table runs Evidently (see evidently_due)
-EVIDENTLY_MAX_AGE_DAYS = 28.0
+EVIDENTLY_MAX_AGE_DAYS = _DEFAULTS["evidently_max_age_days"]
 # rows a side that the statistics compare (a seeded sample of a larger window, see `capped`): at 10,000 rows
-# PSI's sampling bias is under (10 - 1)(1/10,000 + 1/m) and KS's noise about sqrt(1/10,000 + 1/m), far
-# below their thresholds for any current window m of a few hundred rows or more
-MAX_ROWS = 10_000
+# PSI's sampling bias is under (10 - 1)(1/10,000 + 1/m) and KS's noise about sqrt(1/10,000 + 1/m)
+MAX_ROWS = _DEFAULTS["max_rows"]
 # KS p-values are exact up to this many pairs of rows (see `ks`)
 KS_EXACT_MAX_PAIRS = 1_000_000
-EVIDENTLY_POLICIES = ("always", "on_drift", "on_change", "never")
 SEVERITIES = ("none", "warning", "critical")
 
 

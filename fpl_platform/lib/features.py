@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from fpl_platform.lib.metrics import demargin
-from fpl_platform.lib.ratings import Elo, rounds, walk_forward_dixon_coles
+from fpl_platform.lib.ratings import XI, Elo, rounds, walk_forward_dixon_coles
 
 FORM_WINDOW = 5
 MAX_REST_DAYS = 21
@@ -189,7 +189,7 @@ def build_match_features(
 def build_team_ratings(
     matches: pd.DataFrame,
     *,
-    xi: float = 0.0018,
+    xi: float = XI,
     window_days: int = 3 * 365,
     ridge: float = 5.0,
     seasons: list[str] | None = None,

@@ -1,4 +1,5 @@
-"""Monitoring and automation thresholds: defaults here, overridden by a YAML file, overridden by run config.
+"""Every threshold and tuning default of training, monitoring and automation: defaults here (the one place they
+are written), overridden by a YAML file, overridden by run config.
 
 The file is `FPL_PLATFORM_CONFIG` if set, else `$FPL_PLATFORM_HOME/fpl_platform.yaml` when it exists. It
 holds any of the sections below with any subset of their keys; an unknown section or key, or a value of
@@ -40,6 +41,27 @@ DEFAULTS: dict[str, dict[str, float | int | str | bool]] = {
         "player_gameweeks": 8,
         "refit_every_gameweeks": 4,  # both recipes refit walk-forward inside the window
     },
+    # monitoring/drift: the champions' recent inputs and predictions against their training window
+    "drift": {
+        "current_gameweeks": 6,  # the current window: the latest gameweeks up to the one predicted now
+        "reference_gameweeks": 76,  # the reference: the champion's last N gameweeks of training data
+        "psi_warning": 0.1,  # a feature's PSI at or above this drifts (warning) ...
+        "psi_critical": 0.25,  # ... at or above this, critically
+        "ks_p_value": 0.01,  # or a KS test below this p-value ...
+        "ks_statistic": 0.1,  # ... with at least this effect size (thousands of rows flag tiny differences)
+        "warning_share": 0.2,  # a report's severity from the share of drifted features: warning ...
+        "critical_share": 0.4,  # ... critical (the drift sensor requests a retrain)
+        # when to draw Evidently's HTML report (~10 s a model): always, on_drift, on_change or never
+        "evidently": "always",
+        "evidently_max_age_days": 28.0,  # on_change: redraw while drift persists and the last report is this old
+        # rows a side the statistics compare (a seeded sample of a larger window): at 10,000 rows PSI's sampling
+        # bias and KS's noise are far below their thresholds for any current window of a few hundred rows
+        "max_rows": 10_000,
+    },
+    # the walk-forward backtests and the models' validation
+    "training": {
+        "refit_every_gameweeks": 4,  # refit the model every N gameweeks while walking forward
+    },
     # sensors and the schedule
     "automation": {
         "retrain_cooldown_hours": 24.0,  # minimum interval between retrains of a model (emergency excepted)
@@ -74,6 +96,7 @@ def _between(low: float, high: float | None, what: str, *, low_open: bool = True
 
 
 TESTS = ("diebold_mariano", "wilcoxon")  # lib.significance.promotion_decision's one-sided paired tests
+EVIDENTLY_POLICIES = ("always", "on_drift", "on_change", "never")  # lib.drift.evidently_due
 RULES: dict[str, dict[str, Rule]] = {
     "performance": {
         "rolling_gameweeks": _at_least(1, "gameweeks"),
@@ -95,14 +118,31 @@ RULES: dict[str, dict[str, Rule]] = {
         "player_gameweeks": _at_least(1, "gameweeks"),
         "refit_every_gameweeks": _at_least(1, "gameweeks"),
     },
+    "drift": {
+        "current_gameweeks": _at_least(1, "gameweeks"),
+        "reference_gameweeks": _at_least(1, "gameweeks"),
+        "psi_warning": _between(0, None, "a population stability index"),
+        "psi_critical": _between(0, None, "a population stability index"),
+        "ks_p_value": _between(0, 1, "a p-value"),
+        "ks_statistic": _between(0, 1, "a KS distance", low_open=False),
+        "warning_share": _between(0, 1, "a share of the features", high_open=False),
+        "critical_share": _between(0, 1, "a share of the features", high_open=False),
+        "evidently": Rule(lambda value: value in EVIDENTLY_POLICIES, " or ".join(repr(p) for p in EVIDENTLY_POLICIES)),
+        "evidently_max_age_days": _between(0, None, "days"),
+        "max_rows": _at_least(100, "rows"),
+    },
+    "training": {"refit_every_gameweeks": _at_least(1, "gameweeks")},
     "automation": {
         "retrain_cooldown_hours": _between(0, None, "hours (0: no cooldown)", low_open=False),
         "max_attempts_per_trigger": _at_least(1, "retrains"),
         "stale_data_days": _between(0, None, "days"),
     },
 }
-# settings whose values must not decrease in this order (a warning is never harder to reach than a critical)
-ORDERED = {"performance": ("warning_sigma", "critical_sigma", "emergency_sigma")}
+# settings whose values must not decrease in these orders (a warning is never harder to reach than a critical)
+ORDERED = {
+    "performance": (("warning_sigma", "critical_sigma", "emergency_sigma"),),
+    "drift": (("psi_warning", "psi_critical"), ("warning_share", "critical_share")),
+}
 
 
 def check_value(section: str, key: str, value: object) -> object:
@@ -176,14 +216,14 @@ def load(section: str) -> dict:
             values[key] = check_value(section, key, value)
         except ValueError as error:
             raise DataValidationError(str(path), str(error)) from None
-    ordered = ORDERED.get(section, ())
-    for lower, higher in itertools.pairwise(ordered):
-        if values[lower] > values[higher]:
-            raise DataValidationError(
-                str(path),
-                f"{section}.{higher} = {values[higher]!r} is below {section}.{lower} = {values[lower]!r}; "
-                f"expected {' <= '.join(ordered)}",
-            )
+    for ordered in ORDERED.get(section, ()):
+        for lower, higher in itertools.pairwise(ordered):
+            if values[lower] > values[higher]:
+                raise DataValidationError(
+                    str(path),
+                    f"{section}.{higher} = {values[higher]!r} is below {section}.{lower} = {values[lower]!r}; "
+                    f"expected {' <= '.join(ordered)}",
+                )
     return values
 
 

@@ -10,28 +10,23 @@ from fpl_platform.resources import MlflowTracking, Notifier, Warehouse, warehous
 
 
 class DriftConfig(dg.Config):
-    """Windows and thresholds of the drift report."""
+    """Drift overrides for one run (unset: the `drift` section of the settings file: windows, thresholds, when to draw
+    Evidently's report, the rows compared)."""
 
-    current_gameweeks: int = 6
-    reference_gameweeks: int = 76
-    psi_warning: float = drift_lib.PSI_WARNING
-    psi_critical: float = drift_lib.PSI_CRITICAL
-    ks_p_value: float = drift_lib.KS_P_VALUE
-    ks_statistic: float = drift_lib.KS_STATISTIC
-    warning_share: float = drift_lib.WARNING_SHARE
-    critical_share: float = drift_lib.CRITICAL_SHARE
-    # when to run Evidently's report (~10 s a model; see lib.drift.evidently_due): "always", "on_drift" (the
-    # report is at least a warning, or the champion has no Evidently report yet), "on_change" (no report yet,
-    # the severity rose above the last report's, or drift persists and that report is evidently_max_age_days
-    # old) or "never"; PSI and KS run every time regardless
-    evidently: str = "always"
-    evidently_max_age_days: float = drift_lib.EVIDENTLY_MAX_AGE_DAYS
-    # a window with more rows is compared through a seeded sample of this many (PSI, KS, Evidently and the
-    # prediction drift alike): the player model's reference window holds 50,000-100,000 player-fixtures
-    max_rows: int = drift_lib.MAX_ROWS
+    current_gameweeks: int | None = None
+    reference_gameweeks: int | None = None
+    psi_warning: float | None = None
+    psi_critical: float | None = None
+    ks_p_value: float | None = None
+    ks_statistic: float | None = None
+    warning_share: float | None = None
+    critical_share: float | None = None
+    evidently: str | None = None
+    evidently_max_age_days: float | None = None
+    max_rows: int | None = None
 
 
-def _window_rounds(rounds, cutoff, config: DriftConfig, now):
+def _window_rounds(rounds, cutoff, options: dict, now):
     """Of the (season, gameweek, cutoff) rounds: the reference (the champion's last `reference_gameweeks` of
     training data) and the current window (the most recent `current_gameweeks` up to the next round, the one
     predicted `now`). Rounds after the next are scheduled fixtures whose features are provisional (form and
@@ -40,9 +35,9 @@ def _window_rounds(rounds, cutoff, config: DriftConfig, now):
     ahead = rounds.loc[rounds["cutoff"] > now, "cutoff"]
     if len(ahead):
         rounds = rounds[rounds["cutoff"] <= ahead.iat[0]]
-    current_rounds = rounds.tail(config.current_gameweeks)
+    current_rounds = rounds.tail(options["current_gameweeks"])
     trained = rounds[(rounds["cutoff"] < cutoff) & (rounds["cutoff"] < current_rounds["cutoff"].min())]
-    return trained.tail(config.reference_gameweeks), current_rounds
+    return trained.tail(options["reference_gameweeks"]), current_rounds
 
 
 def _windows(frame, rounds: tuple):
@@ -167,28 +162,23 @@ def drift(
     import pandas as pd
 
     from fpl_platform.defs.tables import played_features, player_features_frame
-    from fpl_platform.lib import clock, paths, tracking
+    from fpl_platform.lib import clock, paths, settings, tracking
     from fpl_platform.lib.features import MODEL_FEATURES, frame_digests
     from fpl_platform.lib.notify import Alert
     from fpl_platform.lib.player_model import FEATURES as PLAYER_FEATURES
 
     reports_dir = paths.reports_dir()
     now = clock.now()
-    thresholds = {
-        "psi_warning": config.psi_warning,
-        "psi_critical": config.psi_critical,
-        "ks_p_value": config.ks_p_value,
-        "ks_statistic": config.ks_statistic,
-    }
+    options = settings.resolve("drift", config.model_dump())
+    thresholds = {key: options[key] for key in ("psi_warning", "psi_critical", "ks_p_value", "ks_statistic")}
     # what a report's verdicts depend on besides the model and the rows (Evidently's policy only says whether
     # its HTML is drawn)
-    settings = {
+    report_settings = {
         **thresholds,
-        "warning_share": config.warning_share,
-        "critical_share": config.critical_share,
-        "current_gameweeks": config.current_gameweeks,
-        "reference_gameweeks": config.reference_gameweeks,
-        "max_rows": config.max_rows,
+        **{
+            key: options[key]
+            for key in ("warning_share", "critical_share", "current_gameweeks", "reference_gameweeks", "max_rows")
+        },
     }
     new_reports, new_features, metadata = [], [], {}
     matches = played_features(warehouse)
@@ -215,7 +205,7 @@ def drift(
         if champion.empty or version is None:
             continue
         cutoff = pd.Timestamp(champion["data_cutoff"].iat[0])
-        windows = _window_rounds(rounds, cutoff, config, now)
+        windows = _window_rounds(rounds, cutoff, options, now)
         earliest = min((window["cutoff"].min() for window in windows if len(window)), default=None)
         reference, current = _windows(rows(earliest), windows)
         compared = ["season", "gameweek", "kickoff", *features]
@@ -223,17 +213,17 @@ def drift(
             name,
             version,
             {"reference": _rounds_label(windows[0]), "current": _rounds_label(windows[1])},
-            settings,
+            report_settings,
             {"reference": frame_digests(reference[compared]), "current": frame_digests(current[compared])},
         )
         stored = _stored_report(warehouse, report_id)
         if stored is not None:
             # the same model, windows, rows and settings: the same report, already stored and alerted on
             context.log.info(f"{name}: drift report {report_id} is stored already (same inputs)")
-            metadata.update(drift_metadata(name, *stored, config.psi_critical))
+            metadata.update(drift_metadata(name, *stored, options["psi_critical"]))
             continue
         window_rows = len(reference), len(current)
-        reference, current = drift_lib.capped(reference, config.max_rows), drift_lib.capped(current, config.max_rows)
+        reference, current = drift_lib.capped(reference, options["max_rows"]), drift_lib.capped(current, options["max_rows"])
         model, _ = mlflow_tracking.load(name, version=version)
         predict = (lambda m, f: m.predict_proba(f)[:, 0]) if name == MATCH_OUTCOME.name else (lambda m, f: m.predict(f))
         html = reports_dir / f"drift_{name}_{report_id}.html"
@@ -244,13 +234,13 @@ def drift(
             current,
             features,
             html_path=str(html),
-            evidently=config.evidently,
+            evidently=options["evidently"],
             prediction_psi=prediction.psi,
             last_evidently=_last_evidently_report(warehouse, name, version, now),
-            warning_share=config.warning_share,
-            critical_share=config.critical_share,
-            max_age_days=config.evidently_max_age_days,
-            evidently_max_rows=config.max_rows,
+            warning_share=options["warning_share"],
+            critical_share=options["critical_share"],
+            max_age_days=options["evidently_max_age_days"],
+            evidently_max_rows=options["max_rows"],
             **thresholds,
         )
         inputs = per_feature  # the model's inputs; the prediction's row is added below
@@ -316,7 +306,7 @@ def drift(
         }
         new_reports.append(report)
         new_features.append(per_feature)
-        metadata.update(drift_metadata(name, report, per_feature, config.psi_critical))
+        metadata.update(drift_metadata(name, report, per_feature, options["psi_critical"]))
         context.log.info(f"{name}: drift {severity}, share {share:.2f}, prediction PSI {prediction.psi:.3f}")
         if skipped:
             context.log.info(f"{name}: {len(skipped)} feature(s) too sparse to compare (see metadata)")
@@ -328,10 +318,10 @@ def drift(
                     title=f"Critical drift in the {name} model's inputs or predictions",
                     severity="CRITICAL",
                     message=f"{int(inputs['drifted'].sum())} of {len(inputs)} features drifted over the last "
-                    f"{config.current_gameweeks} gameweeks, prediction PSI {prediction.psi:.3f}",
+                    f"{options['current_gameweeks']} gameweeks, prediction PSI {prediction.psi:.3f}",
                     metric="drift_share",
                     value=share,
-                    threshold=config.critical_share,
+                    threshold=options["critical_share"],
                     details={"report_id": report_id, "report": url or "(no Evidently report)"},
                 ),
                 warehouse,
@@ -353,7 +343,9 @@ def drift(
             # short lines (markdown hard breaks): Dagster's metadata column shows about 45 characters of one
             "severity_rule": dg.MetadataValue.md(
                 "  \n".join(
-                    drift_lib.rule_lines(**thresholds, warning_share=config.warning_share, critical_share=config.critical_share)
+                    drift_lib.rule_lines(
+                        **thresholds, warning_share=options["warning_share"], critical_share=options["critical_share"]
+                    )
                 )
             ),
         }

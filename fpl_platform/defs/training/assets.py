@@ -22,7 +22,7 @@ class MatchBacktestConfig(dg.Config):
 
     seasons: list[str] = ["2021-22", "2022-23", "2023-24", "2024-25", "2025-26"]
     validation_seasons: list[str] = ["2018-19", "2019-20", "2020-21"]
-    refit_every_gameweeks: int = 4
+    refit_every_gameweeks: int | None = None  # unset: the settings' training.refit_every_gameweeks
 
 
 class MatchModelConfig(GateConfig):
@@ -30,7 +30,7 @@ class MatchModelConfig(GateConfig):
 
     validation_seasons: list[str] = []  # empty: the `validation_season_count` seasons before the cutoff's season
     validation_season_count: int = 2
-    refit_every_gameweeks: int = 4
+    refit_every_gameweeks: int | None = None  # unset: the settings' training.refit_every_gameweeks
     candidate: str = ""  # empty: choose by validation RPS; a name of match_model.CANDIDATES forces that recipe
     as_of: str = ""
 
@@ -43,17 +43,16 @@ def match_backtest(context: dg.AssetExecutionContext, config: MatchBacktestConfi
     from fpl_platform.lib import match_model
     from fpl_platform.lib.metrics import match_scores, outcome_index
 
+    refit = refit_every(config)
     features = played_features(warehouse)
     features = features[features["home_goals"].notna()]
-    chosen, validation = match_model.select_candidate(
-        features, config.validation_seasons, refit_every=config.refit_every_gameweeks
-    )
+    chosen, validation = match_model.select_candidate(features, config.validation_seasons, refit_every=refit)
     context.log.info(f"validation RPS per candidate on {config.validation_seasons}: {validation}; selected {chosen}")
     ours = match_model.walk_forward(
         features,
         match_model.CANDIDATES[chosen],
         config.seasons,
-        refit_every=config.refit_every_gameweeks,
+        refit_every=refit,
         progress=context.log.info,
     )
     ours["model"], ours["candidate"] = "ours", chosen
@@ -150,6 +149,13 @@ def backtest_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse):
     )
 
 
+def refit_every(config: dg.Config) -> int:
+    """The run's walk-forward refit interval: its config's, else the settings' (a bad value fails before any fit)."""
+    from fpl_platform.lib import settings
+
+    return settings.resolve("training", {"refit_every_gameweeks": config.refit_every_gameweeks})["refit_every_gameweeks"]
+
+
 def gate_settings(config: GateConfig, model: str) -> dict:
     """The gate section of the settings with this run's overrides."""
     from fpl_platform.lib import settings
@@ -216,13 +222,14 @@ def match_outcome_model(
     from fpl_platform.lib import gate, match_model, paths
 
     settings_ = gate_settings(config, "match")  # a bad override fails here, before minutes of fitting
+    refit = refit_every(config)
     with warehouse.session():
         features = played_features(warehouse)
         spec, cutoff = resolve_cutoff(warehouse, features, config.as_of)
     history = features[(features["kickoff"] < cutoff) & features["home_goals"].notna()]
     earlier = sorted(s for s in history["season"].unique() if s < spec.season)
     validation_seasons = config.validation_seasons or earlier[-config.validation_season_count :]
-    selection = select_candidate_memo(context, history, validation_seasons, config.refit_every_gameweeks, config.candidate)
+    selection = select_candidate_memo(context, history, validation_seasons, refit, config.candidate)
     chosen, validation = selection["chosen"], selection["scores"]
     candidate = match_model.CANDIDATES[chosen]
 
@@ -267,7 +274,7 @@ def match_outcome_model(
                 "candidate": chosen,
                 "features": ",".join(candidate.features),
                 "dc_weight": candidate.dc_weight,
-                "refit_every_gameweeks": config.refit_every_gameweeks,
+                "refit_every_gameweeks": refit,
                 **{f"param_{k}": v for k, v in candidate.params.items()},
             },
             metrics={
@@ -299,7 +306,7 @@ class PlayerBacktestConfig(dg.Config):
     """Seasons to backtest, how often to refit, how many earlier seasons each fit sees."""
 
     seasons: list[str] = ["2025-26"]
-    refit_every_gameweeks: int = 4
+    refit_every_gameweeks: int | None = None  # unset: the settings' training.refit_every_gameweeks
     training_seasons: int = 3
 
 
@@ -324,7 +331,7 @@ def player_backtest(
     predictions = player_model.walk_forward(
         features,
         config.seasons,
-        refit_every=config.refit_every_gameweeks,
+        refit_every=refit_every(config),
         training_seasons=config.training_seasons,
         progress=context.log.info,
     )
