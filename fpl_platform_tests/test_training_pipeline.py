@@ -166,6 +166,15 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
         ["manual", "rejected", "1", "2"],
     ]
     assert events["n_compared"].iat[1] == 380  # the last 38 gameweeks before the cutoff
+    # the gate is the model's check on the Checks tab: a rejection is a warning naming the numbers it rests on
+    [rejected] = second.get_asset_check_evaluations()
+    assert (rejected.check_name, rejected.passed, rejected.severity) == (
+        "challenger_beats_champion",
+        False,
+        dg.AssetCheckSeverity.WARN,
+    )
+    assert rejected.metadata["verdict"].value == "rejected" and rejected.metadata["rows_compared"].value == 380
+    assert {"margin", "p_value", "improvement", "test"} <= set(rejected.metadata)
     assert {r.data.tags.get("gate_decision") for r in tracking.runs(mlflow.uri, "match_outcome")} == {"promoted", "rejected"}
 
     # performance: control limits from the backtest; the served gameweek 38 has its results, so it is scored
@@ -194,6 +203,8 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     retrain = job.execute_in_process(instance=instance, tags=request.tags, run_config=challenger, resources=resources)
     assert retrain.success
     assert instance.get_run_by_id(retrain.run_id).tags["fpl_platform/trigger"] == "drift"
+    [gate] = retrain.get_asset_check_evaluations()
+    assert gate.passed and gate.metadata["champion_after"].value == "3" and gate.metadata["p_value"].value < 0.1
     assert tracking.aliases(mlflow.uri, "match_outcome") == {"champion": "3", "previous": "1", "challenger": "3"}
     promoted = table(warehouse, "SELECT * FROM monitoring.retraining_events ORDER BY created_at DESC LIMIT 1").iloc[0]
     assert (promoted["trigger"], promoted["decision"], promoted["champion_before"], promoted["champion_after"]) == (
@@ -258,6 +269,24 @@ def test_failed_training_ends_its_mlflow_run_failed(pipeline, warehouse, instanc
     runs = tracking.runs(mlflow.uri, "match_outcome")
     assert [r.info.status for r in runs] == ["FAILED"]
     assert tracking.alias_version(mlflow.uri, "match_outcome", "champion") is None
+
+
+def test_a_failed_data_quality_check_blocks_training_in_a_later_run(pipeline, warehouse, instance):
+    """A retrain run holds only the model and its predictions: the latest evaluation of a blocking raw/ or features/
+    check, failed in an earlier run, stops it before anything is registered."""
+    resources, mlflow = pipeline
+    assert run(["features/team_ratings", "features/match_features"], resources, instance).success
+    failed = dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey(["features", "match_features"]), check_name="features_precede_kickoff", passed=False
+    )
+    instance.report_runless_asset_event(failed)
+    result = run(["ml/match_outcome_model"], resources, instance, raise_on_error=False)
+    assert not result.success
+    assert "blocked by failed data-quality checks: features/match_features:features_precede_kickoff" in failure_message(result)
+    assert (
+        tracking.runs(mlflow.uri, "match_outcome") == []
+        and tracking.alias_version(mlflow.uri, "match_outcome", "champion") is None
+    )
 
 
 def test_leakage_alarm_fires_on_an_implausibly_good_model(warehouse):

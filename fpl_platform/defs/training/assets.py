@@ -6,7 +6,14 @@ import dagster as dg
 
 from fpl_platform.defs.memo import previous_metadata
 from fpl_platform.defs.tables import played_features, player_features_frame, resolve_cutoff
-from fpl_platform.defs.training.gating import Challenger, GateConfig, gate_metadata, train_and_gate
+from fpl_platform.defs.training.gating import (
+    Challenger,
+    GateConfig,
+    gate_check_result,
+    gate_check_spec,
+    gate_metadata,
+    train_and_gate,
+)
 from fpl_platform.lib import schemas
 from fpl_platform.lib.models import MATCH_OUTCOME, PLAYER_POINTS
 from fpl_platform.resources import MlflowTracking, Notifier, Warehouse, warehouse_step
@@ -206,7 +213,12 @@ def select_candidate_memo(
     return {"key": key, "chosen": chosen, "scores": scores, "reused": False}
 
 
-@dg.asset(key=["ml", "match_outcome_model"], deps=[["features", "match_features"]], **TRAINING)
+@dg.asset(
+    key=["ml", "match_outcome_model"],
+    deps=[["features", "match_features"]],
+    check_specs=[gate_check_spec(["ml", "match_outcome_model"])],
+    **TRAINING,
+)
 def match_outcome_model(
     context: dg.AssetExecutionContext,
     config: MatchModelConfig,
@@ -298,7 +310,8 @@ def match_outcome_model(
             "validation_rps_all": {k: round(v, 5) for k, v in validation.items()},
             "candidate_selection": dg.MetadataValue.json({k: selection[k] for k in ("key", "chosen", "scores")}),
             "candidate_selection_reused": selection["reused"],
-        }
+        },
+        check_results=[gate_check_result(result, settings_["match_margin"])],
     )
 
 
@@ -352,7 +365,12 @@ def player_backtest(
     )
 
 
-@dg.asset(key=["ml", "player_points_model"], deps=[["features", "player_features"], ["features", "match_features"]], **TRAINING)
+@dg.asset(
+    key=["ml", "player_points_model"],
+    deps=[["features", "player_features"], ["features", "match_features"]],
+    check_specs=[gate_check_spec(["ml", "player_points_model"])],
+    **TRAINING,
+)
 def player_points_model(
     context: dg.AssetExecutionContext,
     config: PlayerModelConfig,
@@ -434,5 +452,6 @@ def player_points_model(
             "training_rows": len(history),
             "validation_rmse": validation["rmse"],
             "validation_mae": validation["mae"],
-        }
+        },
+        check_results=[gate_check_result(result, settings_["player_margin"])],
     )

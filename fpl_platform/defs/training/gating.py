@@ -45,8 +45,12 @@ def trigger_of(context: dg.AssetExecutionContext) -> tuple[str, str]:
 
 
 def failed_upstream_checks(context: dg.AssetExecutionContext) -> list[str]:
-    """Blocking raw/ and features/ checks whose latest evaluation failed (a data-quality failure blocks training)."""
-    from fpl_platform.definitions import defs  # the whole graph: a run may have been launched with a subset of it
+    """Blocking raw/ and features/ checks whose latest evaluation failed (a data-quality failure blocks training).
+
+    Dagster's own blocking stops a run's downstream steps when a check in the same run fails; a retrain run holds
+    only the model and its predictions, and a run executed in process has no repository on its context, so the
+    whole graph's checks are read from the code location's definitions."""
+    from fpl_platform.definitions import defs
 
     graph = defs.resolve_asset_graph()
     keys = [
@@ -331,6 +335,54 @@ def unchanged(
         "champion_after": champion_before or "(none)",
         "gate": None,
     }
+
+
+GATE_CHECK = "challenger_beats_champion"
+
+
+def gate_check_spec(model_key: list[str]) -> dg.AssetCheckSpec:
+    """The gate as the model asset's check: on the Checks tab with its verdict, margin, p-value and rows compared."""
+    return dg.AssetCheckSpec(
+        GATE_CHECK,
+        asset=model_key,
+        blocking=True,
+        description="The challenger trained by this run beats the serving champion by the margin, with a one-sided "
+        "paired test behind it (or is the first version). A rejection is a warning: the champion keeps serving, and "
+        "nothing serves an unpromoted version.",
+    )
+
+
+def gate_check_result(result: dict, margin: float) -> dg.AssetCheckResult:
+    """The gate's decision (from train_and_gate) as the result of the model asset's `challenger_beats_champion`."""
+    decision = result["gate"]
+    # an unchanged re-run reports the standing verdict: passed while its version is the champion
+    promoted = result["decision"] == "promoted" or (
+        result["decision"] == "unchanged" and str(result["version"]) == str(result["champion_after"])
+    )
+    metadata = {
+        "verdict": result["decision"],
+        "reason": result["reason"],
+        "challenger": str(result["version"]),
+        "champion_before": str(result["champion_before"]),
+        "champion_after": str(result["champion_after"]),
+        "margin": float(margin),
+    }
+    if decision is not None:
+        metadata.update(
+            {
+                "improvement": float(decision.improvement),
+                "p_value": float(decision.p_value),
+                "test": decision.test,
+                "rows_compared": int(decision.n),
+            }
+        )
+    return dg.AssetCheckResult(
+        check_name=GATE_CHECK,
+        passed=promoted,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+        description=result["reason"],
+    )
 
 
 def gate_metadata(result: dict, mlflow_uri: str) -> dict:
