@@ -143,7 +143,7 @@ def test_alert_reaches_every_channel_and_is_recorded(channels, warehouse, caplog
     assert sorted(stored["channel"]) == ["discord", "email", "slack", "webhook"] and set(stored["status"]) == {"sent"}
     from fpl_platform.lib.schemas import ALERTS
 
-    assert len(table(warehouse, ALERTS.example_sql)) == 4  # the README's example query
+    assert len(table(warehouse, ALERTS.example_sql)) == 4  # docs/tables.md's example query
     everything = stored.to_csv() + caplog.text
     assert PASSWORD not in everything and "secret-token" not in everything
 

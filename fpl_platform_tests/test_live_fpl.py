@@ -120,7 +120,7 @@ def test_live_mode_predicts_the_real_next_gameweek(warehouse, instance, response
     assert squad["gameweek"].tolist() == [38] and squad["fixtures"].iat[0] == 10 and squad["n"].iat[0] > 500
     from fpl_platform.lib.schemas import SQUAD
 
-    assert len(table(warehouse, SQUAD.example_sql)) == 10  # the README's example query
+    assert len(table(warehouse, SQUAD.example_sql)) == 10  # docs/tables.md's example query
     selection = [
         "features/team_ratings", "features/match_features", "features/player_features",
         "ml/match_outcome_model", "ml/player_points_model", "predictions/match_outcomes", "predictions/player_points",

@@ -1,4 +1,5 @@
-"""The README's promises: the two commands, the Tables section, and `make demo`'s result."""
+"""The documents' promises: the README's two commands, docs/tables.md and the settings block kept current, every
+link, every documented command and query run as written, and `make demo`'s result."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +16,27 @@ import duckdb
 from fpl_platform.lib.schemas import ALL_TABLES, tables_markdown
 from fpl_platform_tests.conftest import REPO
 
+# The documents whose ```sh and ```sql blocks the tests run, in this order: the README first (it opens with
+# `make demo`, which the later commands need), then docs/ from the analyst's reading to the reference.
+DOCUMENTS = (
+    "README.md",
+    "docs/analyst.md",
+    "docs/operations.md",
+    "docs/configuration.md",
+    "docs/architecture.md",
+    "docs/deployment.md",
+    "docs/tables.md",
+)
 README = (REPO / "README.md").read_text()
+
+
+def blocks(language: str) -> list[str]:
+    """Every ```<language> block of the DOCUMENTS, in their order."""
+    return [
+        block
+        for document in DOCUMENTS
+        for block in re.findall(rf"^```{language}\n(.*?)^```", (REPO / document).read_text(), flags=re.S | re.M)
+    ]
 
 
 def test_readme_opens_with_the_two_commands():
@@ -23,14 +45,69 @@ def test_readme_opens_with_the_two_commands():
     assert any(line.startswith("make test") for line in head)
 
 
-def test_readme_documents_every_table():
-    assert tables_markdown() in README, "regenerate the README's Tables section from fpl_platform/lib/schemas.py"
+def test_every_document_has_its_place_in_the_order():
+    assert {"README.md", *(path.relative_to(REPO).as_posix() for path in (REPO / "docs").glob("*.md"))} == set(DOCUMENTS)
+
+
+def test_docs_tables_is_current_and_documents_every_table():
+    generated = subprocess.run(
+        [sys.executable, "-m", "fpl_platform.lib.schemas"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    assert (REPO / "docs" / "tables.md").read_text() == generated, "docs/tables.md is stale: run `make docs`"
+    assert generated.endswith(tables_markdown())
     for table in ALL_TABLES:
-        assert f"### `{table.name}`" in README
+        assert f"### `{table.name}`" in generated
+
+
+def test_configuration_documents_every_setting_with_its_default():
+    import yaml
+
+    from fpl_platform.lib.settings import DEFAULTS
+
+    (block,) = re.findall(r"^```yaml\n(.*?)^```", (REPO / "docs" / "configuration.md").read_text(), flags=re.S | re.M)
+    assert yaml.safe_load(block) == DEFAULTS, "docs/configuration.md's YAML block differs from lib/settings.DEFAULTS"
+
+
+def test_architecture_diagram_is_the_asset_graph():
+    from fpl_platform.definitions import defs
+
+    (diagram,) = re.findall(r"^```mermaid\n(.*?)^```", (REPO / "docs" / "architecture.md").read_text(), flags=re.S | re.M)
+    labels = dict(re.findall(r"^\s*(\w+)\[\"([^\"]+)\"\]", diagram, flags=re.M))
+    drawn = {(labels[a], labels[b]) for a, b in re.findall(r"^\s*(\w+) --> (\w+)$", diagram, flags=re.M)}
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    assert set(labels.values()) == {key.to_user_string() for key in keys}, "docs/architecture.md's diagram lacks assets"
+    real = {(parent.to_user_string(), key.to_user_string()) for key in keys for parent in graph.get(key).parent_keys}
+    assert drawn == real, "docs/architecture.md's diagram draws other dependencies than the asset graph has"
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_relative_link_reaches_a_file_and_heading():
+    broken = []
+    for document in (*DOCUMENTS, "BENCHMARKS.md", "CONTRIBUTING.md"):
+        source = REPO / document
+        for target in re.findall(r"\]\(([^)\s]+)\)", source.read_text()):
+            if re.match(r"[a-z]+://", target):
+                continue
+            path, _, fragment = target.partition("#")
+            linked = (source.parent / path).resolve() if path else source
+            if not linked.exists():
+                broken.append(f"{document}: {target}")
+            elif fragment and fragment not in {anchor(h) for h in re.findall(r"^#+ (.*)$", linked.read_text(), flags=re.M)}:
+                broken.append(f"{document}: {target} (no such heading)")
+    assert broken == []
+
+
+def test_readme_shows_analyst_queries():
+    assert all(query in sql_examples() for query in analyst_queries())
 
 
 def test_readme_example_sql_runs_on_the_analyst_copy(isolated_home):
-    """The raw tables' example queries in the Tables section run against a published analytics.duckdb."""
+    """The raw tables' example queries in docs/tables.md run against a published analytics.duckdb."""
     import dagster as dg
 
     from fpl_platform.resources import Warehouse
@@ -57,15 +134,15 @@ def test_readme_example_sql_runs_on_the_analyst_copy(isolated_home):
 
 
 # "(not run by tests: <reason>)" or "(exit <n>: <reason>)" in a command's comment, or alone on a comment line
-# for the rest of its block, tells the README test what to expect of it
+# for the rest of its block, tells test_the_readme_as_written what to expect of it
 MARK = re.compile(r"\((not run by tests|exit (\d+)): ([^)]*)\)")
 
 
-def readme_commands() -> list[tuple[str, int | None, str]]:
-    """Every command of the README's ```sh blocks, in order: (command as written, expected exit code or None to
+def documented_commands() -> list[tuple[str, int | None, str]]:
+    """Every command of the DOCUMENTS' ```sh blocks, in order: (command as written, expected exit code or None to
     skip it, the reason given)."""
     commands = []
-    for block in re.findall(r"^```sh\n(.*?)^```", README, flags=re.S | re.M):
+    for block in blocks("sh"):
         block_mark = None
         for line in block.replace("\\\n", " ").splitlines():
             if not line.strip():
@@ -93,8 +170,8 @@ def repo_mirror(target: Path) -> Path:
 
 
 def test_the_readme_as_written(tmp_path, isolated_home, monkeypatch):
-    """Every command of the README's shell blocks, exactly as written, from the repo root with a fresh
-    FPL_PLATFORM_HOME and no other environment; then `make demo` again (nothing changes), every SQL example on
+    """Every command of the README's and docs/' shell blocks (DOCUMENTS' order), exactly as written, from the repo
+    root with a fresh FPL_PLATFORM_HOME and no other environment; then `make demo` again (nothing changes), every SQL example on
     the analyst copy, every documented table, and the UI in a browser."""
     from fpl_platform.lib.warehouse import table_digests
 
@@ -107,13 +184,13 @@ def test_the_readme_as_written(tmp_path, isolated_home, monkeypatch):
     def run(command: str) -> subprocess.CompletedProcess:
         return subprocess.run(["bash", "-c", command], cwd=root, env=env, capture_output=True, text=True)
 
-    commands = readme_commands()
+    commands = documented_commands()
     assert len(commands) >= 10 and commands[0][0].startswith("make demo")
     for command, expected, reason in commands:
         if command.startswith("make test"):
             expected, reason = None, "the test suite itself"
         if expected is None:
-            print(f"README command skipped ({reason}): {command}")
+            print(f"documented command skipped ({reason}): {command}")
             continue
         out = run(command)
         assert out.returncode == expected, f"{command}\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}"
@@ -151,14 +228,14 @@ def test_the_readme_as_written(tmp_path, isolated_home, monkeypatch):
 
 
 def sql_examples() -> list[str]:
-    """Every ```sql block of the README (the analysts' queries and each table's example)."""
-    return [block.strip() for block in re.findall(r"^```sql\n(.*?)^```", README, flags=re.S | re.M)]
+    """Every ```sql block of the DOCUMENTS (the README's analyst queries and each table's example)."""
+    return [block.strip() for block in blocks("sql")]
 
 
 def analyst_queries() -> list[str]:
     """The ```sql blocks of the README's "Analyst queries" section."""
     section = README.split("## Analyst queries", 1)[1].split("\n## ", 1)[0]
-    queries = [block.split("```", 1)[0].strip() for block in section.split("```sql")[1:]]
+    queries = [block.split("```", 1)[0].strip() for block in section.split("```sql\n")[1:]]
     assert len(queries) >= 3, "the README's Analyst queries section lost its examples"
     return queries
 

@@ -210,7 +210,7 @@ def test_replay_is_deterministic_resumable_and_runs_an_ab_test(tmp_path):
 
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
         for table in (schemas.AB_TESTS, schemas.AB_ASSIGNMENTS, schemas.AB_LOSSES, schemas.AB_RESULTS):
-            assert connection.execute(table.example_sql).fetchall(), table.name  # the README's queries
+            assert connection.execute(table.example_sql).fetchall(), table.name  # docs/tables.md's queries
         status, split = connection.execute("SELECT status, traffic_split FROM monitoring.ab_tests").fetchone()
         actions = [r[0] for r in connection.execute("SELECT action FROM monitoring.ab_results ORDER BY as_of").fetchall()]
     if status == "running":

@@ -119,7 +119,7 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     per_feature = table(warehouse, "SELECT model_name, feature, evidently_method FROM monitoring.drift")
     assert "prediction" in set(per_feature["feature"]) and per_feature["evidently_method"].notna().sum() > 20
 
-    # every example query of the README's Tables section runs on the published analyst copy
+    # every example query of docs/tables.md runs on the published analyst copy
     warehouse.publish()
     connection = duckdb.connect(str(warehouse.analytics_file), read_only=True)
     for schema in ALL_TABLES:

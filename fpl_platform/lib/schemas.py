@@ -1,4 +1,4 @@
-"""Schemas of every warehouse table: DDL, validation and the README's "Tables" section come from here."""
+"""Schemas of every warehouse table: DDL, validation and docs/tables.md (`make docs`) come from here."""
 
 from __future__ import annotations
 
@@ -910,7 +910,7 @@ def by_name(name: str) -> TableSchema:
 
 
 def tables_markdown() -> str:
-    """The README's table documentation, generated from the schemas."""
+    """The table documentation of docs/tables.md, generated from the schemas."""
     out = []
     for table in ALL_TABLES:
         out.append(f"### `{table.name}`\n\n{table.doc}")
@@ -925,3 +925,8 @@ def tables_markdown() -> str:
         if table.example_sql:
             out.append(f"```sql\n{table.example_sql}\n```")
     return "\n\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # `make docs`: python -m fpl_platform.lib.schemas > docs/tables.md
+    print("# Tables\n\nGenerated from `fpl_platform/lib/schemas.py` by `make docs` (a test keeps it current).\n")
+    print(tables_markdown(), end="")

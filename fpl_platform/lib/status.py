@@ -80,7 +80,7 @@ def report(now: pd.Timestamp | None = None, repairs: list[str] | tuple = ()) -> 
     out.append(_table(events, "no retraining decision recorded yet"))
     out.append("")
 
-    out.append("Last drift report per model (severity rule: README, table monitoring.drift_reports)")
+    out.append("Last drift report per model (severity rule: docs/tables.md, monitoring.drift_reports)")
     drift = _query(
         "SELECT model_name, created_at, model_version, report_id, round(drift_share, 2) AS drift_share, "
         "concat(drifted_features, '/', features) AS drifted, round(prediction_psi, 3) AS prediction_psi, severity, html_report "

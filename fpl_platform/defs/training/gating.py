@@ -27,7 +27,7 @@ MANUAL_TRIGGERS = {"", "cli", "manual", "replay"}
 
 
 class GateConfig(dg.Config):
-    """Gate overrides for one run (unset: the `gate` section of the settings file, see README)."""
+    """Gate overrides for one run (unset: the `gate` section of the settings file, see docs/configuration.md)."""
 
     gate_margin: float | None = None
     gate_alpha: float | None = None
