@@ -78,11 +78,17 @@ def commit_of(rev: str) -> str:
     return out.stdout.strip()
 
 
+def gameweeks(text: str) -> int:
+    if not (text.isdigit() and 1 <= int(text) <= 38):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of gameweeks from 1 to 38")
+    return int(text)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--against", required=True, help="the commit to compare HEAD with, e.g. HEAD~3")
     parser.add_argument("--season", default="2025-26")
-    parser.add_argument("--gameweeks", type=int, default=6, choices=range(1, 39), metavar="1..38")
+    parser.add_argument("--gameweeks", type=gameweeks, default=6, help="gameweeks to replay, 1 to 38 (default 6)")
     parser.add_argument("--full", action="store_true", help="the replay without --quick")
     args = parser.parse_args()
     commits = {"before": commit_of(args.against), "after": commit_of("HEAD")}

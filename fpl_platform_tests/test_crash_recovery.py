@@ -33,7 +33,7 @@ with dg.DagsterInstance.get() as instance:
 @pytest.fixture
 def holder(isolated_home):
     """Another process whose run holds the single duckdb slot of the platform's instance."""
-    from fpl_platform import cli
+    from fpl_platform import runtime as cli
 
     cli.prepare_home()
     process = subprocess.Popen([sys.executable, "-c", HOLDER], env=dict(os.environ), stdout=subprocess.DEVNULL)
@@ -127,7 +127,8 @@ with dg.DagsterInstance.get() as instance:
 
 
 def test_a_run_whose_process_died_before_it_started_is_failed_but_a_live_ones_is_not(isolated_home):
-    from fpl_platform import cli, recovery
+    from fpl_platform import recovery
+    from fpl_platform import runtime as cli
 
     cli.prepare_home()
     dead = subprocess.run([sys.executable, "-c", NEVER_STARTED], env=dict(os.environ), capture_output=True, text=True)

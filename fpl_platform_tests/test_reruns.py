@@ -26,7 +26,7 @@ def kill_mid_write(instance, step_key: str) -> str:
     """Start the whole graph in another process, as `fpl-platform demo` does, and kill -9 it once `step_key`
     (a step that writes a large table) has started; returns the dead run's id."""
     script = (
-        "import dagster as dg\nfrom fpl_platform import cli\ncli.prepare_home()\n"
+        "import dagster as dg\nfrom fpl_platform import runtime as cli\ncli.prepare_home()\n"
         f"with dg.DagsterInstance.get() as instance:\n    cli.materialise_all(instance, seasons={SEASONS!r}, quick=True)\n"
     )
     process = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ), stdout=subprocess.DEVNULL)
@@ -63,7 +63,7 @@ def changed(before: dict, after: dict) -> dict:
 
 
 def test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_taken_in(isolated_home, monkeypatch):
-    from fpl_platform import cli
+    from fpl_platform import runtime as cli
     from fpl_platform.definitions import defs
     from fpl_platform.resources import MlflowTracking, Warehouse
 
