@@ -31,6 +31,8 @@ VOLATILE = {
     "alert_id", "report_id", "event_id", "mlflow_run_id", "dagster_run_id",
     "trained_at", "predicted_at", "created_at", "computed_at", "assigned_at", "evaluated_at", "started_at", "ended_at",
 }  # fmt: skip
+# a Dagster run id (UUID) or an MLflow run id (32 hex digits)
+RUN_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}"
 
 
 def log(message: str) -> None:
@@ -38,7 +40,8 @@ def log(message: str) -> None:
 
 
 def digests(path: Path, home: Path) -> dict[str, str]:
-    """Per table "<rows>:<digest>" of its rows without VOLATILE columns, with `home` replaced by '<home>'."""
+    """Per table "<rows>:<digest>" of its rows without VOLATILE columns, with `home` replaced by '<home>' and run
+    ids inside texts by '<id>'."""
     import duckdb
 
     with duckdb.connect(str(path), read_only=True) as connection:
@@ -50,11 +53,12 @@ def digests(path: Path, home: Path) -> dict[str, str]:
         result = {}
         for schema, table, columns in tables:
             kept = ", ".join(f'"{c}"' for c in columns if c not in VOLATILE) or "1"
+            # run ids inside texts (evidence "run <id>", an MLflow artifact URL) are masked like the id columns
             query = (
-                f"SELECT count(*), sum(hash(replace(t::VARCHAR, ?, '<home>'))) "
+                f"SELECT count(*), sum(hash(regexp_replace(replace(t::VARCHAR, ?, '<home>'), ?, '<id>', 'g'))) "
                 f'FROM (SELECT {kept} FROM "{schema}"."{table}") AS t'
             )
-            rows, digest = connection.execute(query, [str(home)]).fetchone()
+            rows, digest = connection.execute(query, [str(home), RUN_ID]).fetchone()
             result[f"{schema}.{table}"] = f"{rows}:{digest}"
         return result
 
