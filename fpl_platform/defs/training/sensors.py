@@ -118,11 +118,13 @@ def _result(requests: list[dg.RunRequest], state: dict, idle: str) -> dg.SensorR
     )
 
 
-@dg.sensor(
-    jobs=list(RETRAIN_JOBS.values()),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
+# the retrain sensors: they request the retrain jobs, run from the start, and look every minute
+retrain_sensor = dg.sensor(
+    jobs=list(RETRAIN_JOBS.values()), default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=60
 )
+
+
+@retrain_sensor
 @warehouse_step
 def drift_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> dg.SensorResult:
     """A critical drift report on a model's inputs or predictions requests that model's retrain."""
@@ -157,11 +159,7 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: Warehou
     return _result(requests, state, f"{len(reports)} new drift report(s), none calls for a retrain now")
 
 
-@dg.sensor(
-    jobs=list(RETRAIN_JOBS.values()),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
-)
+@retrain_sensor
 @warehouse_step
 def performance_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> dg.SensorResult:
     """A critical rolling-performance breach requests a retrain; an emergency one skips the cooldown."""
