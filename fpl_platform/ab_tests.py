@@ -12,7 +12,8 @@ import re
 
 import pandas as pd
 
-from fpl_platform.lib import ab, clock, schemas
+from fpl_platform.lib import ab, schemas
+from fpl_platform.lib.clock import REAL_TIME, Clock
 from fpl_platform.lib.models import MODELS
 from fpl_platform.resources import MlflowTracking, Warehouse
 
@@ -51,8 +52,11 @@ def create(
     target_size: int | None = None,
     end_as_of: str | None = None,
     alpha: float = 0.05,
+    clock: Clock = REAL_TIME,
 ) -> dict:
-    """Define a test (status created): `treatment` is a registered version number or an alias (e.g. challenger)."""
+    """Define a test (status created): `treatment` is a registered version number or an alias (e.g. challenger).
+
+    A person's command happens in real time; a replay passes its own clock."""
     if not NAME.fullmatch(name):
         raise AbTestError(f"test name {name!r}: expected lower-case letters, digits, '-' or '_' (up to 63)")
     if model not in MODELS:
@@ -100,7 +104,7 @@ def create(
     return row
 
 
-def start(warehouse: Warehouse, name: str, as_of: str = "") -> dict:
+def start(warehouse: Warehouse, name: str, as_of: str = "", clock: Clock = REAL_TIME) -> dict:
     """created or stopped → running (the next predictions are served by arm)."""
     test = get(warehouse, name)
     if test["status"] not in ("created", "stopped"):
@@ -110,19 +114,21 @@ def start(warehouse: Warehouse, name: str, as_of: str = "") -> dict:
         raise AbTestError(f"A/B test {running['test_name'].iat[0]!r} is already running on {test['model_name']}: stop it first")
     first_start = pd.isna(test.get("started_at"))
     test.update(status="running", ended_at=None)
+    now = clock.now()
     if first_start:  # a restarted test keeps its first start
-        test.update(started_at=clock.now(), start_as_of=as_of or None)
-    test["note"] = f"started at {clock.now():%Y-%m-%d %H:%M} UTC"
+        test.update(started_at=now, start_as_of=as_of or None)
+    test["note"] = f"started at {now:%Y-%m-%d %H:%M} UTC"
     warehouse.upsert((schemas.AB_TESTS, ab.test_frame(test)), source="fpl-platform ab-test start")
     return test
 
 
-def stop(warehouse: Warehouse, name: str) -> dict:
+def stop(warehouse: Warehouse, name: str, clock: Clock = REAL_TIME) -> dict:
     """running → stopped: the champion serves every item again; the analysis so far stays."""
     test = get(warehouse, name)
     if test["status"] != "running":
         raise AbTestError(f"A/B test {name!r} is {test['status']}, not running")
-    test.update(status="stopped", ended_at=clock.now(), note=f"stopped by a person at {clock.now():%Y-%m-%d %H:%M} UTC")
+    now = clock.now()
+    test.update(status="stopped", ended_at=now, note=f"stopped by a person at {now:%Y-%m-%d %H:%M} UTC")
     warehouse.upsert((schemas.AB_TESTS, ab.test_frame(test)), source="fpl-platform ab-test stop")
     return test
 

@@ -1,10 +1,15 @@
-"""The code location: every domain's definitions plus the shared resources and the executor."""
+"""The code location: every domain's definitions plus the shared resources and the executor.
+
+The resources are configured here from the deployment's environment (lib.paths.setting); nothing else reads it
+while a run executes.
+"""
 
 import dagster as dg
 
 from fpl_platform.defs import analytics, features, ingestion, monitoring, serving, training
 from fpl_platform.defs.console import compact_console
-from fpl_platform.resources import FootballData, FplSource, MlflowTracking, Notifier, Warehouse
+from fpl_platform.lib.paths import setting
+from fpl_platform.resources import FootballData, FplSource, MlflowTracking, Notifier, RunClock, Warehouse
 
 defs = dg.Definitions.merge(
     ingestion.defs,
@@ -16,8 +21,9 @@ defs = dg.Definitions.merge(
     dg.Definitions(
         resources={
             "warehouse": Warehouse(),
-            "fpl_source": FplSource(),
-            "football_data_source": FootballData(),
+            "fpl_source": FplSource(mode=setting("FPL_PLATFORM_SOURCE") or "bundled", api_base=setting("FPL_PLATFORM_FPL_API")),
+            "football_data_source": FootballData(location=setting("FPL_PLATFORM_FOOTBALL_DATA")),
+            "clock": RunClock(as_of=setting("FPL_PLATFORM_AS_OF")),
             "mlflow_tracking": MlflowTracking(),
             "notifier": Notifier(),
         },

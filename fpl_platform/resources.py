@@ -1,19 +1,21 @@
-"""ConfigurableResources: the DuckDB warehouse, the FPL data source and the football-data.co.uk source.
+"""ConfigurableResources: the DuckDB warehouse, the data sources, MLflow, the notifier and the run's clock.
 
-Unset fields fall back to the environment (FPL_PLATFORM_HOME, FPL_PLATFORM_SOURCE, ...) so the same
-Definitions work in `make demo`, `dagster dev` and tests that pass explicit paths.
+definitions.py sets them from the deployment's environment; unset paths fall back to the platform home
+(lib.paths) so the same Definitions work in `make demo`, `dagster dev` and tests that pass explicit paths.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from fpl_platform.lib import paths
+from fpl_platform.lib.clock import Clock
+from fpl_platform.lib.run_tags import REVEAL_TAG, SIMULATED_AT_TAG
 
 if TYPE_CHECKING:  # pandas, duckdb and requests load lazily: every step and sensor tick imports this module
     import pandas as pd
@@ -148,47 +150,74 @@ def warehouse_step(compute: Callable) -> Callable:
     return function
 
 
-# FPL_PLATFORM_SOURCE values a person sets; `fpl-platform replay` sets "replay" for its own runs
+class RunClock(dg.ConfigurableResource):
+    """The run's "now", data cutoff and replay reveal (lib.clock.Clock): its tags', else these fields'.
+
+    `default_as_of` is the deployment's cutoff ('<season>:<gameweek>', FPL_PLATFORM_AS_OF; empty: the latest).
+    A run tagged by a replay carries its own simulated time, cutoff and reveal. A sensor has no run: it lives
+    in real time, or in the replay's when the replay ticks it with `RunClock.of(clock)`.
+    """
+
+    default_as_of: str = ""
+    simulated_at: str = ""
+    reveal_through: str = ""
+    _tags: dict = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def of(cls, clock: Clock) -> RunClock:
+        at = clock.simulated_at.isoformat() if clock.simulated_at is not None else ""
+        return cls(default_as_of=clock.as_of, simulated_at=at, reveal_through=clock.reveal)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._tags = dict(context.dagster_run.tags) if context.dagster_run else {}
+
+    @property
+    def state(self) -> Clock:
+        own = Clock.from_tags({SIMULATED_AT_TAG: self.simulated_at, REVEAL_TAG: self.reveal_through})
+        return Clock.from_tags({**own.tags(), **self._tags}, as_of=self.default_as_of)
+
+    def now(self) -> pd.Timestamp:
+        return self.state.now()
+
+    @property
+    def as_of(self) -> str:
+        return self.state.as_of
+
+
+# FPL_PLATFORM_SOURCE values a person sets; a replay's runs read the replay source through their clock's reveal
 SOURCE_MODES = ("bundled", "live")
 
 
 class FplSource(dg.ConfigurableResource):
     """Where FPL matches, fixtures and player gameweeks come from: 'bundled' snapshot or 'live' FPL API."""
 
-    mode: str = ""
+    mode: str = "bundled"
     data_dir: str = ""
     api_base: str = ""
     retries: int = 4
     backoff_seconds: float = 0.5
 
     @staticmethod
-    def check_mode(mode: str, *, replay: bool = False, setting: str = "FPL_PLATFORM_SOURCE") -> str:
-        """`mode` if it names a source ('replay' only with `replay`), else a SettingError naming the setting."""
+    def check_mode(mode: str, *, setting: str = "FPL_PLATFORM_SOURCE") -> str:
+        """`mode` if it names a source, else a SettingError naming the setting."""
         from fpl_platform.lib.errors import SettingError
 
-        if mode in SOURCE_MODES or (replay and mode == "replay"):
+        if mode in SOURCE_MODES:
             return mode
         raise SettingError(setting, mode, " or ".join(repr(m) for m in SOURCE_MODES))
 
-    def source(self):
-        """The source object for this run (bundled, or live for the current season)."""
+    def source(self, clock: RunClock):
+        """The source object for this run: the bundled snapshot, the live API, or, for a run whose clock
+        reveals a replayed season up to a gameweek, the bundled data as it stood then."""
         from fpl_platform.lib.sources import BundledSource, LiveSource, ReplaySource
 
-        if self.mode:
-            mode = self.check_mode(self.mode, replay=True, setting="the fpl_source resource's mode")
-        else:
-            mode = self.check_mode(os.environ.get("FPL_PLATFORM_SOURCE") or "bundled", replay=True)
         data_dir = self.data_dir or str(paths.data_dir())
-        if mode == "bundled":
-            return BundledSource(data_dir)
-        if mode == "replay":
-            reveal = os.environ.get("FPL_PLATFORM_REPLAY_REVEAL", "")
-            if not reveal:
-                raise ValueError(
-                    "FPL_PLATFORM_SOURCE is 'replay' but FPL_PLATFORM_REPLAY_REVEAL ('<season>:<gameweek>') is not set"
-                )
+        reveal = clock.state.reveal
+        if reveal:
             return ReplaySource(data_dir, reveal)
-        base = self.api_base or os.environ.get("FPL_PLATFORM_FPL_API") or paths.DEFAULT_FPL_API
+        if self.check_mode(self.mode, setting="the fpl_source resource's mode") == "bundled":
+            return BundledSource(data_dir)
+        base = self.api_base or paths.DEFAULT_FPL_API
         return LiveSource(data_dir, base, retries=self.retries, backoff_seconds=self.backoff_seconds)
 
 
@@ -201,7 +230,7 @@ class FootballData(dg.ConfigurableResource):
 
     @property
     def base(self) -> str:
-        return self.location or os.environ.get("FPL_PLATFORM_FOOTBALL_DATA", "")
+        return self.location
 
 
 class MlflowTracking(dg.ConfigurableResource):
@@ -303,16 +332,16 @@ class Notifier(dg.ConfigurableResource):
     retries: int = 2
     backoff_seconds: float = 0.5
 
-    def notify(self, alert, warehouse: Warehouse) -> list:
-        """Deliver `alert` unless its key is cooling down; a failing channel never raises. Returns the deliveries."""
+    def notify(self, alert, warehouse: Warehouse, now: pd.Timestamp) -> list:
+        """Deliver `alert` unless its key sent within the cooldown before `now` (the run's clock); a failing
+        channel never raises. Returns the deliveries."""
         import uuid
         from datetime import timedelta
 
         import pandas as pd
 
-        from fpl_platform.lib import clock, notify, schemas
+        from fpl_platform.lib import notify, schemas
 
-        now = clock.now()
         last_sent = None
         if warehouse.exists(schemas.ALERTS.name):
             found = warehouse.read(

@@ -148,9 +148,10 @@ def materialise_all(
     quick: bool = False,
     raise_on_error: bool = True,
     allow_shrink: bool = False,
+    tags: dict | None = None,
 ) -> list:
     """Materialise `keys` (every asset when None): the season-partitioned ones in one single-run backfill of
-    `seasons`, then the rest.
+    `seasons`, then the rest; both runs carry `tags` (e.g. a lib.clock.Clock's).
 
     Without `raise_on_error`, a failed first run is returned alone (the second would build on its failure).
     With `allow_shrink`, the raw loads may drop rows of a season (see lib/quality.py).
@@ -181,7 +182,7 @@ def materialise_all(
             run_assets(
                 dg.AssetSelection.assets(*partitioned),
                 instance,
-                tags={**range_tags, "fpl_platform/trigger": "cli"},
+                tags={**range_tags, "fpl_platform/trigger": "cli", **(tags or {})},
                 run_config={**QUIET, "ops": ops(partitioned, {})},
                 raise_on_error=raise_on_error,
             )
@@ -193,7 +194,7 @@ def materialise_all(
             run_assets(
                 dg.AssetSelection.assets(*unpartitioned),
                 instance,
-                tags={"fpl_platform/trigger": "cli"},
+                tags={"fpl_platform/trigger": "cli", **(tags or {})},
                 run_config={**QUIET, "ops": ops(unpartitioned, QUICK if quick else {})},
                 raise_on_error=raise_on_error,
             )

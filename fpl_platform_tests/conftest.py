@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fpl_platform.lib import paths
-from fpl_platform.resources import FootballData, FplSource, MlflowTracking, Notifier, Warehouse
+from fpl_platform.resources import FootballData, FplSource, MlflowTracking, Notifier, RunClock, Warehouse
 
 REPO = paths.REPO_ROOT
 BUNDLED = REPO / "data"
@@ -63,6 +63,7 @@ def resources_for(warehouse: Warehouse, data_dir: Path | str = BUNDLED, **kwargs
         "warehouse": warehouse,
         "fpl_source": FplSource(data_dir=str(data_dir), **kwargs.pop("fpl", {})),
         "football_data_source": FootballData(**kwargs.pop("football_data", {})),
+        "clock": RunClock(),
     }
 
 

@@ -7,12 +7,13 @@ import logging
 import socket
 
 import dagster as dg
+import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from fpl_platform.lib.notify import Alert
-from fpl_platform.resources import Notifier
+from fpl_platform.resources import Notifier, RunClock
 from fpl_platform_tests.conftest import materialise, resources_for, table
 from fpl_platform_tests.http_server import serve_webhooks
 
@@ -121,7 +122,7 @@ DRIFT = Alert(
 def test_alert_reaches_every_channel_and_is_recorded(channels, warehouse, caplog):
     inbox, hooks = channels
     caplog.set_level(logging.DEBUG)
-    deliveries = Notifier(backoff_seconds=0.01).notify(DRIFT, warehouse)
+    deliveries = Notifier(backoff_seconds=0.01).notify(DRIFT, warehouse, pd.Timestamp.now(tz="UTC"))
     assert {(d.channel, d.status) for d in deliveries} == {
         ("email", "sent"),
         ("slack", "sent"),
@@ -151,13 +152,13 @@ def test_alert_reaches_every_channel_and_is_recorded(channels, warehouse, caplog
 def test_cooldown_suppresses_the_same_key_only(channels, warehouse):
     inbox, _hooks = channels
     notifier = Notifier(cooldown_minutes=30, backoff_seconds=0.01)
-    notifier.notify(DRIFT, warehouse)
-    again = notifier.notify(DRIFT, warehouse)
+    notifier.notify(DRIFT, warehouse, pd.Timestamp.now(tz="UTC"))
+    again = notifier.notify(DRIFT, warehouse, pd.Timestamp.now(tz="UTC"))
     assert [(d.channel, d.status) for d in again] == [("none", "suppressed")]
     other = Alert(
         key="performance:match_outcome", title="RPS above the control limit", severity="HIGH", message="rolling RPS 0.231"
     )
-    assert {d.status for d in notifier.notify(other, warehouse)} == {"sent"}
+    assert {d.status for d in notifier.notify(other, warehouse, pd.Timestamp.now(tz="UTC"))} == {"sent"}
     assert len(inbox.messages) == 2
     statuses = table(warehouse, "SELECT alert_key, status, count(*) AS n FROM monitoring.alerts GROUP BY ALL ORDER BY ALL")
     assert ("drift:match_outcome", "suppressed", 1) in [tuple(r) for r in statuses.values.tolist()]
@@ -167,7 +168,7 @@ def test_failing_channel_is_retried_recorded_and_never_raises(smtp_server, wareh
     with serve_webhooks(always_fail_path="/slack/broken") as hooks:
         monkeypatch.setenv("FPL_PLATFORM_SLACK_WEBHOOK", f"{hooks.url}/slack/broken")
         monkeypatch.setenv("FPL_PLATFORM_ALERT_WEBHOOK", f"{hooks.url}/generic")
-        deliveries = Notifier(retries=2, backoff_seconds=0.01).notify(DRIFT, warehouse)
+        deliveries = Notifier(retries=2, backoff_seconds=0.01).notify(DRIFT, warehouse, pd.Timestamp.now(tz="UTC"))
         assert hooks.requests.count("/slack/broken") == 3
     by_channel = {d.channel: d for d in deliveries}
     assert by_channel["slack"].status == "failed" and by_channel["slack"].attempts == 3
@@ -194,7 +195,7 @@ def test_failed_run_sends_an_alert(channels, warehouse, instance, data_dir):
     failure = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0]
     context = dg.build_run_status_sensor_context(
         sensor_name=alert_on_run_failure.name, dagster_instance=instance, dagster_run=run, dagster_event=failure.dagster_event,
-        resources={"notifier": Notifier(backoff_seconds=0.01), "warehouse": warehouse},
+        resources={"notifier": Notifier(backoff_seconds=0.01), "warehouse": warehouse, "clock": RunClock()},
     ).for_run_failure()  # fmt: skip
     alert_on_run_failure(context)
     stored = table(warehouse, "SELECT * FROM monitoring.alerts")

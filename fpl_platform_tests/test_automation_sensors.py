@@ -20,15 +20,17 @@ from fpl_platform.defs.training.schedules import weekly_retrain_schedule
 from fpl_platform.defs.training.sensors import drift_retrain_sensor, performance_retrain_sensor
 from fpl_platform.lib import schemas
 from fpl_platform.lib.run_tags import RETRAIN_MODEL_TAG
-from fpl_platform.resources import FplSource, Notifier
+from fpl_platform.resources import FplSource, Notifier, RunClock
 from fpl_platform_tests.conftest import BUNDLED, materialise, resources_for, table
 from fpl_platform_tests.http_server import serve_webhooks
 
 
 def tick(sensor, instance, cursor, **resources):
-    """One evaluation as the daemon does it: the code location's repository, the instance, the stored cursor."""
+    """One evaluation as the daemon does it: the code location's repository, the instance, the stored cursor (and
+    the real time, unless `clock` says otherwise)."""
     from fpl_platform.definitions import defs
 
+    resources.setdefault("clock", RunClock())
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,

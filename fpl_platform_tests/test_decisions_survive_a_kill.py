@@ -27,7 +27,7 @@ import pytest
 
 from fpl_platform.defs.training.gating import Challenger, live_runs, train_and_gate
 from fpl_platform.lib import promotion, status, tracking
-from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
+from fpl_platform.resources import MlflowTracking, Notifier, RunClock, Warehouse
 from fpl_platform_tests.conftest import materialise, resources_for
 
 MODEL = "match_outcome"
@@ -101,7 +101,12 @@ def train_tiny(instance, level: float, better: bool = True) -> dict:
     result = dg.materialize(
         [tiny_match_model],
         instance=instance,
-        resources={"warehouse": Warehouse(), "mlflow_tracking": MlflowTracking(), "notifier": Notifier(backoff_seconds=0.01)},
+        resources={
+            "warehouse": Warehouse(),
+            "mlflow_tracking": MlflowTracking(),
+            "notifier": Notifier(backoff_seconds=0.01),
+            "clock": RunClock(),
+        },
         run_config={"ops": {"ml__match_outcome_model": {"config": {"level": level, "better": better}}}},
     )
     metadata = result.asset_materializations_for_node("ml__match_outcome_model")[0].metadata
@@ -352,7 +357,10 @@ def test_an_interrupted_promotion_whose_champion_has_moved_on_is_recorded_as_fai
     kill_training("alias_move", 3.0)  # the gate promoted 3 over 2; the aliases never moved
     # before anything reconciles, a person rolls 2 back: 3's gate faced a champion that no longer serves
     with home.session():
-        assert promotion.rollback(home, MlflowTracking(), MODEL, evidence="a person") == ("2", "1")
+        assert promotion.rollback(home, MlflowTracking(), MODEL, evidence="a person", now=pd.Timestamp.now(tz="UTC")) == (
+            "2",
+            "1",
+        )
 
     text = status_command()
     assert champions_printed(text) == {"1"}, text

@@ -391,22 +391,22 @@ def test_promotion_and_rollback_move_real_mlflow_aliases(warehouse, tmp_path):
         assert promotion.promote(registry, "match_outcome", version) == before
         promotion.record_event(
             warehouse, model_name="match_outcome", trigger="scheduled", decision="promoted", reason="test",
-            champion_before=before, champion_after=version,
+            champion_before=before, champion_after=version, created_at=pd.Timestamp.now(tz="UTC"),
         )  # fmt: skip
     assert registry.aliases("match_outcome") == {"champion": "3", "previous": "2"}
 
-    assert promotion.rollback(warehouse, registry, "match_outcome", evidence="test") == ("3", "2")
+    assert promotion.rollback(warehouse, registry, "match_outcome", evidence="test", now=pd.Timestamp.now(tz="UTC")) == ("3", "2")
     assert registry.aliases("match_outcome") == {"champion": "2", "previous": "1", "rolled_back": "3"}
-    assert promotion.rollback(warehouse, registry, "match_outcome", evidence="test") == ("2", "1")
+    assert promotion.rollback(warehouse, registry, "match_outcome", evidence="test", now=pd.Timestamp.now(tz="UTC")) == ("2", "1")
     assert registry.aliases("match_outcome") == {"champion": "1", "rolled_back": "2"}
     with pytest.raises(promotion.RollbackError, match="no previous champion"):
-        promotion.rollback(warehouse, registry, "match_outcome", evidence="test")
+        promotion.rollback(warehouse, registry, "match_outcome", evidence="test", now=pd.Timestamp.now(tz="UTC"))
     events = warehouse.read(
         "SELECT decision, champion_before, champion_after FROM monitoring.retraining_events ORDER BY created_at"
     )
     assert events.values.tolist()[-2:] == [["rolled_back", "3", "2"], ["rolled_back", "2", "1"]]
     with pytest.raises(ValueError, match="trigger"):
-        promotion.record_event(warehouse, model_name="m", trigger="whim", decision="promoted", reason="")
+        promotion.record_event(warehouse, model_name="m", trigger="whim", decision="promoted", reason="", created_at=None)
 
 
 def test_gate_promotes_a_fresher_model_and_rejects_an_identical_one():

@@ -17,7 +17,7 @@ from fpl_platform.lib import drift as drift_lib
 from fpl_platform.lib import tracking
 from fpl_platform.lib.features import MODEL_FEATURES
 from fpl_platform.lib.player_model import FEATURES as PLAYER_FEATURES
-from fpl_platform.resources import Warehouse
+from fpl_platform.resources import RunClock, Warehouse
 from fpl_platform_tests.conftest import materialise, resources_for
 
 MONITORING_TABLES = ("monitoring.drift", "monitoring.drift_reports", "monitoring.performance", "monitoring.alerts")
@@ -294,7 +294,7 @@ def test_the_drift_sensor_acts_once_on_a_report_the_second_run_did_not_append(mo
     from fpl_platform.defs.training.sensors import drift_retrain_sensor
     from fpl_platform_tests.test_automation_sensors import tick
 
-    resources = {"warehouse": monitored.warehouse, "notifier": monitored.resources["notifier"]}
+    resources = {"warehouse": monitored.warehouse, "notifier": monitored.resources["notifier"], "clock": RunClock()}
     report_id = monitored.tables[1]["monitoring.drift_reports"].set_index("model_name").loc["match_outcome", "report_id"]
     evaluation = tick(drift_retrain_sensor, monitored.instance, None, **resources)
     [request] = evaluation.run_requests

@@ -8,6 +8,7 @@ import pytest
 from fpl_platform.lib import ab, clock, schemas
 from fpl_platform.lib.asof import resolve
 from fpl_platform.lib.sources import BundledSource, ReplaySource
+from fpl_platform.resources import RunClock
 from fpl_platform.simulation.replay import DriftInjection
 from fpl_platform_tests.conftest import BUNDLED
 
@@ -45,14 +46,29 @@ def test_a_new_seasons_fixtures_set_the_as_of_before_its_first_result():
     assert resolve(played, source.fixtures(), "").label == "2025-26:0"
 
 
-def test_simulated_clock(monkeypatch):
-    monkeypatch.setenv("FPL_PLATFORM_NOW", "2025-09-01T12:00:00")
-    assert clock.now() == pd.Timestamp("2025-09-01 12:00", tz="UTC") and clock.is_simulated()
-    monkeypatch.setenv("FPL_PLATFORM_NOW", "yesterday-ish")
-    with pytest.raises(ValueError, match="FPL_PLATFORM_NOW"):
-        clock.now()
-    monkeypatch.delenv("FPL_PLATFORM_NOW")
-    assert abs(clock.now() - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(minutes=1)
+def test_a_runs_clock_is_its_tags_and_a_run_without_them_lives_in_real_time():
+    import dagster as dg
+
+    replayed = clock.Clock(pd.Timestamp("2025-09-01 12:00", tz="UTC"), as_of="2025-26:3", reveal="2025-26:3")
+    assert clock.Clock.from_tags(replayed.tags(), as_of="2024-25:37") == replayed
+    with pytest.raises(ValueError, match="fpl_platform/simulated_at is 'yesterday-ish'; expected an ISO 8601 instant"):
+        clock.Clock.from_tags({"fpl_platform/simulated_at": "yesterday-ish"})
+
+    seen = {}
+
+    @dg.asset
+    def stamped(clock: RunClock) -> None:
+        seen[len(seen)] = (clock.now(), clock.as_of, clock.state.reveal)
+
+    with dg.instance_for_test() as instance:
+        resources = {"clock": RunClock(default_as_of="2024-25:37")}
+        dg.materialize([stamped], resources=resources, instance=instance, tags=replayed.tags())
+        dg.materialize([stamped], resources=resources, instance=instance)
+    assert seen[0] == (replayed.now(), "2025-26:3", "2025-26:3")
+    now, as_of, reveal = seen[1]
+    assert abs(now - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(minutes=1) and (as_of, reveal) == ("2024-25:37", "")
+    # a sensor has no run: the replay ticks it with its own clock
+    assert RunClock.of(replayed).state == replayed
 
 
 def test_drift_injection_swaps_a_seeded_fraction_consistently(data_dir):

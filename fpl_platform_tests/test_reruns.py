@@ -16,18 +16,22 @@ import time
 import dagster as dg
 
 from fpl_platform.lib import tracking
+from fpl_platform.lib.clock import Clock
 from fpl_platform.lib.warehouse import table_digests
 
 SEASONS = ["2023-24", "2024-25", "2025-26"]
+# the bundled data as it stood before the season's last round (gameweek 38 not yet played), then after it
+BEFORE_LAST_ROUND, AFTER_LAST_ROUND = Clock(reveal="2025-26:37").tags(), Clock(reveal="2025-26:38").tags()
 MODELS = ("match_outcome", "player_points")
 
 
-def kill_mid_write(instance, step_key: str) -> str:
-    """Start the whole graph in another process, as `fpl-platform demo` does, and kill -9 it once `step_key`
-    (a step that writes a large table) has started; returns the dead run's id."""
+def kill_mid_write(instance, step_key: str, tags: dict) -> str:
+    """Start the whole graph (its runs tagged `tags`) in another process, as `fpl-platform demo` does, and kill -9
+    it once `step_key` (a step that writes a large table) has started; returns the dead run's id."""
     script = (
         "import dagster as dg\nfrom fpl_platform import runtime as cli\ncli.prepare_home()\n"
-        f"with dg.DagsterInstance.get() as instance:\n    cli.materialise_all(instance, seasons={SEASONS!r}, quick=True)\n"
+        "with dg.DagsterInstance.get() as instance:\n"
+        f"    cli.materialise_all(instance, seasons={SEASONS!r}, quick=True, tags={tags!r})\n"
     )
     process = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ), stdout=subprocess.DEVNULL)
     before = {r.dagster_run.run_id for r in instance.get_run_records()}
@@ -62,22 +66,19 @@ def changed(before: dict, after: dict) -> dict:
     }
 
 
-def test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_taken_in(isolated_home, monkeypatch):
+def test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_taken_in(isolated_home):
     from fpl_platform import runtime as cli
     from fpl_platform.definitions import defs
     from fpl_platform.resources import MlflowTracking, Warehouse
 
-    # the bundled data as it stood before the season's last round: gameweek 38 not yet played
-    monkeypatch.setenv("FPL_PLATFORM_SOURCE", "replay")
-    monkeypatch.setenv("FPL_PLATFORM_REPLAY_REVEAL", "2025-26:37")
     cli.prepare_home()
     warehouse, uri = Warehouse().file, MlflowTracking().uri
     with dg.DagsterInstance.get() as instance:
-        cli.materialise_all(instance, seasons=SEASONS, quick=True)
+        cli.materialise_all(instance, seasons=SEASONS, quick=True, tags=BEFORE_LAST_ROUND)
         first, models = table_digests(warehouse), registry(uri)
         assert len(first) >= 20 and all(version == "1" for version, _ in models.values())
 
-        cli.materialise_all(instance, seasons=SEASONS, quick=True)
+        cli.materialise_all(instance, seasons=SEASONS, quick=True, tags=BEFORE_LAST_ROUND)
         assert changed(first, table_digests(warehouse)) == {}, "the whole graph run again changed tables"
         assert registry(uri) == models, "the whole graph run again trained new model versions"
 
@@ -85,9 +86,9 @@ def test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_t
         for key in graph.toposorted_asset_keys:
             spec = graph.get(key)
             ops = {op: config for op, config in cli.QUICK.items() if op == key.to_python_identifier()}
-            tags = {}
+            tags = dict(BEFORE_LAST_ROUND)
             if spec.partitions_def is not None:
-                tags = {"dagster/asset_partition_range_start": SEASONS[0], "dagster/asset_partition_range_end": SEASONS[-1]}
+                tags |= {"dagster/asset_partition_range_start": SEASONS[0], "dagster/asset_partition_range_end": SEASONS[-1]}
             result = dg.materialize(
                 [*defs.assets, *defs.asset_checks],
                 selection=dg.AssetSelection.assets(key).required_multi_asset_neighbors(),
@@ -102,12 +103,11 @@ def test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_t
         assert registry(uri) == models
 
         # the last round's results arrive, and the run taking them in is killed (kill -9) in the middle of a write
-        monkeypatch.setenv("FPL_PLATFORM_REPLAY_REVEAL", "2025-26:38")
-        killed = kill_mid_write(instance, "raw__player_gameweeks")
+        killed = kill_mid_write(instance, "raw__player_gameweeks", AFTER_LAST_ROUND)
         assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.STARTED  # what the crash leaves behind
         assert killed in instance.event_log_storage.get_concurrency_run_ids(), "the dead run should hold the pool slot"
         # the next run recovers: the dead run is failed with its reason and alerted, its slot freed; then it runs
-        cli.materialise_all(instance, seasons=SEASONS, quick=True)
+        cli.materialise_all(instance, seasons=SEASONS, quick=True, tags=AFTER_LAST_ROUND)
         dead = instance.get_run_by_id(killed)
         assert dead.status == dg.DagsterRunStatus.FAILURE
         [failure] = instance.all_logs(killed, of_type=dg.DagsterEventType.RUN_FAILURE)
@@ -123,5 +123,5 @@ def test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_t
         assert rows(after["raw.matches"]) == rows(first["raw.matches"]) + 10
         assert registry(uri) == models, "results after the training cutoff retrained a model"
 
-        cli.materialise_all(instance, seasons=SEASONS, quick=True)
+        cli.materialise_all(instance, seasons=SEASONS, quick=True, tags=AFTER_LAST_ROUND)
         assert changed(after, table_digests(warehouse)) == {}, "re-running after the new round changed tables"

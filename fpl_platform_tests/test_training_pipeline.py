@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from fpl_platform.definitions import defs
+from fpl_platform.defs.training.gating import GATE_CHECK
 from fpl_platform.lib import match_model, tracking
 from fpl_platform.lib.schemas import ALL_TABLES
 from fpl_platform.runtime import LOCATION_NAME, QUICK
@@ -22,6 +23,8 @@ from fpl_platform_tests.conftest import failure_message, materialise, resources_
 # match model: a retrain that chooses its recipe by validation (the threat one) then has a real champion to beat
 MATCH_QUICK = QUICK["ml__match_outcome_model"]["config"]
 FAST = {"ops": {**QUICK, "ml__match_outcome_model": {"config": {**MATCH_QUICK, "candidate": "logistic_dc_elo"}}}}
+FAST_MATCH = {"ops": {"ml__match_outcome_model": FAST["ops"]["ml__match_outcome_model"]}}
+FEATURE_CHECKS = ("features_precede_kickoff", "dixon_coles_probabilities_are_complete", "player_features_precede_kickoff")
 DOWNSTREAM = [
     "features/team_ratings",
     "features/match_features",
@@ -203,7 +206,9 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
     retrain = job.execute_in_process(instance=instance, tags=request.tags, run_config=challenger, resources=resources)
     assert retrain.success
     assert instance.get_run_by_id(retrain.run_id).tags["fpl_platform/trigger"] == "drift"
-    [gate] = retrain.get_asset_check_evaluations()
+    evaluations = {evaluation.check_name: evaluation for evaluation in retrain.get_asset_check_evaluations()}
+    assert set(evaluations) == {GATE_CHECK, *FEATURE_CHECKS}  # the retrain ran the feature tables' checks first
+    gate = evaluations[GATE_CHECK]
     assert gate.passed and gate.metadata["champion_after"].value == "3" and gate.metadata["p_value"].value < 0.1
     assert tracking.aliases(mlflow.uri, "match_outcome") == {"champion": "3", "previous": "1", "challenger": "3"}
     promoted = table(warehouse, "SELECT * FROM monitoring.retraining_events ORDER BY created_at DESC LIMIT 1").iloc[0]
@@ -271,18 +276,24 @@ def test_failed_training_ends_its_mlflow_run_failed(pipeline, warehouse, instanc
     assert tracking.alias_version(mlflow.uri, "match_outcome", "champion") is None
 
 
-def test_a_failed_data_quality_check_blocks_training_in_a_later_run(pipeline, warehouse, instance):
-    """A retrain run holds only the model and its predictions: the latest evaluation of a blocking raw/ or features/
-    check, failed in an earlier run, stops it before anything is registered."""
+def test_a_retrain_on_features_that_fail_a_blocking_check_stops_before_training(pipeline, warehouse, instance):
+    """The retrain jobs run the feature tables' checks on the data as it stands: one that fails blocks the model
+    step through Dagster's own blocking, so nothing is fitted or registered."""
     resources, mlflow = pipeline
     assert run(["features/team_ratings", "features/match_features"], resources, instance).success
-    failed = dg.AssetCheckEvaluation(
-        asset_key=dg.AssetKey(["features", "match_features"]), check_name="features_precede_kickoff", passed=False
+    with duckdb.connect(str(warehouse.file)) as connection:  # a feature row computed after its own kickoff
+        connection.execute(
+            "UPDATE features.match_features SET cutoff = kickoff + INTERVAL 1 DAY "
+            "WHERE match_id = (SELECT min(match_id) FROM features.match_features)"
+        )
+    retrain = defs.resolve_job_def("retrain_match_outcome_job").execute_in_process(
+        instance=instance, resources=resources, run_config=FAST_MATCH, raise_on_error=False
     )
-    instance.report_runless_asset_event(failed)
-    result = run(["ml/match_outcome_model"], resources, instance, raise_on_error=False)
-    assert not result.success
-    assert "blocked by failed data-quality checks: features/match_features:features_precede_kickoff" in failure_message(result)
+    assert not retrain.success
+    failed = {e.check_name: e.passed for e in retrain.get_asset_check_evaluations()}
+    assert failed["features_precede_kickoff"] is False
+    started = {event.step_key for event in retrain.all_events if event.event_type_value == "STEP_START"}
+    assert started == {"feature_invariants"}, started  # the model and its predictions never started
     assert (
         tracking.runs(mlflow.uri, "match_outcome") == []
         and tracking.alias_version(mlflow.uri, "match_outcome", "champion") is None

@@ -46,11 +46,12 @@ def player_features_frame(
 
 
 def resolve_cutoff(warehouse: Warehouse, features: "pd.DataFrame", as_of_text: str):
-    """The as-of spec and the first kickoff of the gameweek to predict (the training cutoff)."""
+    """The as-of spec (`as_of_text`, or lib.asof's default when empty) and the first kickoff of the gameweek to
+    predict (the training cutoff)."""
     from fpl_platform.lib import asof
 
     fixtures = warehouse.read("SELECT season, gameweek, finished FROM raw.fixtures") if warehouse.exists("raw.fixtures") else None
-    spec = asof.resolve(features[features["home_goals"].notna()], fixtures, as_of_text or None)
+    spec = asof.resolve(features[features["home_goals"].notna()], fixtures, as_of_text)
     predicted = features[(features["season"] == spec.season) & (features["gameweek"] == spec.next_gameweek)]
     if predicted.empty:
         raise dg.Failure(f"no matches in gameweek {spec.next_gameweek} of {spec.season} (as-of {spec.label})")

@@ -1,14 +1,13 @@
 """The data cutoff: which results count as known, and which gameweek to predict next.
 
-`FPL_PLATFORM_AS_OF=2025-26:37` means "results up to and including gameweek 37 of 2025-26 are known;
-predict gameweek 38". Without it: in a season still being played, the last gameweek whose matches
+The cutoff `2025-26:37` (a run's clock: FPL_PLATFORM_AS_OF, or a replay's tag) means "results up to and
+including gameweek 37 of 2025-26 are known; predict gameweek 38". Without one: in a season still being played, the last gameweek whose matches
 are all finished; in a completed season (the bundled data), its gameweek 37, so the demo predicts a
 real gameweek whose results can be checked.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,9 +71,8 @@ def validate(text: str, seasons: Sequence[str], *, setting: str = "FPL_PLATFORM_
     return AsOf(match.group(1), int(match.group(2)))
 
 
-def resolve(matches: pd.DataFrame, fixtures: pd.DataFrame | None = None, text: str | None = None) -> AsOf:
-    """The configured cutoff, or the default described in the module docstring."""
-    text = text if text is not None else os.environ.get("FPL_PLATFORM_AS_OF", "")
+def resolve(matches: pd.DataFrame, fixtures: pd.DataFrame | None = None, text: str = "") -> AsOf:
+    """The cutoff `text` names, or the default described in the module docstring when it is empty."""
     if text:
         return parse(text)
     season = matches["season"].max()

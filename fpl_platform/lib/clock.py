@@ -1,30 +1,67 @@
-"""The platform's clock: real UTC time, or the simulated instant a season replay sets.
+"""What a run knows of time: "now", the data cutoff, and how much of a replayed season its source reveals.
 
-`FPL_PLATFORM_NOW` (ISO 8601) freezes "now" for every timestamp the platform writes and every time
-rule it applies (retrain cooldowns, alert cooldowns, stale data), so a replay of 2025-26 behaves as it
-would have then, and two replays write the same tables.
+A run's tags carry these (`fpl_platform/simulated_at`, `fpl_platform/as_of`, `fpl_platform/reveal`), so a
+replay of 2025-26 stamps every row and applies every time rule (retrain and alert cooldowns, stale data) as
+it would have then, and two replays write the same tables. A run without them lives in real UTC time at the
+deployment's cutoff. The `clock` resource (resources.RunClock) builds a `Clock` from the run's tags; sensors
+get one from the same resource, or the replay's own when it ticks them.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from fpl_platform.lib.run_tags import AS_OF_TAG, REVEAL_TAG, SIMULATED_AT_TAG
 
-SIMULATED_AT_TAG = "fpl_platform/simulated_at"
+if TYPE_CHECKING:  # pandas loads when a clock is read, not when the code location imports the resource
+    import pandas as pd
 
 
-def now() -> pd.Timestamp:
-    """FPL_PLATFORM_NOW if set, else the current UTC time."""
-    text = os.environ.get("FPL_PLATFORM_NOW")
-    if not text:
-        return pd.Timestamp.now(tz="UTC")
+def instant(text: str, *, setting: str = SIMULATED_AT_TAG) -> pd.Timestamp:
+    """An ISO 8601 instant as a UTC timestamp (naive means UTC)."""
+    import pandas as pd
+
     try:
         stamp = pd.Timestamp(text)
     except ValueError as error:
-        raise ValueError(f"FPL_PLATFORM_NOW is {text!r}; expected an ISO 8601 instant such as 2025-09-01T12:00:00Z") from error
+        raise ValueError(f"{setting} is {text!r}; expected an ISO 8601 instant such as 2025-09-01T12:00:00Z") from error
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def is_simulated() -> bool:
-    return bool(os.environ.get("FPL_PLATFORM_NOW"))
+@dataclass(frozen=True)
+class Clock:
+    """`simulated_at`: the frozen "now" (None: real time); `as_of`: '<season>:<gameweek>' or '' (the default
+    cutoff, lib.asof.resolve); `reveal`: '<season>:<gameweek>' up to which a replay's source shows results."""
+
+    simulated_at: pd.Timestamp | None = None
+    as_of: str = ""
+    reveal: str = ""
+
+    @classmethod
+    def from_tags(cls, tags: Mapping[str, str], *, as_of: str = "") -> Clock:
+        """The clock a run's tags describe; `as_of` is the deployment's cutoff when the tags name none."""
+        at = tags.get(SIMULATED_AT_TAG)
+        return cls(instant(at) if at else None, tags.get(AS_OF_TAG) or as_of, tags.get(REVEAL_TAG, ""))
+
+    def now(self) -> pd.Timestamp:
+        import pandas as pd
+
+        return self.simulated_at if self.simulated_at is not None else pd.Timestamp.now(tz="UTC")
+
+    @property
+    def simulated(self) -> bool:
+        return self.simulated_at is not None
+
+    def at(self, simulated_at: pd.Timestamp) -> Clock:
+        """The same run state at another simulated instant (a schedule tick between two gameweeks)."""
+        return Clock(simulated_at, self.as_of, self.reveal)
+
+    def tags(self) -> dict[str, str]:
+        """The run tags that carry this clock into a run."""
+        out = {SIMULATED_AT_TAG: self.simulated_at.isoformat()} if self.simulated_at is not None else {}
+        return out | ({AS_OF_TAG: self.as_of} if self.as_of else {}) | ({REVEAL_TAG: self.reveal} if self.reveal else {})
+
+
+REAL_TIME = Clock()

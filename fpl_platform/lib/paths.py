@@ -1,4 +1,9 @@
-"""Where generated state lives: everything under FPL_PLATFORM_HOME (default `.fpl_platform/` in the repo)."""
+"""The deployment's settings from the environment, and where generated state lives: everything under
+FPL_PLATFORM_HOME (default `.fpl_platform/` in the repo).
+
+This is the one module that reads the platform's environment variables (`setting`); docs/configuration.md
+lists them. Secrets (SMTP password, webhooks) are read by lib.notify when it sends, never stored.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,11 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FPL_API = "https://fantasy.premierleague.com/api"
+
+
+def setting(name: str) -> str:
+    """The environment variable `name` ('' when unset): a deployment setting, read where it is configured."""
+    return os.environ.get(name, "").strip()
 
 
 def platform_home() -> Path:

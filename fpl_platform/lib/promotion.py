@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from fpl_platform.lib import clock, models, schemas
+from fpl_platform.lib import models, schemas
 
 TRIGGERS = ("scheduled", "drift", "performance", "emergency", "manual", "new_data", "rollback")
 DECISIONS = ("promoted", "rejected", "failed", "skipped", "rolled_back")
@@ -43,8 +43,8 @@ class RollbackError(RuntimeError):
     """There is nothing to roll back to."""
 
 
-def record_event(warehouse, *, model_name: str, trigger: str, decision: str, reason: str, created_at=None, **fields) -> dict:
-    """Append one row to monitoring.retraining_events (made now unless `created_at` says when); returns it."""
+def record_event(warehouse, *, model_name: str, trigger: str, decision: str, reason: str, created_at, **fields) -> dict:
+    """Append one row to monitoring.retraining_events, made at `created_at` (the run's clock); returns it."""
     if trigger not in TRIGGERS:
         raise ValueError(f"trigger {trigger!r} is not one of {TRIGGERS}")
     if decision not in DECISIONS:
@@ -53,7 +53,7 @@ def record_event(warehouse, *, model_name: str, trigger: str, decision: str, rea
     row.update(fields)
     row.update(
         event_id=uuid.uuid4().hex,
-        created_at=clock.now() if created_at is None else pd.Timestamp(created_at),
+        created_at=pd.Timestamp(created_at),
         model_name=model_name,
         trigger=trigger,
         decision=decision,
@@ -106,7 +106,9 @@ def previous_of(warehouse, model_name: str, version: str) -> str | None:
     return None if found.empty or pd.isna(found["champion_before"].iat[0]) else str(found["champion_before"].iat[0])
 
 
-def rollback(warehouse, tracking, model_name: str, *, evidence: str, run_id: str | None = None) -> tuple[str, str]:
+def rollback(
+    warehouse, tracking, model_name: str, *, evidence: str, now: pd.Timestamp, run_id: str | None = None
+) -> tuple[str, str]:
     """Restore the `previous` champion; the removed one is tagged `rolled_back`. Returns (from, to).
 
     The intent (from, to, the earlier champion that becomes `previous`, evidence, run) is tagged on the removed
@@ -124,7 +126,7 @@ def rollback(warehouse, tracking, model_name: str, *, evidence: str, run_id: str
         "earlier": earlier if earlier != champion else None,
         "evidence": evidence,
         "dagster_run_id": run_id,
-        "decided_at": _now(),
+        "decided_at": _stamp(now),
     }
     tracking.tag_version(model_name, champion, ROLLBACK_TAG, _dumps(intent))
     _move_rollback_aliases(tracking, model_name, intent, current)
@@ -133,9 +135,9 @@ def rollback(warehouse, tracking, model_name: str, *, evidence: str, run_id: str
     return champion, previous
 
 
-def _now() -> str:
+def _stamp(now: pd.Timestamp) -> str:
     # microseconds, as DuckDB stores them: an event dated by an intent compares equal to it
-    return clock.now().floor("us").isoformat()
+    return pd.Timestamp(now).floor("us").isoformat()
 
 
 def _jsonable(value):
@@ -187,11 +189,11 @@ def _record_rollback(warehouse, model_name: str, intent: dict, *, reconciled: bo
         champion_before=removed,
         champion_after=restored,
         dagster_run_id=intent.get("dagster_run_id"),
-        created_at=intent["decided_at"] if reconciled else None,
+        created_at=intent["decided_at"],
     )
 
 
-def record_intent(tracking, model_name: str, version: str, intent: dict) -> dict:
+def record_intent(tracking, model_name: str, version: str, intent: dict, *, now: pd.Timestamp) -> dict:
     """Write the gate's decision on the registered version, before any alias moves; returns it as written
     (stamped with `decided_at`), for `record_decision`.
 
@@ -199,7 +201,7 @@ def record_intent(tracking, model_name: str, version: str, intent: dict) -> dict
     evidence, champion_before, dagster_run_id, mlflow_run_id, the gate's metric, challenger_score,
     champion_score, improvement, p_value, test and n_compared, and the trainings row's candidate, data_cutoff,
     training_rows, validation_score and validation_seasons."""
-    written = _dumps({"decided_at": _now(), **intent})
+    written = _dumps({"decided_at": _stamp(now), **intent})
     tracking.tag_version(model_name, version, INTENT_TAG, written)
     tracking.tag_version(model_name, version, DECISION_TAG, intent["decision"])
     # the normal path records from what a reconciliation would read back, so both write the same rows
@@ -228,17 +230,15 @@ def trainings_row(model_name: str, version: str, intent: dict, gate_decision: st
     )
 
 
-def decision_event(
-    warehouse, model_name: str, version: str, intent: dict, *, decision: str, reason: str, champion_after, created_at=None
-) -> dict:
-    """The gate decision's row of monitoring.retraining_events, from its intent."""
+def decision_event(warehouse, model_name: str, version: str, intent: dict, *, decision: str, reason: str, champion_after) -> dict:
+    """The gate decision's row of monitoring.retraining_events, from its intent (dated when it was decided)."""
     return record_event(
         warehouse,
         model_name=model_name,
         trigger=intent["trigger"],
         decision=decision,
         reason=reason,
-        created_at=created_at,
+        created_at=intent["decided_at"],
         evidence=intent.get("evidence"),
         champion_before=intent.get("champion_before"),
         champion_after=champion_after,
@@ -359,7 +359,7 @@ def reconcile(warehouse, tracking, model_name: str, *, is_alive: Callable[[str],
                 add_row(version, intent, decision)
             decision_event(
                 warehouse, model_name, version, intent, decision=decision, reason=f"{reason} ({RECONCILED})",
-                champion_after=champion_after, created_at=intent["decided_at"],
+                champion_after=champion_after,
             )  # fmt: skip
             gated[version] = decision
             repairs.append(f"version {version}: {decision} ({reason}); its trainings row and event recorded")

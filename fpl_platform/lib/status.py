@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fpl_platform.lib import clock, paths, tracking
+from fpl_platform.lib import paths, tracking
 from fpl_platform.lib import warehouse as duck
 from fpl_platform.lib.models import MODELS
 
@@ -44,7 +44,7 @@ def reconcile(warehouse, tracking, is_alive) -> list[str]:
 
 def report(now: pd.Timestamp | None = None, repairs: list[str] | tuple = ()) -> str:
     """The status text (`repairs`: what `reconcile` just settled, shown first)."""
-    now = now or clock.now()
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")  # a person asks in real time
     out = [f"fpl_platform status at {now:%Y-%m-%d %H:%M} UTC (home {paths.platform_home()})", ""]
     if not paths.warehouse_path().exists():
         return "\n".join([*out, f"no warehouse at {paths.warehouse_path()}: run `make demo` first"])

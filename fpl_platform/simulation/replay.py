@@ -1,12 +1,14 @@
 """Season replay: the platform lives through a bundled season gameweek by gameweek, as the daemon would.
 
 For each gameweek g: the source reveals g's results (`ReplaySource`), the clock moves to just after
-g's last kickoff (`FPL_PLATFORM_NOW`), and then only what production runs runs: the new-data sensor's
+g's last kickoff, and then only what production runs runs: the new-data sensor's
 request (season ingestion), the run-status sensor's refresh (features, predictions of g+1 from the
 champion, performance, drift), the drift and performance sensors' retrain requests (through the gate),
 and the weekly schedule's ticks at every Monday 23:00 London before g+1 kicks off. Every run is
 executed in process against the replay's own Dagster instance, warehouse and MLflow registry under
-`$FPL_PLATFORM_HOME/replays/<season>/`, so a replay never touches the demo's tables.
+`$FPL_PLATFORM_HOME/replays/<season>/`, so a replay never touches the demo's tables. The replay's state of
+time (lib.clock.Clock: the simulated "now", the cutoff, the reveal) travels as each run's tags and as the
+`clock` resource of each sensor tick; the process is pointed at the replay's home before its first run.
 
 The replay is resumable (a JSON state file records the next gameweek, sensor cursors and executed run
 keys) and deterministic (simulated time, seeded models, seeded drift injection).
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fpl_platform.lib import ab, paths
+from fpl_platform.lib.clock import Clock
 from fpl_platform.lib.seasons import ALL_SEASONS, GAMEWEEKS_PER_SEASON, REPLAY_SEASONS_BEFORE, replayable_seasons, span
 from fpl_platform.runtime import QUICK, QUIET, execute_in_process, prepare_home, run_assets
 
@@ -186,7 +189,10 @@ class Replay:
         self.state_file = self.home / "replay_state.json"
 
     # -- environment -------------------------------------------------------------------------------
-    def _enter(self) -> None:
+    @contextlib.contextmanager
+    def _at_home(self) -> Iterator[None]:
+        """This process pointed at the replay's home (its data copy, warehouse, registry and instance) while the
+        replay runs, and at the one it had before afterwards, so a second replay starts where the first did."""
         from fpl_platform.simulation.storage import replay_instance_yaml
 
         self.home.mkdir(parents=True, exist_ok=True)
@@ -196,28 +202,40 @@ class Replay:
             if self.inject is not None:
                 changed = self.inject.apply(data, self.season)
                 self.log(f"injected drift {self.inject_spec}: swapped home/away goals in {changed} matches of {self.season}")
-        for name in ("FPL_PLATFORM_WAREHOUSE", "FPL_PLATFORM_ANALYTICS", "DAGSTER_HOME"):
+        names = ("FPL_PLATFORM_HOME", "FPL_PLATFORM_DATA_DIR", "FPL_PLATFORM_WAREHOUSE", "FPL_PLATFORM_ANALYTICS", "DAGSTER_HOME")
+        saved = {name: os.environ.get(name) for name in names}
+        for name in names:
             os.environ.pop(name, None)
+        # set before any run, never while one executes: paths.* resolve under the replay's home
         os.environ["FPL_PLATFORM_HOME"] = str(self.home)
         os.environ["FPL_PLATFORM_DATA_DIR"] = str(data)
-        os.environ["FPL_PLATFORM_SOURCE"] = "replay"
-        # production's instance settings with storages and pool claims suited to one in-process run at a time
-        prepare_home(replay_instance_yaml(paths.REPO_ROOT / "dagster.yaml", paths.dagster_home()))
+        try:
+            # production's instance settings with storages and pool claims suited to one in-process run at a time
+            prepare_home(replay_instance_yaml(paths.REPO_ROOT / "dagster.yaml", paths.dagster_home()))
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
-    def _lock(self) -> None:
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
         """One replay per home at a time: a second one fails fast instead of interleaving runs."""
         import fcntl
 
-        self._lock_file = open(self.home / "replay.lock", "w")  # noqa: SIM115 - held for the process's lifetime
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise RuntimeError(f"another replay is running in {self.home}; wait for it or stop it first") from error
+        with open(self.home / "replay.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as error:
+                raise RuntimeError(f"another replay is running in {self.home}; wait for it or stop it first") from error
+            yield
 
     def _reveal(self, gameweek: int, now) -> None:
-        os.environ["FPL_PLATFORM_REPLAY_REVEAL"] = f"{self.season}:{gameweek}"
-        os.environ["FPL_PLATFORM_AS_OF"] = f"{self.season}:{gameweek}"
-        os.environ["FPL_PLATFORM_NOW"] = now.isoformat()
+        """Results through `gameweek` are known, and it is `now`: the clock of every run and tick that follows."""
+        label = f"{self.season}:{gameweek}"
+        self.clock = Clock(now.tz_convert("UTC"), as_of=label, reveal=label)
 
     # -- the season's calendar --------------------------------------------------------------------
     def _calendar(self):
@@ -235,9 +253,8 @@ class Replay:
     def _execute(self, instance, job_name: str, request, gameweek: int, extra_ops: dict | None = None) -> bool:
         """Run a requested job in process, as the daemon would launch it; returns success."""
         from fpl_platform.definitions import defs
-        from fpl_platform.lib.clock import SIMULATED_AT_TAG, now
 
-        key = request.run_key or f"{job_name}-{gameweek}-{now().isoformat()}"
+        key = request.run_key or f"{job_name}-{gameweek}-{self.clock.now().isoformat()}"
         if key in self.state.run_keys:
             self.log(f"  gw {gameweek}: {job_name} for {key} already ran (resumed replay)")
             return True
@@ -261,7 +278,7 @@ class Replay:
             job,
             instance,
             run_config={**QUIET, **({"ops": ops} if ops else {})},
-            tags={**request.tags, SIMULATED_AT_TAG: now().isoformat(), "fpl_platform/replay": self.season},
+            tags={**request.tags, **self.clock.tags(), "fpl_platform/replay": self.season},
             partition_key=request.partition_key,
             asset_selection=selection,
             raise_on_error=False,
@@ -285,8 +302,11 @@ class Replay:
         import dagster as dg
 
         from fpl_platform.definitions import defs
+        from fpl_platform.resources import RunClock
 
         resources = {k: v for k, v in (defs.resources or {}).items() if k in sensor.required_resource_keys}
+        if "clock" in resources:
+            resources["clock"] = RunClock.of(self.clock)
         context = dg.build_sensor_context(
             instance=instance,
             cursor=self.state.cursors.get(sensor.name),
@@ -355,7 +375,7 @@ class Replay:
             result = run_assets(
                 dg.AssetSelection.assets(*selection),
                 instance,
-                tags={**tags, "fpl_platform/trigger": "replay", "fpl_platform/replay": self.season},
+                tags={**tags, **self.clock.tags(), "fpl_platform/trigger": "replay", "fpl_platform/replay": self.season},
                 run_config=run_config,
                 raise_on_error=False,
             )
@@ -407,21 +427,14 @@ class Replay:
                 split=self.ab_steps[0],
                 rollout=",".join(str(step) for step in self.ab_steps[1:]),
                 end_as_of=f"{self.season}:{GAMEWEEKS_PER_SEASON}",
+                clock=self.clock,
             )
-            ab_tests.start(warehouse, test_name, as_of=f"{self.season}:{gameweek}")
+            ab_tests.start(warehouse, test_name, as_of=f"{self.season}:{gameweek}", clock=self.clock)
         self.log(f"A/B test {test_name}: {other} (version {treatment}) against the {name} champion, steps {self.ab_spec}")
         self._execute(instance, "refresh_predictions_job", dg.RunRequest(run_key=f"ab-serve-{self.season}"), gameweek)
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, from_gameweek: int = 1, to_gameweek: int = GAMEWEEKS_PER_SEASON) -> ReplayState:
-        import dagster as dg
-        import pandas as pd
-
-        from fpl_platform.defs.ingestion.sensors import new_data_sensor, refresh_after_ingestion
-        from fpl_platform.defs.training.schedules import weekly_retrain_schedule
-        from fpl_platform.defs.training.sensors import drift_retrain_sensor, performance_retrain_sensor
-        from fpl_platform.lib import warehouse
-
         if not 1 <= from_gameweek <= to_gameweek <= GAMEWEEKS_PER_SEASON:
             raise ValueError(f"gameweeks must satisfy 1 ≤ from ≤ to ≤ 38, got {from_gameweek} … {to_gameweek}")
         # a replay with other settings in this home is refused before anything is copied or written
@@ -435,8 +448,18 @@ class Replay:
                 f"ab_test={state.ab_test!r}, history_seasons={state.history_seasons}; delete that directory to start "
                 "a different one"
             )
-        self._enter()
-        self._lock()
+        with self._at_home(), self._locked():
+            return self._run(from_gameweek, to_gameweek)
+
+    def _run(self, from_gameweek: int, to_gameweek: int) -> ReplayState:
+        import dagster as dg
+        import pandas as pd
+
+        from fpl_platform.defs.ingestion.sensors import new_data_sensor, refresh_after_ingestion
+        from fpl_platform.defs.training.schedules import weekly_retrain_schedule
+        from fpl_platform.defs.training.sensors import drift_retrain_sensor, performance_retrain_sensor
+        from fpl_platform.lib import warehouse
+
         state = ReplayState.load(self.state_file)  # again under the lock: a replay that just finished may have saved it
         fresh = state is None
         self.state = state or ReplayState(
@@ -499,7 +522,7 @@ class Replay:
             tick = day + pd.Timedelta(hours=23)
             if not start < tick < end:
                 continue
-            os.environ["FPL_PLATFORM_NOW"] = tick.tz_convert("UTC").isoformat()
+            self.clock = self.clock.at(tick.tz_convert("UTC"))
             context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick.to_pydatetime())
             for request in self._requests(f"{schedule.name} at {tick:%Y-%m-%d %H:%M}", schedule.evaluate_tick(context)):
                 self._execute(instance, "weekly_retrain_job", request, gameweek)

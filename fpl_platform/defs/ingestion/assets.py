@@ -9,7 +9,7 @@ from fpl_platform.defs.ingestion.partitions import season_partitions
 from fpl_platform.lib import schemas, teams
 from fpl_platform.lib.quality import MAX_PLAYER_ROW_DROP
 from fpl_platform.lib.seasons import MATCHES_PER_SEASON
-from fpl_platform.resources import FootballData, FplSource, Warehouse, warehouse_step
+from fpl_platform.resources import FootballData, FplSource, RunClock, Warehouse, warehouse_step
 
 if TYPE_CHECKING:  # pandas loads inside the assets: every step and sensor tick imports this module
     import pandas as pd
@@ -80,13 +80,17 @@ def _per_season(frame: "pd.DataFrame") -> dict[str, int]:
 
 @dg.asset(key=["raw", "matches"], **INGESTION, **SEASONAL)
 def raw_matches(
-    context: dg.AssetExecutionContext, config: RawLoadConfig, warehouse: Warehouse, fpl_source: FplSource
+    context: dg.AssetExecutionContext,
+    config: RawLoadConfig,
+    warehouse: Warehouse,
+    fpl_source: FplSource,
+    clock: RunClock,
 ) -> dg.MaterializeResult:
     """One row per Premier League match with its result, for the selected seasons (audited before it is stored)."""
     import pandas as pd
 
     seasons = context.partition_keys
-    source = fpl_source.source()
+    source = fpl_source.source(clock)
     frame = pd.concat([source.matches(season) for season in seasons], ignore_index=True)
     with warehouse.session():
         audit = _audited(warehouse, "raw.matches", seasons, config, complete_at=MATCHES_PER_SEASON, source=_origin(source))
@@ -105,13 +109,17 @@ def raw_matches(
 
 @dg.asset(key=["raw", "player_gameweeks"], deps=[["raw", "matches"]], **INGESTION, **SEASONAL)
 def raw_player_gameweeks(
-    context: dg.AssetExecutionContext, config: RawLoadConfig, warehouse: Warehouse, fpl_source: FplSource
+    context: dg.AssetExecutionContext,
+    config: RawLoadConfig,
+    warehouse: Warehouse,
+    fpl_source: FplSource,
+    clock: RunClock,
 ) -> dg.MaterializeResult:
     """One row per player per fixture: FPL points, minutes and statistics, typed, with stable player ids (audited)."""
     import pandas as pd
 
     seasons = context.partition_keys
-    source = fpl_source.source()
+    source = fpl_source.source(clock)
     frames = [source.player_gameweeks(season) for season in seasons]
     frames = [f for f in frames if len(f)]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=schemas.PLAYER_GAMEWEEKS.column_names)
@@ -133,10 +141,14 @@ def raw_player_gameweeks(
 
 @dg.asset(key=["raw", "fixtures"], **INGESTION)
 def raw_fixtures(
-    context: dg.AssetExecutionContext, config: RawLoadConfig, warehouse: Warehouse, fpl_source: FplSource
+    context: dg.AssetExecutionContext,
+    config: RawLoadConfig,
+    warehouse: Warehouse,
+    fpl_source: FplSource,
+    clock: RunClock,
 ) -> dg.MaterializeResult:
     """FPL fixtures, played and scheduled, with FPL difficulty ratings (audited before they are stored)."""
-    source = fpl_source.source()
+    source = fpl_source.source(clock)
     frame = source.fixtures()
     with warehouse.session():
         stored = (
@@ -160,11 +172,11 @@ def raw_fixtures(
 
 @dg.asset(key=["raw", "teams"], deps=[["raw", "matches"], ["raw", "fixtures"]], **INGESTION)
 @warehouse_step
-def raw_teams(warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
+def raw_teams(warehouse: Warehouse, fpl_source: FplSource, clock: RunClock) -> dg.MaterializeResult:
     """The canonical team table: every team with every alias seen in any source."""
     import pandas as pd
 
-    seen = _aliases_seen(fpl_source)
+    seen = _aliases_seen(fpl_source.source(clock).data_dir)
     seasons = warehouse.read(
         "SELECT team, list(DISTINCT season ORDER BY season) AS seasons FROM ("
         " SELECT home_team AS team, season FROM raw.matches UNION ALL SELECT away_team, season FROM raw.matches"
@@ -186,11 +198,10 @@ def raw_teams(warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResu
     )
 
 
-def _aliases_seen(fpl_source: FplSource) -> dict[str, set[str]]:
+def _aliases_seen(data_dir) -> dict[str, set[str]]:
     """Team spellings per bundled source file, for raw.teams.seen_in."""
     from fpl_platform.lib import bundled
 
-    data_dir = fpl_source.source().data_dir
     matches = bundled.read(data_dir, "matches")
     fpl_teams = bundled.read(data_dir, "fpl_teams")
     return {
@@ -246,11 +257,13 @@ def raw_match_odds(context: dg.AssetExecutionContext, warehouse: Warehouse, foot
 
 
 @dg.asset(key=["raw", "squad"], deps=[["raw", "fixtures"]], **INGESTION)
-def raw_squad(context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.MaterializeResult:
+def raw_squad(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, fpl_source: FplSource, clock: RunClock
+) -> dg.MaterializeResult:
     """The next gameweek's squad list from the live FPL API (every player × his team's fixtures), for player predictions."""
     import pandas as pd
 
-    squad = fpl_source.source().squad()
+    squad = fpl_source.source(clock).squad()
     if squad is None:
         # always materialise (an empty table) so the player branch downstream runs in bundled mode too
         context.log.info(

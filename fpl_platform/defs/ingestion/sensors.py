@@ -3,7 +3,7 @@
 import dagster as dg
 
 from fpl_platform.defs.ingestion.jobs import ingest_season_job, refresh_job
-from fpl_platform.resources import FplSource, Warehouse
+from fpl_platform.resources import FplSource, RunClock, Warehouse
 
 
 def fixtures_fingerprint(frame) -> str:
@@ -21,13 +21,15 @@ def fixtures_fingerprint(frame) -> str:
 
 
 @dg.sensor(jobs=[ingest_season_job], default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=900)
-def new_data_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, fpl_source: FplSource) -> dg.SensorResult:
+def new_data_sensor(
+    context: dg.SensorEvaluationContext, warehouse: Warehouse, fpl_source: FplSource, clock: RunClock
+) -> dg.SensorResult:
     """Request ingestion of the newest season when the source's results or fixtures differ from the warehouse's."""
     from fpl_platform.lib.automation import dump_cursor, load_cursor
 
     state = load_cursor(context.cursor, {"requested": ""})
     try:
-        fixtures = fpl_source.source().fixtures()
+        fixtures = fpl_source.source(clock).fixtures()
     except Exception as error:  # an unreachable source is a reason to skip this tick, not to crash the sensor
         return dg.SensorResult(cursor=dump_cursor(state), skip_reason=f"source unavailable: {type(error).__name__}: {error}")
     season = fixtures["season"].max()

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from fpl_platform.lib import schemas
-from fpl_platform.resources import Notifier, Warehouse, warehouse_step
+from fpl_platform.resources import Notifier, RunClock, Warehouse, warehouse_step
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,13 +103,17 @@ class AbResultsConfig(dg.Config):
 )
 @warehouse_step
 def ab_results(
-    context: dg.AssetExecutionContext, config: AbResultsConfig, warehouse: Warehouse, notifier: Notifier
+    context: dg.AssetExecutionContext,
+    config: AbResultsConfig,
+    warehouse: Warehouse,
+    notifier: Notifier,
+    clock: RunClock,
 ) -> dg.MaterializeResult:
     """Analyse every running A/B test on its evaluated items; raise its traffic step by step while the treatment
     is not worse, roll it back (with an alert) when it is significantly worse, complete it at its stopping rule."""
     import pandas as pd
 
-    from fpl_platform.lib import ab, clock
+    from fpl_platform.lib import ab
     from fpl_platform.lib.notify import Alert
 
     if not warehouse.exists(schemas.AB_TESTS.name):
@@ -185,6 +189,7 @@ def ab_results(
                     details={"as_of": as_of, "items": analysis.n_items, "recommendation": analysis.recommendation},
                 ),
                 warehouse,
+                now,
             )
         summaries[str(test["test_name"])] = {
             "as_of": as_of,

@@ -6,7 +6,7 @@ import dagster as dg
 from fpl_platform.lib import drift as drift_lib
 from fpl_platform.lib import schemas
 from fpl_platform.lib.models import MATCH_OUTCOME, MODELS, PLAYER_POINTS, served_sql
-from fpl_platform.resources import MlflowTracking, Notifier, Warehouse, warehouse_step
+from fpl_platform.resources import MlflowTracking, Notifier, RunClock, Warehouse, warehouse_step
 
 
 class DriftConfig(dg.Config):
@@ -157,12 +157,13 @@ def drift(
     warehouse: Warehouse,
     mlflow_tracking: MlflowTracking,
     notifier: Notifier,
+    clock: RunClock,
 ) -> dg.MaterializeResult:
     """Per-feature drift (PSI, KS, Evidently's DataDriftPreset on the same rule) and prediction drift of both champions."""
     import pandas as pd
 
     from fpl_platform.defs.tables import played_features, player_features_frame
-    from fpl_platform.lib import clock, paths, settings, tracking
+    from fpl_platform.lib import paths, settings, tracking
     from fpl_platform.lib.features import MODEL_FEATURES, frame_digests
     from fpl_platform.lib.notify import Alert
     from fpl_platform.lib.player_model import FEATURES as PLAYER_FEATURES
@@ -325,6 +326,7 @@ def drift(
                     details={"report_id": report_id, "report": url or "(no Evidently report)"},
                 ),
                 warehouse,
+                now,
             )
     if not metadata:
         raise dg.Failure("no champion model to monitor: materialise ml/match_outcome_model and ml/player_points_model first")
@@ -430,12 +432,16 @@ def _alerted(warehouse: Warehouse, key: str, title: str) -> bool:
 )
 @warehouse_step
 def performance(
-    context: dg.AssetExecutionContext, config: PerformanceConfig, warehouse: Warehouse, notifier: Notifier
+    context: dg.AssetExecutionContext,
+    config: PerformanceConfig,
+    warehouse: Warehouse,
+    notifier: Notifier,
+    clock: RunClock,
 ) -> dg.MaterializeResult:
     """Per served gameweek with results: the champions' scores, rolling scores, SPC limits from the backtest, CUSUM, status."""
     import pandas as pd
 
-    from fpl_platform.lib import asof, clock, plots, settings
+    from fpl_platform.lib import asof, plots, settings
     from fpl_platform.lib import performance as spc
     from fpl_platform.lib.notify import Alert
 
@@ -503,7 +509,7 @@ def performance(
             if _alerted(warehouse, alert.key, alert.title):
                 context.log.info(f"{name}: the {status} alert for {where} is recorded already")
             else:
-                notifier.notify(alert, warehouse)
+                notifier.notify(alert, warehouse, now)
     if not parts:
         raise dg.Failure("no backtest to set control limits: materialise ml/match_backtest and ml/player_backtest first")
     table = pd.concat(parts, ignore_index=True).assign(computed_at=now)

@@ -6,18 +6,21 @@ monitoring.drift_reports and monitoring.performance.
 
 import dagster as dg
 
+from fpl_platform.lib.clock import Clock
 from fpl_platform.lib.models import MODELS
 from fpl_platform.lib.run_tags import EVIDENCE_TAG, RETRAIN_MODEL_TAG, TRIGGER_TAG
-from fpl_platform.resources import Notifier, Warehouse, warehouse_step
+from fpl_platform.resources import Notifier, RunClock, Warehouse, warehouse_step
 
 
 @dg.sensor(default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=3600)
 @warehouse_step
-def stale_data_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> dg.SkipReason:
+def stale_data_sensor(
+    context: dg.SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier, clock: RunClock
+) -> dg.SkipReason:
     """During a season (fixtures still to play), alert when the newest result is older than the configured days."""
     import pandas as pd
 
-    from fpl_platform.lib import clock, settings
+    from fpl_platform.lib import settings
     from fpl_platform.lib.notify import Alert
 
     if not (warehouse.exists("raw.fixtures") and warehouse.exists("raw.matches")):
@@ -44,6 +47,7 @@ def stale_data_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse,
             threshold=days,
         ),
         warehouse,
+        now,
     )
     return dg.SkipReason(f"stale data alert raised for {season}")
 
@@ -117,7 +121,8 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, notifier: Notifier
         message=f"{run_failure_marker(run.run_id)}: {error}",
         details={"run_id": run.run_id, "failed_steps": ", ".join(failed_steps) or "(none recorded)"},
     )
-    deliveries = notifier.notify(alert, warehouse)
+    now = Clock.from_tags(run.tags).now()  # a replayed run failed at its simulated time
+    deliveries = notifier.notify(alert, warehouse, now)
     trigger = run.tags.get(TRIGGER_TAG, "")
     for model in model_failed:
         promotion.record_event(
@@ -126,6 +131,7 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, notifier: Notifier
             trigger=trigger if trigger in promotion.TRIGGERS else "manual",
             decision="failed",
             reason=error[:1000],
+            created_at=now,
             evidence=run.tags.get(EVIDENCE_TAG) or f"run {run.run_id} ({run.tags.get(RETRAIN_MODEL_TAG, run.job_name)})",
             dagster_run_id=run.run_id,
         )

@@ -8,7 +8,7 @@ from fpl_platform.defs.serving.ab import serve_with_ab_test
 from fpl_platform.defs.tables import played_features, player_features_frame, resolve_cutoff
 from fpl_platform.lib import schemas
 from fpl_platform.lib.models import MATCH_OUTCOME, PLAYER_POINTS
-from fpl_platform.resources import MlflowTracking, Warehouse, warehouse_step
+from fpl_platform.resources import MlflowTracking, RunClock, Warehouse, warehouse_step
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,7 +17,7 @@ SERVING = {"group_name": "serving", "kinds": {"duckdb", "mlflow"}, "pool": "duck
 
 
 class PredictionConfig(dg.Config):
-    """The data cutoff '<season>:<gameweek>' (empty: FPL_PLATFORM_AS_OF or the default)."""
+    """The data cutoff '<season>:<gameweek>' (empty: the run's clock, i.e. its tag or FPL_PLATFORM_AS_OF, else the default)."""
 
     as_of: str = ""
 
@@ -56,15 +56,17 @@ def _player_arm(model, targets: "pd.DataFrame") -> "pd.DataFrame":
 )
 @warehouse_step
 def match_outcome_predictions(
-    context: dg.AssetExecutionContext, config: PredictionConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
+    context: dg.AssetExecutionContext,
+    config: PredictionConfig,
+    warehouse: Warehouse,
+    mlflow_tracking: MlflowTracking,
+    clock: RunClock,
 ) -> dg.MaterializeResult:
     """Home/draw/away probabilities for every match of the next gameweek, with the champion's version on each row."""
     import pandas as pd
 
-    from fpl_platform.lib import clock
-
     features = played_features(warehouse)
-    cutoff, first_kickoff = resolve_cutoff(warehouse, features, config.as_of)
+    cutoff, first_kickoff = resolve_cutoff(warehouse, features, config.as_of or clock.as_of)
     targets = features[(features["season"] == cutoff.season) & (features["gameweek"] == cutoff.next_gameweek)]
     model, version = champion_trained_before(mlflow_tracking, MATCH_OUTCOME.name, first_kickoff, cutoff)
     probabilities = model.predict_proba(targets)
@@ -113,13 +115,14 @@ def match_outcome_predictions(
 )
 @warehouse_step
 def player_points_predictions(
-    context: dg.AssetExecutionContext, config: PredictionConfig, warehouse: Warehouse, mlflow_tracking: MlflowTracking
+    context: dg.AssetExecutionContext,
+    config: PredictionConfig,
+    warehouse: Warehouse,
+    mlflow_tracking: MlflowTracking,
+    clock: RunClock,
 ) -> dg.MaterializeResult:
     """Predicted FPL points for every player-fixture of the next gameweek, with the champion's version on each row."""
-
-    from fpl_platform.lib import clock
-
-    spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
+    spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of or clock.as_of)
     targets = player_features_frame(warehouse, since_season=spec.season, gameweek=spec.next_gameweek)
     if targets.empty:
         raise dg.Failure(

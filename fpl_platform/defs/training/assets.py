@@ -16,7 +16,7 @@ from fpl_platform.defs.training.gating import (
 )
 from fpl_platform.lib import schemas
 from fpl_platform.lib.models import MATCH_OUTCOME, PLAYER_POINTS
-from fpl_platform.resources import MlflowTracking, Notifier, Warehouse, warehouse_step
+from fpl_platform.resources import MlflowTracking, Notifier, RunClock, Warehouse, warehouse_step
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,7 +33,7 @@ class MatchBacktestConfig(dg.Config):
 
 
 class MatchModelConfig(GateConfig):
-    """Seasons used to choose the candidate, the data cutoff (empty: FPL_PLATFORM_AS_OF or the default), gate overrides."""
+    """Seasons used to choose the candidate, the data cutoff (empty: the run's clock, i.e. its tag or FPL_PLATFORM_AS_OF, else the default), gate overrides."""
 
     validation_seasons: list[str] = []  # empty: the `validation_season_count` seasons before the cutoff's season
     validation_season_count: int = 2
@@ -225,6 +225,7 @@ def match_outcome_model(
     warehouse: Warehouse,
     mlflow_tracking: MlflowTracking,
     notifier: Notifier,
+    clock: RunClock,
 ) -> dg.MaterializeResult:
     """Choose the candidate by walk-forward RPS, fit it before the cutoff, register it as challenger and gate it against the champion."""
     import functools
@@ -237,7 +238,7 @@ def match_outcome_model(
     refit = refit_every(config)
     with warehouse.session():
         features = played_features(warehouse)
-        spec, cutoff = resolve_cutoff(warehouse, features, config.as_of)
+        spec, cutoff = resolve_cutoff(warehouse, features, config.as_of or clock.as_of)
     history = features[(features["kickoff"] < cutoff) & features["home_goals"].notna()]
     earlier = sorted(s for s in history["season"].unique() if s < spec.season)
     validation_seasons = config.validation_seasons or earlier[-config.validation_season_count :]
@@ -299,6 +300,7 @@ def match_outcome_model(
             compare=compare,
         ),
         settings_,
+        clock.now(),
     )
     return dg.MaterializeResult(
         metadata={
@@ -377,6 +379,7 @@ def player_points_model(
     warehouse: Warehouse,
     mlflow_tracking: MlflowTracking,
     notifier: Notifier,
+    clock: RunClock,
 ) -> dg.MaterializeResult:
     """Fit the two-stage points model on player rows before the cutoff, register it as challenger and gate it against the champion."""
     import pandas as pd
@@ -386,7 +389,7 @@ def player_points_model(
 
     settings_ = gate_settings(config, "player")  # a bad override fails here, before anything is fitted
     with warehouse.session():
-        spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of)
+        spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of or clock.as_of)
         seasons = warehouse.read(
             "SELECT DISTINCT season FROM features.player_features WHERE kickoff < ? AND points IS NOT NULL ORDER BY season",
             [cutoff],
@@ -443,6 +446,7 @@ def player_points_model(
             compare=compare,
         ),
         settings_,
+        clock.now(),
     )
     context.log.info(f"player model fits: {fit.misses} fitted, {fit.hits} reused from earlier trainings")
     return dg.MaterializeResult(

@@ -44,26 +44,6 @@ def trigger_of(context: dg.AssetExecutionContext) -> tuple[str, str]:
     return trigger, evidence
 
 
-def failed_upstream_checks(context: dg.AssetExecutionContext) -> list[str]:
-    """Blocking raw/ and features/ checks whose latest evaluation failed (a data-quality failure blocks training).
-
-    Dagster's own blocking stops a run's downstream steps when a check in the same run fails; a retrain run holds
-    only the model and its predictions, and a run executed in process has no repository on its context, so the
-    whole graph's checks are read from the code location's definitions."""
-    from fpl_platform.definitions import defs
-
-    graph = defs.resolve_asset_graph()
-    keys = [
-        key
-        for key in graph.asset_check_keys
-        if key.asset_key.path[0] in ("raw", "features") and graph.get_check_spec(key).blocking
-    ]
-    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
-    return sorted(
-        f"{key.asset_key.to_user_string()}:{key.name}" for key, record in latest.items() if record.status.value == "FAILED"
-    )
-
-
 @dataclass
 class Challenger:
     """What the training asset hands to the gate."""
@@ -90,25 +70,19 @@ def train_and_gate(
     notifier: Notifier,
     challenger: Challenger,
     gate_settings: dict,
+    now: "pd.Timestamp",
 ) -> dict:
-    """One MLflow run: fit, register as challenger, gate against the champion, move aliases, record everything.
+    """One MLflow run: fit and register the challenger, decide the gate, then move aliases and record everything.
 
-    The decision is tagged on the registered version before an alias moves, and every training starts by
-    reconciling what a killed run left half done (`promotion.reconcile`), so the aliases, the trainings table
-    and monitoring.retraining_events always end up agreeing.
+    The decision is tagged on the registered version before an alias moves (at `now`, the run's clock), and every
+    training starts by reconciling what a killed run left half done (`promotion.reconcile`), so the aliases, the
+    trainings table and monitoring.retraining_events always end up agreeing. The run's blocking data-quality
+    checks ran before this step (the retrain jobs select them): a failed one stops the run before it.
     """
     import mlflow
 
     from fpl_platform.lib import promotion
-    from fpl_platform.lib.notify import Alert
-    from fpl_platform.lib.significance import promotion_decision
 
-    blocked = failed_upstream_checks(context)
-    if blocked:
-        raise dg.Failure(
-            f"training of {challenger.model_name} is blocked by failed data-quality checks: {', '.join(blocked)}; "
-            "fix the data and re-run the checks first"
-        )
     trigger, evidence = trigger_of(context)
     name = challenger.model_name
     # before anything reads the registry: the gate must face the champion that really serves, and an earlier
@@ -128,109 +102,18 @@ def train_and_gate(
         and latest[1].get(TRAINING_KEY_TAG) == key
         and (champion_before or "") in (latest[0], latest[1].get(GATE_CHAMPION_TAG))
     ):
-        return unchanged(context, warehouse, mlflow_tracking, challenger, latest, champion_before, trigger, evidence)
-    tags = {
-        "dagster_run_id": context.run_id,
-        "dagster_asset": context.asset_key.to_user_string(),
-        "as_of": challenger.as_of,
-        "trigger": trigger,
-    }
-    decision: Decision | None = None
-    with mlflow_tracking.training_run(name, f"{challenger.candidate} as of {challenger.as_of}", tags) as run_id:
-        context.log.info(f"{name}: fitting the challenger on {len(challenger.history):,} rows")
-        model = challenger.fit()
-        mlflow.log_params(
-            {
-                **challenger.params,
-                "data_cutoff": str(challenger.cutoff),
-                "first_kickoff": str(challenger.history["kickoff"].min()),
-                "training_rows": len(challenger.history),
-                "validation_seasons": ",".join(challenger.validation_seasons),
-            }
-        )
-        mlflow.log_metrics(challenger.metrics)
-        version = mlflow_tracking.register(model, name, run_id)
-        mlflow_tracking.tag_version(name, version, TRAINING_KEY_TAG, key)
-        mlflow_tracking.tag_version(name, version, GATE_CHAMPION_TAG, champion_before or "")
-        mlflow_tracking.set_alias(name, "challenger", version)
-        if champion_before is None:
-            reason = "no champion yet: the first version becomes champion without a gate"
-        else:
-            champion_model, _ = mlflow_tracking.load(name, version=champion_before)
-            context.log.info(f"{name}: gating version {version} against champion {champion_before}")
-            losses = challenger.compare(model, champion_model, gate_settings)
-            margin = gate_settings["match_margin" if challenger.metric == "rps" else "player_margin"]
-            decision = promotion_decision(
-                losses["challenger_loss"],
-                losses["champion_loss"],
-                margin=margin,
-                alpha=gate_settings["alpha"],
-                test=gate_settings["test"],
-                aggregate="mean" if challenger.metric == "rps" else "rmse",
-            )
-            reason = (
-                decision.reason
-                + f" (on {decision.n} rows of the last {losses[['season', 'gameweek']].drop_duplicates().shape[0]} gameweeks)"
-            )
-            mlflow.log_metrics(
-                {
-                    f"gate_{challenger.metric}_challenger": decision.score_challenger,
-                    f"gate_{challenger.metric}_champion": decision.score_champion,
-                    "gate_improvement": decision.improvement,
-                    "gate_p_value": decision.p_value if decision.p_value == decision.p_value else 1.0,
-                    "gate_rows": decision.n,
-                }
-            )
-        promoted = decision is None or decision.promote
-        mlflow.set_tag("gate_decision", "promoted" if promoted else "rejected")
-        mlflow.set_tag("gate_reason", reason)
+        return unchanged(context, warehouse, challenger, latest, champion_before, trigger, evidence, now)
+    tags = {"dagster_run_id": context.run_id, "dagster_asset": context.asset_key.to_user_string()}
+    with mlflow_tracking.training_run(
+        name, f"{challenger.candidate} as of {challenger.as_of}", {**tags, "as_of": challenger.as_of, "trigger": trigger}
+    ) as run_id:
+        model, version = fit_and_register(context, mlflow_tracking, challenger, run_id, key, champion_before)
+        decision, reason = decide(context, mlflow_tracking, challenger, model, version, champion_before, gate_settings)
+        intent = decision_intent(challenger, decision, reason, trigger, evidence, champion_before, context.run_id, run_id)
+        mlflow.set_tags({"gate_decision": intent["decision"], "gate_reason": reason})
         # last in the run: a FINISHED run has its decision on its version
-        intent = promotion.record_intent(
-            mlflow_tracking,
-            name,
-            version,
-            {
-                "decision": "promoted" if promoted else "rejected",
-                "reason": reason,
-                "trigger": trigger,
-                "evidence": evidence,
-                "champion_before": champion_before,
-                "dagster_run_id": context.run_id,
-                "mlflow_run_id": run_id,
-                "metric": challenger.metric,
-                "challenger_score": None if decision is None else decision.score_challenger,
-                "champion_score": None if decision is None else decision.score_champion,
-                "improvement": None if decision is None else decision.improvement,
-                "p_value": None if decision is None else decision.p_value,
-                "test": None if decision is None else decision.test,
-                "n_compared": None if decision is None else decision.n,
-                "candidate": challenger.candidate,
-                "data_cutoff": challenger.cutoff,
-                "training_rows": len(challenger.history),
-                "validation_score": challenger.validation_score,
-                "validation_seasons": ",".join(challenger.validation_seasons),
-            },
-        )
-    with warehouse.session():  # the records below, in one open of the warehouse
-        if promoted:
-            promotion.promote(mlflow_tracking, name, version)
-        champion_after = version if promoted else champion_before
-        event = promotion.record_decision(warehouse, mlflow_tracking, name, version, intent)
-        if champion_before is not None:
-            notifier.notify(
-                Alert(
-                    key=f"retrain:{name}:{event['decision']}",
-                    title=f"Retrain of {name} {event['decision']}: version {version}"
-                    + (f" replaces {champion_before}" if promoted else f"; {champion_before} keeps serving"),
-                    severity="MEDIUM" if promoted else "LOW",
-                    message=f"trigger {trigger} ({evidence}); {reason}",
-                    metric=f"gate_{challenger.metric}_improvement",
-                    value=decision.improvement,
-                    threshold=gate_settings["match_margin" if challenger.metric == "rps" else "player_margin"],
-                    details={"challenger": version, "champion_before": champion_before, "mlflow_run_id": run_id},
-                ),
-                warehouse,
-            )
+        intent = promotion.record_intent(mlflow_tracking, name, version, intent, now=now)
+    event = record_outcome(warehouse, mlflow_tracking, notifier, challenger, version, intent, decision, gate_settings, now)
     context.log.info(f"{name} version {version}: {event['decision']}")
     return {
         "mlflow_run_url": run_url(run_id),
@@ -240,9 +123,156 @@ def train_and_gate(
         "reason": reason,
         "trigger": trigger,
         "champion_before": champion_before or "(none)",
-        "champion_after": champion_after,
-        "gate": None if decision is None else decision,
+        "champion_after": version if intent["decision"] == "promoted" else champion_before,
+        "gate": decision,
     }
+
+
+def fit_and_register(
+    context: dg.AssetExecutionContext,
+    mlflow_tracking: MlflowTracking,
+    challenger: Challenger,
+    run_id: str,
+    key: str,
+    champion_before: str | None,
+) -> tuple[object, str]:
+    """Fit the challenger in the open MLflow run, log what it was fitted on, register it as `challenger`."""
+    import mlflow
+
+    name = challenger.model_name
+    context.log.info(f"{name}: fitting the challenger on {len(challenger.history):,} rows")
+    model = challenger.fit()
+    mlflow.log_params(
+        {
+            **challenger.params,
+            "data_cutoff": str(challenger.cutoff),
+            "first_kickoff": str(challenger.history["kickoff"].min()),
+            "training_rows": len(challenger.history),
+            "validation_seasons": ",".join(challenger.validation_seasons),
+        }
+    )
+    mlflow.log_metrics(challenger.metrics)
+    version = mlflow_tracking.register(model, name, run_id)
+    mlflow_tracking.tag_version(name, version, TRAINING_KEY_TAG, key)
+    mlflow_tracking.tag_version(name, version, GATE_CHAMPION_TAG, champion_before or "")
+    mlflow_tracking.set_alias(name, "challenger", version)
+    return model, version
+
+
+def decide(
+    context: dg.AssetExecutionContext,
+    mlflow_tracking: MlflowTracking,
+    challenger: Challenger,
+    model: object,
+    version: str,
+    champion_before: str | None,
+    gate_settings: dict,
+) -> tuple["Decision | None", str]:
+    """The gate: the challenger against the champion on the same recent rows (None when there is no champion)."""
+    import mlflow
+
+    from fpl_platform.lib.significance import promotion_decision
+
+    if champion_before is None:
+        return None, "no champion yet: the first version becomes champion without a gate"
+    name = challenger.model_name
+    champion_model, _ = mlflow_tracking.load(name, version=champion_before)
+    context.log.info(f"{name}: gating version {version} against champion {champion_before}")
+    losses = challenger.compare(model, champion_model, gate_settings)
+    decision = promotion_decision(
+        losses["challenger_loss"],
+        losses["champion_loss"],
+        margin=gate_margin(challenger, gate_settings),
+        alpha=gate_settings["alpha"],
+        test=gate_settings["test"],
+        aggregate="mean" if challenger.metric == "rps" else "rmse",
+    )
+    gameweeks = losses[["season", "gameweek"]].drop_duplicates().shape[0]
+    mlflow.log_metrics(
+        {
+            f"gate_{challenger.metric}_challenger": decision.score_challenger,
+            f"gate_{challenger.metric}_champion": decision.score_champion,
+            "gate_improvement": decision.improvement,
+            "gate_p_value": decision.p_value if decision.p_value == decision.p_value else 1.0,
+            "gate_rows": decision.n,
+        }
+    )
+    return decision, decision.reason + f" (on {decision.n} rows of the last {gameweeks} gameweeks)"
+
+
+def gate_margin(challenger: Challenger, gate_settings: dict) -> float:
+    return gate_settings["match_margin" if challenger.metric == "rps" else "player_margin"]
+
+
+def decision_intent(
+    challenger: Challenger,
+    decision: "Decision | None",
+    reason: str,
+    trigger: str,
+    evidence: str,
+    champion_before: str | None,
+    dagster_run_id: str,
+    mlflow_run_id: str,
+) -> dict:
+    """What `promotion.record_intent` writes on the version: the decision and everything its records need."""
+    scores = ("score_challenger", "score_champion", "improvement", "p_value", "test", "n")
+    names = ("challenger_score", "champion_score", "improvement", "p_value", "test", "n_compared")
+    return {
+        "decision": "promoted" if decision is None or decision.promote else "rejected",
+        "reason": reason,
+        "trigger": trigger,
+        "evidence": evidence,
+        "champion_before": champion_before,
+        "dagster_run_id": dagster_run_id,
+        "mlflow_run_id": mlflow_run_id,
+        "metric": challenger.metric,
+        **{column: None if decision is None else getattr(decision, field) for field, column in zip(scores, names, strict=True)},
+        "candidate": challenger.candidate,
+        "data_cutoff": challenger.cutoff,
+        "training_rows": len(challenger.history),
+        "validation_score": challenger.validation_score,
+        "validation_seasons": ",".join(challenger.validation_seasons),
+    }
+
+
+def record_outcome(
+    warehouse: Warehouse,
+    mlflow_tracking: MlflowTracking,
+    notifier: Notifier,
+    challenger: Challenger,
+    version: str,
+    intent: dict,
+    decision: "Decision | None",
+    gate_settings: dict,
+    now: "pd.Timestamp",
+) -> dict:
+    """Move the aliases the decision calls for, record the trainings row and the event, alert on a gated retrain."""
+    from fpl_platform.lib import promotion
+    from fpl_platform.lib.notify import Alert
+
+    name, champion_before = challenger.model_name, intent["champion_before"]
+    promoted = intent["decision"] == "promoted"
+    with warehouse.session():  # the records below, in one open of the warehouse
+        if promoted:
+            promotion.promote(mlflow_tracking, name, version)
+        event = promotion.record_decision(warehouse, mlflow_tracking, name, version, intent)
+        if champion_before is not None:
+            notifier.notify(
+                Alert(
+                    key=f"retrain:{name}:{event['decision']}",
+                    title=f"Retrain of {name} {event['decision']}: version {version}"
+                    + (f" replaces {champion_before}" if promoted else f"; {champion_before} keeps serving"),
+                    severity="MEDIUM" if promoted else "LOW",
+                    message=f"trigger {intent['trigger']} ({intent['evidence']}); {intent['reason']}",
+                    metric=f"gate_{challenger.metric}_improvement",
+                    value=decision.improvement,
+                    threshold=gate_margin(challenger, gate_settings),
+                    details={"challenger": version, "champion_before": champion_before, "mlflow_run_id": intent["mlflow_run_id"]},
+                ),
+                warehouse,
+                now,
+            )
+    return event
 
 
 def live_runs(instance: dg.DagsterInstance, current_run_id: str | None = None) -> Callable[[str], bool]:
@@ -296,12 +326,12 @@ def training_key(challenger: Challenger, gate_settings: dict) -> str:
 def unchanged(
     context: dg.AssetExecutionContext,
     warehouse: Warehouse,
-    mlflow_tracking: MlflowTracking,
     challenger: Challenger,
     latest: tuple[str, dict, str],
     champion_before: str | None,
     trigger: str,
     evidence: str,
+    now: "pd.Timestamp",
 ) -> dict:
     """The newest version was trained on exactly these inputs against this champion: nothing to train or record
     (a re-run leaves the registry and every table as they are). An automated trigger's skip is recorded."""
@@ -322,6 +352,7 @@ def unchanged(
             challenger_version=version,
             dagster_run_id=context.run_id,
             mlflow_run_id=run_id,
+            created_at=now,
         )
     context.log.info(f"{challenger.model_name}: unchanged since version {version}, nothing retrained")
     return {

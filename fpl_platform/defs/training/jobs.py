@@ -5,14 +5,22 @@ from datetime import datetime
 import dagster as dg
 
 from fpl_platform.lib.models import MODELS
-from fpl_platform.lib.run_tags import RETRAIN_MODEL_TAG
-from fpl_platform.resources import MlflowTracking, Notifier, Warehouse
+from fpl_platform.lib.run_tags import RETRAIN_MODEL_TAG, SIMULATED_AT_TAG
+from fpl_platform.resources import MlflowTracking, Notifier, RunClock, Warehouse
+
+
+def _with_feature_checks(keys) -> dg.AssetSelection:
+    """The assets, and the checks of the feature tables they read: Dagster's blocking stops the run before training
+    when one of those fails on the data as it stands."""
+    assets = dg.AssetSelection.assets(*keys)
+    features = assets.upstream() & dg.AssetSelection.key_prefixes("features")
+    return assets | (features - features.without_checks())
 
 
 def _retrain_job(model: str):
     return dg.define_asset_job(
         f"retrain_{model}_job",
-        selection=dg.AssetSelection.assets(*MODELS[model].assets),
+        selection=_with_feature_checks(MODELS[model].assets),
         description=f"Retrain {model} (challenger + blocking gate) and refresh its predictions from the champion.",
         tags={RETRAIN_MODEL_TAG: model},
     )
@@ -24,7 +32,7 @@ RETRAIN_JOBS = {"match_outcome": retrain_match_outcome_job, "player_points": ret
 
 weekly_retrain_job = dg.define_asset_job(
     "weekly_retrain_job",
-    selection=dg.AssetSelection.assets(*(key for model in MODELS.values() for key in model.assets)),
+    selection=_with_feature_checks([key for model in MODELS.values() for key in model.assets]),
     description="Retrain both models through their gates and refresh both predictions.",
     tags={RETRAIN_MODEL_TAG: "all"},
 )
@@ -49,6 +57,7 @@ def rollback_champion(
     warehouse: Warehouse,
     mlflow_tracking: MlflowTracking,
     notifier: Notifier,
+    clock: RunClock,
 ) -> None:
     """Move `champion` back to the `previous` version, record it, alert."""
     from fpl_platform.lib import promotion
@@ -71,6 +80,7 @@ def rollback_champion(
             mlflow_tracking,
             config.model_name,
             evidence=context.run.tags.get("fpl_platform/evidence") or f"rollback run {context.run_id}",
+            now=clock.now(),
             run_id=context.run_id,
         )
     except promotion.RollbackError as error:
@@ -84,6 +94,7 @@ def rollback_champion(
             details={"removed": removed, "restored": restored},
         ),
         warehouse,
+        clock.now(),
     )
     context.log.info(f"{config.model_name}: champion {removed} → {restored}")
 
@@ -99,8 +110,6 @@ def last_retrain_time(instance: dg.DagsterInstance, model: str) -> datetime | No
 
     A replay's runs carry their simulated creation time in a tag; that is the time the cooldown compares.
     """
-    from fpl_platform.lib.clock import SIMULATED_AT_TAG
-
     latest = None
     for tag in (model, "all"):
         runs = instance.get_runs(filters=dg.RunsFilter(tags={RETRAIN_MODEL_TAG: tag}), limit=1)

@@ -2,12 +2,16 @@
 from the restored champion after a rollback."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from fpl_platform.defs.training.jobs import RETRAIN_JOBS, last_retrain_time, refresh_predictions_job, rollback_job
 from fpl_platform.lib.run_tags import EVIDENCE_TAG, TRIGGER_TAG
-from fpl_platform.resources import Notifier, Warehouse, warehouse_step
+from fpl_platform.resources import Notifier, RunClock, Warehouse, warehouse_step
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REFRESHED_TAG = "fpl_platform/predictions_refreshed_by"
 
@@ -46,12 +50,18 @@ class Trigger:
 
 
 def retrain_requests(
-    context: dg.SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier, state: dict, triggers: list[Trigger]
+    context: dg.SensorEvaluationContext,
+    warehouse: Warehouse,
+    notifier: Notifier,
+    now: "pd.Timestamp",
+    state: dict,
+    triggers: list[Trigger],
 ) -> list[dg.RunRequest]:
-    """Run requests for the active triggers that pass the cooldown and the attempt cap; skips are recorded."""
+    """Run requests for the active triggers that pass the cooldown and the attempt cap at `now` (the sensor's
+    clock); skips are recorded."""
     import pandas as pd
 
-    from fpl_platform.lib import automation, clock, promotion, settings
+    from fpl_platform.lib import automation, promotion, settings
     from fpl_platform.lib.notify import Alert
 
     options = settings.load("automation")
@@ -66,7 +76,7 @@ def retrain_requests(
         verdict = automation.decide_retrain(
             attempts=attempts.get(trigger.key, 0),
             last_retrain=None if last is None else pd.Timestamp(last),
-            now=clock.now(),
+            now=now,
             cooldown=cooldown,
             max_attempts=options["max_attempts_per_trigger"],
             emergency=trigger.kind == "emergency",
@@ -93,6 +103,7 @@ def retrain_requests(
             champion_before=None,
             champion_after=None,
             dagster_run_id=f"sensor {context.sensor_name}",
+            created_at=now,
         )
         if "needs a person" in verdict.reason:
             notifier.notify(
@@ -106,6 +117,7 @@ def retrain_requests(
                     threshold=float(options["max_attempts_per_trigger"]),
                 ),
                 warehouse,
+                now,
             )
     return requests
 
@@ -126,7 +138,9 @@ retrain_sensor = dg.sensor(
 
 @retrain_sensor
 @warehouse_step
-def drift_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> dg.SensorResult:
+def drift_retrain_sensor(
+    context: dg.SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier, clock: RunClock
+) -> dg.SensorResult:
     """A critical drift report on a model's inputs or predictions requests that model's retrain."""
     from fpl_platform.lib.automation import load_cursor
 
@@ -155,13 +169,15 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: Warehou
                 run_key=f"drift-{model}-{latest['report_id']}",
             )
         )
-    requests = retrain_requests(context, warehouse, notifier, state, triggers)
+    requests = retrain_requests(context, warehouse, notifier, clock.now(), state, triggers)
     return _result(requests, state, f"{len(reports)} new drift report(s), none calls for a retrain now")
 
 
 @retrain_sensor
 @warehouse_step
-def performance_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> dg.SensorResult:
+def performance_retrain_sensor(
+    context: dg.SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier, clock: RunClock
+) -> dg.SensorResult:
     """A critical rolling-performance breach requests a retrain; an emergency one skips the cooldown."""
     from fpl_platform.lib import performance as spc
     from fpl_platform.lib.automation import load_cursor
@@ -189,5 +205,5 @@ def performance_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: W
         )
     if not triggers:
         return _result([], state, "no newly served gameweek with results")
-    requests = retrain_requests(context, warehouse, notifier, state, triggers)
+    requests = retrain_requests(context, warehouse, notifier, clock.now(), state, triggers)
     return _result(requests, state, f"performance of {[t.model for t in triggers]} within limits or retrain skipped")
