@@ -69,8 +69,8 @@ def check_source() -> str:
     """FPL_PLATFORM_SOURCE: 'bundled' (default) or 'live'; with 'live', FPL_PLATFORM_FPL_API an http(s) URL."""
     from fpl_platform.resources import FplSource
 
-    mode = FplSource.check_mode(os.environ.get("FPL_PLATFORM_SOURCE") or "bundled")
-    api = os.environ.get("FPL_PLATFORM_FPL_API")
+    mode = FplSource.check_mode(paths.setting("FPL_PLATFORM_SOURCE") or "bundled")
+    api = paths.setting("FPL_PLATFORM_FPL_API")
     if mode == "live" and api and not _is_url(api):
         raise SettingError("FPL_PLATFORM_FPL_API", api, f"the FPL API's http(s) base URL, e.g. {paths.DEFAULT_FPL_API}")
     return mode
@@ -82,7 +82,7 @@ def check_data_dir() -> Path:
 
     directory = paths.data_dir()
     if not directory.is_dir() or any(not (directory / f"{name}.parquet").is_file() for name in FILES):
-        setting = "FPL_PLATFORM_DATA_DIR" if os.environ.get("FPL_PLATFORM_DATA_DIR") else "the bundled data directory"
+        setting = "FPL_PLATFORM_DATA_DIR" if paths.setting("FPL_PLATFORM_DATA_DIR") else "the bundled data directory"
         raise SettingError(
             setting, str(directory), f"a directory holding the bundled snapshot ({', '.join(f + '.parquet' for f in FILES)})"
         )
@@ -91,7 +91,7 @@ def check_data_dir() -> Path:
 
 def check_football_data() -> None:
     """FPL_PLATFORM_FOOTBALL_DATA, when set: an http(s) base URL or a directory."""
-    location = os.environ.get("FPL_PLATFORM_FOOTBALL_DATA")
+    location = paths.setting("FPL_PLATFORM_FOOTBALL_DATA")
     if location and not (_is_url(location) or Path(location).is_dir()):
         raise SettingError(
             "FPL_PLATFORM_FOOTBALL_DATA",
@@ -106,7 +106,7 @@ def check_as_of(mode: str) -> None:
     from fpl_platform.lib import asof
     from fpl_platform.lib.seasons import ALL_SEASONS, seasons_with_results
 
-    text = os.environ.get("FPL_PLATFORM_AS_OF")
+    text = paths.setting("FPL_PLATFORM_AS_OF")
     if not text:
         return
     # the live source adds the current season to the bundled ones: any season of the partitions may be it
@@ -121,7 +121,7 @@ def check_config() -> None:
     try:
         settings.check()
     except DataValidationError as error:
-        setting = "FPL_PLATFORM_CONFIG" if os.environ.get("FPL_PLATFORM_CONFIG") else "the settings file"
+        setting = "FPL_PLATFORM_CONFIG" if paths.setting("FPL_PLATFORM_CONFIG") else "the settings file"
         # YAML's errors run over several lines, the last ones a caret under a quoted line
         problem = " ".join(line.strip() for line in error.problem.splitlines() if line.strip().strip("^"))
         raise SettingError(setting, str(settings.config_file()), f"a settings file that loads: {problem}") from error
@@ -129,16 +129,16 @@ def check_config() -> None:
 
 def check_smtp_port() -> None:
     """FPL_PLATFORM_SMTP_PORT, when set: a port number (alerts are sent with it long after the command started)."""
-    port = os.environ.get("FPL_PLATFORM_SMTP_PORT")
+    port = paths.setting("FPL_PLATFORM_SMTP_PORT")
     if port and not (port.isdigit() and 0 < int(port) < 65536):
         raise SettingError("FPL_PLATFORM_SMTP_PORT", port, "a port number such as 587")
 
 
 def check_pool_wait() -> None:
     """FPL_PLATFORM_POOL_WAIT_SECONDS, when set: how long a step waits for the duckdb pool, in seconds (> 0)."""
-    text = os.environ.get("FPL_PLATFORM_POOL_WAIT_SECONDS")
+    text = paths.setting("FPL_PLATFORM_POOL_WAIT_SECONDS")
     try:
-        valid = text is None or float(text) > 0
+        valid = not text or float(text) > 0
     except ValueError:
         valid = False
     if not valid:
@@ -186,18 +186,18 @@ def check_writable(command: str) -> None:
     """FPL_PLATFORM_HOME and what `command` writes under it (the Dagster instance, MLflow's store, the warehouse, the
     analyst copy), checked before anything is created: a read-only home, or a file where a directory belongs, is one
     line naming the setting and the path instead of a traceback from the first write."""
-    home = "FPL_PLATFORM_HOME" if os.environ.get("FPL_PLATFORM_HOME") else "the platform home (FPL_PLATFORM_HOME unset)"
+    home = "FPL_PLATFORM_HOME" if paths.setting("FPL_PLATFORM_HOME") else "the platform home (FPL_PLATFORM_HOME unset)"
     targets = {
         "home": (home, paths.platform_home(), paths.platform_home(), True),
-        "dagster": ("DAGSTER_HOME", os.environ["DAGSTER_HOME"], paths.dagster_home(), True)
-        if os.environ.get("DAGSTER_HOME")
+        "dagster": ("DAGSTER_HOME", paths.setting("DAGSTER_HOME"), paths.dagster_home(), True)
+        if paths.setting("DAGSTER_HOME")
         else (home, paths.platform_home(), paths.dagster_home(), True),
         "mlflow": (home, paths.platform_home(), paths.mlflow_dir(), True),
         "warehouse": ("FPL_PLATFORM_WAREHOUSE", paths.warehouse_path(), paths.warehouse_path(), False)
-        if os.environ.get("FPL_PLATFORM_WAREHOUSE")
+        if paths.setting("FPL_PLATFORM_WAREHOUSE")
         else (home, paths.platform_home(), paths.warehouse_path(), False),
         "analytics": ("FPL_PLATFORM_ANALYTICS", paths.analytics_path(), paths.analytics_path(), False)
-        if os.environ.get("FPL_PLATFORM_ANALYTICS")
+        if paths.setting("FPL_PLATFORM_ANALYTICS")
         else (home, paths.platform_home(), paths.analytics_path(), False),
     }
     for name in WRITES[command]:
@@ -324,7 +324,7 @@ def _demo(args: argparse.Namespace) -> int:
     print("  rows:")
     for table, rows in sorted(counts.items()):
         print(f"    {table:<28} {rows:>8,}")
-    if not os.environ.get("FPL_PLATFORM_FOOTBALL_DATA"):
+    if not paths.setting("FPL_PLATFORM_FOOTBALL_DATA"):
         print(
             "  raw.match_odds was skipped: set FPL_PLATFORM_FOOTBALL_DATA to a football-data.co.uk URL or directory to load odds."
         )
@@ -367,7 +367,7 @@ def mlflow_port() -> int:
     """The port of FPL_PLATFORM_MLFLOW_UI (what asset metadata links to) when it is on this machine, else 5000."""
     from urllib.parse import urlsplit
 
-    link = urlsplit(os.environ.get("FPL_PLATFORM_MLFLOW_UI") or "http://127.0.0.1:5000")
+    link = urlsplit(paths.setting("FPL_PLATFORM_MLFLOW_UI") or "http://127.0.0.1:5000")
     local = link.hostname in ("127.0.0.1", "localhost")
     return (link.port or 5000) if local else 5000
 
@@ -449,7 +449,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     ]
     port = args.mlflow_port or mlflow_port()
     mlflow = None if args.no_mlflow else start_mlflow("127.0.0.1", port)
-    print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}; starting {' '.join(command)}", flush=True)
+    print(f"DAGSTER_HOME={paths.setting('DAGSTER_HOME')}; starting {' '.join(command)}", flush=True)
     # Dagster's commands load a .env file from their working directory over the environment, and the repo's
     # names the default instance: run them from FPL_PLATFORM_HOME, so that the DAGSTER_HOME above holds
     for name in PATH_SETTINGS:
@@ -531,7 +531,7 @@ def season_argument(text: str) -> str:
     """argparse type: a season of the season-partitioned assets that the source has (the live API: any)."""
     from fpl_platform.lib.seasons import ALL_SEASONS, seasons_with_results, span
 
-    live = os.environ.get("FPL_PLATFORM_SOURCE", "").strip().lower() == "live"
+    live = paths.setting("FPL_PLATFORM_SOURCE").lower() == "live"
     try:
         seasons = ALL_SEASONS if live else seasons_with_results(paths.data_dir())
     except (OSError, ValueError) as error:

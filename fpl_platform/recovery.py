@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from fpl_platform.lib import paths
+
 POOL = "duckdb"
 # how long a step waits for the pool before its run fails (FPL_PLATFORM_POOL_WAIT_SECONDS)
 DEFAULT_POOL_WAIT_SECONDS = 900.0
@@ -158,7 +160,7 @@ def recover(instance, log: Callable[[str], None] = print) -> list[str]:
 
 def pool_wait_seconds() -> float:
     """FPL_PLATFORM_POOL_WAIT_SECONDS: how long a step waits for the duckdb pool (checked by the CLI's settings)."""
-    text = os.environ.get("FPL_PLATFORM_POOL_WAIT_SECONDS")
+    text = paths.setting("FPL_PLATFORM_POOL_WAIT_SECONDS")
     return float(text) if text else DEFAULT_POOL_WAIT_SECONDS
 
 

@@ -108,3 +108,25 @@ def test_every_private_dagster_import_is_pinned_and_still_there():
         for imported, names in per_module.items():
             target = importlib.import_module(imported)
             assert all(hasattr(target, name) for name in names), (imported, names)
+
+
+# who may touch os.environ, and why; everything else reads settings through lib.paths.setting (resources are
+# configured from them in definitions.py) and run state through the run's tags (lib.clock)
+ENVIRONMENT = {
+    "fpl_platform.lib.paths": "the one module that reads the platform's settings",
+    "fpl_platform.lib.notify": "secrets (SMTP password, webhooks) read when an alert is sent, never stored",
+    "fpl_platform": "MLflow's own switches (telemetry off), set when the package is imported",
+    "fpl_platform.runtime": "prepare_home points the process at its Dagster instance before any run",
+    "fpl_platform.cli": "`fpl-platform ui` builds the environment of the servers it starts",
+    "fpl_platform.simulation.replay": "a replay points the process at its home before its first run, and back after",
+}
+
+
+def test_only_the_settings_module_and_process_set_up_touch_the_environment():
+    touching = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv"):
+                touching.add(name)
+    assert touching == set(ENVIRONMENT), sorted(touching ^ set(ENVIRONMENT))

@@ -138,10 +138,10 @@ def report_error(home, *arguments) -> str:
     return out.stderr
 
 
-def _tables(home) -> dict[str, pd.DataFrame]:
+def _tables(home, season: str = "2025-26") -> dict[str, pd.DataFrame]:
     import duckdb
 
-    connection = duckdb.connect(str(home / "replays" / "2025-26" / "warehouse.duckdb"), read_only=True)
+    connection = duckdb.connect(str(home / "replays" / season / "warehouse.duckdb"), read_only=True)
     try:
         out = {}
         for name, volatile in REPLAYED_TABLES.items():
@@ -247,5 +247,63 @@ def test_a_run_key_already_executed_is_not_run_again():
     replay = Replay("2025-26", log=logs.append)
     replay.state = ReplayState("2025-26", 3, None, False, run_keys=["weekly-2025-08-25"])
     request = dg.RunRequest(run_key="weekly-2025-08-25")
-    assert replay._execute(None, "weekly_retrain_job", request, 2)  # no instance needed: nothing runs
+    with dg.instance_for_test() as instance:
+        # nothing runs; the run it had then is not in this instance, so nothing follows it either
+        assert replay._execute(instance, "weekly_retrain_job", request, 2) is None
+        assert instance.get_runs() == []
     assert logs == ["  gw 2: weekly_retrain_job for weekly-2025-08-25 already ran (resumed replay)"]
+
+
+def test_two_replays_in_one_process_write_what_two_processes_write(tmp_path):
+    """A replay's state of time travels in its runs' tags and its home is the process's only while it runs: a
+    replay of 2025-26 after one of 2024-25 in the same process writes the tables a process of its own writes."""
+    import os
+    import subprocess
+    import sys
+
+    from fpl_platform_tests.conftest import REPO
+
+    arguments = {"quick": True, "history_seasons": 2}
+    together, alone = tmp_path / "together", tmp_path / "alone"
+    script = (
+        "from fpl_platform.simulation.replay import Replay\n"
+        f"for season in ('2024-25', '2025-26'):\n    Replay(season, **{arguments!r}).run(1, 1)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FPL_PLATFORM_", "DAGSTER_HOME"))}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env={**env, "FPL_PLATFORM_HOME": str(together)}
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    _replay(alone, "replay", "--season", "2025-26", "--quick", "--history-seasons", "2", "--to-gameweek", "1")
+    assert sorted(path.name for path in (together / "replays").iterdir()) == ["2024-25", "2025-26"]  # not nested
+    assert not (together / "replays" / "2024-25" / "replays").exists()
+    first, second, own = _tables(together, "2024-25"), _tables(together), _tables(alone)
+    assert set(first["predictions.match_outcomes"]["as_of"]) == {"2024-25:0", "2024-25:1"}
+    for name in REPLAYED_TABLES:
+        pd.testing.assert_frame_equal(second[name], own[name], check_exact=False, rtol=1e-9, obj=name)
+
+
+def test_the_replay_drives_the_automation_it_finds_in_the_code_location():
+    """Sensors and schedules on by default that request asset jobs; not the ones that alert, repair or publish."""
+    from fpl_platform.definitions import defs
+    from fpl_platform.simulation.replay import Automation
+
+    found = Automation.of(defs)
+    assert [s.name for s in found.sensors] == ["new_data_sensor", "drift_retrain_sensor", "performance_retrain_sensor"]
+    assert [s.name for s in found.after_success] == ["refresh_after_ingestion", "refresh_predictions_after_rollback"]
+    assert [s.name for s in found.schedules] == ["weekly_retrain_schedule"]
+
+
+def test_a_schedules_ticks_fall_at_its_wall_clock_time_across_a_clock_change():
+    from fpl_platform.lib.cron import ticks
+
+    start, end = pd.Timestamp("2025-03-20", tz="UTC"), pd.Timestamp("2025-04-08", tz="UTC")
+    weekly = ticks("0 23 * * 1", "Europe/London", start, end)  # the weekly retrain; BST starts on 30 March
+    assert [t.isoformat() for t in weekly] == [
+        "2025-03-24T23:00:00+00:00", "2025-03-31T23:00:00+01:00", "2025-04-07T23:00:00+01:00",
+    ]  # fmt: skip
+    assert [t.isoformat() for t in ticks("0 */12 1,15 * *", "UTC", start, end)] == [
+        "2025-04-01T00:00:00+00:00", "2025-04-01T12:00:00+00:00",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="cron hour field '25': expected values from 0 to 23"):
+        ticks("0 25 * * 1", "UTC", start, end)

@@ -7,9 +7,14 @@ page and the command line all take what they need to know about a model from her
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fpl_platform.lib import schemas
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,15 @@ class Model:
     outcome_column: str  # NULL in `outcomes_table` until the item's outcome is known
     served_columns: str  # what performance monitoring reads of served predictions (`p`) and outcomes (`f`)
     arm_columns: dict[str, str]  # A/B tests: prediction column -> the suffix of its control_/treatment_ columns
+    scorer: str  # lib.performance's function that scores served items against their outcomes
+    # (fitted model, feature rows) -> one number per row whose drift monitoring compares
+    output: Callable[[object, pd.DataFrame], object]
+
+    def score(self, items: pd.DataFrame) -> dict[str, float]:
+        """Served items' scores against their outcomes (performance monitoring, the season report)."""
+        from fpl_platform.lib import performance
+
+        return getattr(performance, self.scorer)(items)
 
     @property
     def predictions_table(self) -> str:
@@ -55,6 +69,8 @@ MATCH_OUTCOME = Model(
     outcome_column="home_goals",
     served_columns="p.season, p.gameweek, p.match_id, p.p_home, p.p_draw, p.p_away, f.home_goals, f.away_goals, p.model_version",
     arm_columns={"p_home": "p_home", "p_draw": "p_draw", "p_away": "p_away"},
+    scorer="match_score",
+    output=lambda model, rows: model.predict_proba(rows)[:, 0],  # P(home win)
 )
 PLAYER_POINTS = Model(
     name="player_points",
@@ -72,6 +88,8 @@ PLAYER_POINTS = Model(
     served_columns="p.season, p.gameweek, p.player_id, p.match_id, p.predicted_points, f.points AS actual_points, "
     "p.model_version",
     arm_columns={"predicted_points": "points"},
+    scorer="player_score",
+    output=lambda model, rows: model.predict(rows),  # expected points
 )
 MODELS: dict[str, Model] = {model.name: model for model in (MATCH_OUTCOME, PLAYER_POINTS)}
 

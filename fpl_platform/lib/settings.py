@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,7 +160,7 @@ def check_value(section: str, key: str, value: object) -> object:
 
 def config_file() -> Path:
     """The YAML file consulted (it may not exist)."""
-    return Path(os.environ.get("FPL_PLATFORM_CONFIG") or paths.platform_home() / "fpl_platform.yaml")
+    return Path(paths.setting("FPL_PLATFORM_CONFIG") or paths.platform_home() / "fpl_platform.yaml")
 
 
 def _document(path: Path) -> dict:
@@ -199,7 +198,7 @@ def load(section: str) -> dict:
     values = dict(DEFAULTS[section])
     path = config_file()
     if not path.exists():
-        if os.environ.get("FPL_PLATFORM_CONFIG"):
+        if paths.setting("FPL_PLATFORM_CONFIG"):
             raise DataValidationError(str(path), "FPL_PLATFORM_CONFIG names a file that does not exist")
         return values
     given = _document(path).get(section)

@@ -240,9 +240,9 @@ MLFLOW_UI = "http://127.0.0.1:5000"  # where `fpl-platform ui` serves MLflow's U
 
 def ui_url(experiment_id: str, run_id: str, artifact_path: str | None = None, *, base: str | None = None) -> str:
     """The MLflow UI page of a run, or of one of its artifacts (base: FPL_PLATFORM_MLFLOW_UI, else `MLFLOW_UI`)."""
-    import os
+    from fpl_platform.lib.paths import setting
 
-    base = (base or os.environ.get("FPL_PLATFORM_MLFLOW_UI") or MLFLOW_UI).rstrip("/")
+    base = (base or setting("FPL_PLATFORM_MLFLOW_UI") or MLFLOW_UI).rstrip("/")
     page = f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
     return f"{page}/artifacts/{artifact_path}" if artifact_path else page
 

@@ -30,14 +30,46 @@ from fpl_platform.lib.clock import Clock
 from fpl_platform.lib.seasons import ALL_SEASONS, GAMEWEEKS_PER_SEASON, REPLAY_SEASONS_BEFORE, replayable_seasons, span
 from fpl_platform.runtime import QUICK, QUIET, execute_in_process, prepare_home, run_assets
 
-PREDICTION_OPS = ("predictions__match_outcomes", "predictions__player_points")
-TRAINING_JOBS = ("weekly_retrain_job", "retrain_match_outcome_job", "retrain_player_points_job")
 # Evidently's HTML report (~5-10 s a model) when a champion has none yet, when the severity rises above its
 # last one's, or monthly while drift persists (lib.drift.evidently_due); PSI and KS still run on every
 # gameweek and decide the drift sensor's requests, as in production
 REPLAY_OPS = {"monitoring__drift": {"config": {"evidently": "on_change"}}}
 # `history_seasons`: the bootstrap backtests the season before the replayed one on a model fitted on the one before it
 MIN_HISTORY_SEASONS = 2
+# the tag the daemon gives a run launched for a RunRequest with a run key
+RUN_KEY_TAG = "dagster/run_key"
+
+
+@dataclass(frozen=True)
+class Automation:
+    """What the daemon would evaluate, found in the code location: the sensors and schedules that are on by
+    default and request runs of asset jobs. Sensors that only alert or repair (stale data, dead runs) and the
+    ones that request op jobs (the analyst copy's publish) are left out: a replay's runs never die unseen, its
+    data is never stale, and nobody queries its analyst copy."""
+
+    sensors: tuple  # request runs on their own evidence (new data, drift, performance), in the location's order
+    after_success: tuple  # run-status sensors: evaluated after each run that succeeds
+    schedules: tuple
+
+    @classmethod
+    def of(cls, defs) -> Automation:
+        import dagster as dg
+
+        def requests_asset_jobs(names: list[str]) -> bool:
+            return bool(names) and all(defs.resolve_job_def(name).asset_layer.executable_asset_keys for name in names)
+
+        on = [s for s in defs.sensors or () if s.default_status == dg.DefaultSensorStatus.RUNNING]
+        on = [s for s in on if requests_asset_jobs([target.job_name for target in s.targets])]
+        schedules = [
+            s
+            for s in defs.schedules or ()
+            if s.default_status == dg.DefaultScheduleStatus.RUNNING and requests_asset_jobs([s.job_name])
+        ]
+        return cls(
+            tuple(s for s in on if not isinstance(s, dg.RunStatusSensorDefinition)),
+            tuple(s for s in on if isinstance(s, dg.RunStatusSensorDefinition)),
+            tuple(schedules),
+        )
 
 
 @dataclass
@@ -250,35 +282,48 @@ class Replay:
         return season.assign(kickoff=kickoffs).groupby("gameweek")["kickoff"].agg(["min", "max"])
 
     # -- running what the daemon would run ----------------------------------------------------------
-    def _execute(self, instance, job_name: str, request, gameweek: int, extra_ops: dict | None = None) -> bool:
-        """Run a requested job in process, as the daemon would launch it; returns success."""
+    def _launch(self, instance, job_name: str, request, gameweek: int) -> None:
+        """Run a request, then, as the daemon would, what the run-status sensors request after its success."""
+        run_id = self._execute(instance, job_name, request, gameweek)
+        for sensor in self.automation.after_success if run_id else ():
+            follow = self._after_success(instance, run_id, sensor)
+            if follow is not None:
+                self._launch(instance, follow.job_name or sensor.targets[0].job_name, follow, gameweek)
+
+    def _execute(self, instance, job_name: str, request, gameweek: int, extra_ops: dict | None = None) -> str | None:
+        """Run a requested job in process, as the daemon would launch it; the id of its run if it succeeded (on a
+        resumed replay, of the run that had the request's run key), else None."""
+        import dagster as dg
+
         from fpl_platform.definitions import defs
+        from fpl_platform.lib.models import MODELS
 
         key = request.run_key or f"{job_name}-{gameweek}-{self.clock.now().isoformat()}"
         if key in self.state.run_keys:
             self.log(f"  gw {gameweek}: {job_name} for {key} already ran (resumed replay)")
-            return True
-        if gameweek >= GAMEWEEKS_PER_SEASON and job_name in TRAINING_JOBS:
-            # production's as-of for a finished season is its gameweek 37; the replay's clock says 38, after
-            # which there is no gameweek left to train for: the season is over
-            self.log(f"  gw {gameweek}: {job_name} not run: the season is over, no next gameweek to train for")
-            return True
+            runs = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: key}), limit=1)
+            return runs[0].run_id if runs and runs[0].status == dg.DagsterRunStatus.SUCCESS else None
         job = defs.resolve_job_def(job_name)
+        selection = None
+        if gameweek >= GAMEWEEKS_PER_SEASON:  # the season is over: no next gameweek to train for or to predict
+            keys = job.asset_layer.executable_asset_keys
+            if keys & {dg.AssetKey(model.model_asset) for model in MODELS.values()}:
+                self.log(f"  gw {gameweek}: {job_name} not run: the season is over, no next gameweek to train for")
+                return None
+            served = {dg.AssetKey(model.predictions_asset) for model in MODELS.values()}
+            selection = sorted(keys - served)
+            if not selection:
+                return None
         nodes = {node.name for node in job.graph.node_defs} | set(job.graph.node_dict)
         ops = {op: config for op, config in {**(QUICK if self.quick else {}), **REPLAY_OPS}.items() if op in nodes}
         for op, config in (extra_ops or {}).items():
             ops[op] = {"config": {**ops.get(op, {}).get("config", {}), **config["config"]}}
-        selection = None
-        if gameweek >= GAMEWEEKS_PER_SEASON:  # the season is over: there is no next gameweek to predict
-            selection = [k for k in job.asset_layer.executable_asset_keys if "__".join(k.path) not in PREDICTION_OPS]
-            if not selection:
-                return True
         started = time.perf_counter()
         result = execute_in_process(
             job,
             instance,
             run_config={**QUIET, **({"ops": ops} if ops else {})},
-            tags={**request.tags, **self.clock.tags(), "fpl_platform/replay": self.season},
+            tags={**request.tags, **self.clock.tags(), RUN_KEY_TAG: key, "fpl_platform/replay": self.season},
             partition_key=request.partition_key,
             asset_selection=selection,
             raise_on_error=False,
@@ -290,7 +335,7 @@ class Replay:
         self.log(f"  gw {gameweek}: {job_name} {'ok' if result.success else 'FAILED'} in {elapsed:.1f}s ({key})")
         if not result.success:
             self._after_failure(instance, result)
-        return result.success
+        return result.run_id if result.success else None
 
     def _after_failure(self, instance, result) -> None:
         """The run-failure sensor, as the daemon evaluates it."""
@@ -455,10 +500,10 @@ class Replay:
         import dagster as dg
         import pandas as pd
 
-        from fpl_platform.defs.ingestion.sensors import new_data_sensor, refresh_after_ingestion
-        from fpl_platform.defs.training.schedules import weekly_retrain_schedule
-        from fpl_platform.defs.training.sensors import drift_retrain_sensor, performance_retrain_sensor
+        from fpl_platform.definitions import defs
         from fpl_platform.lib import warehouse
+
+        self.automation = Automation.of(defs)
 
         state = ReplayState.load(self.state_file)  # again under the lock: a replay that just finished may have saved it
         fresh = state is None
@@ -481,18 +526,11 @@ class Replay:
                 now = calendar.loc[gameweek, "max"] + pd.Timedelta(hours=3)
                 self._reveal(gameweek, now)
                 self.log(f"{self.season} gameweek {gameweek}: results revealed, clock {now:%Y-%m-%d %H:%M} UTC")
-                for request in self._tick(instance, new_data_sensor):
-                    if self._execute(instance, "ingest_season_job", request, gameweek):
-                        ingest_run = instance.get_runs(filters=dg.RunsFilter(tags={"fpl_platform/replay": self.season}), limit=1)[
-                            0
-                        ]
-                        refresh = self._after_success(instance, ingest_run.run_id, refresh_after_ingestion)
-                        if refresh is not None:
-                            self._execute(instance, "refresh_job", refresh, gameweek)
-                for sensor in (drift_retrain_sensor, performance_retrain_sensor):
+                for sensor in self.automation.sensors:
                     for request in self._tick(instance, sensor):
-                        self._execute(instance, request.job_name, request, gameweek)
-                self._schedule_ticks(instance, weekly_retrain_schedule, calendar, gameweek)
+                        self._launch(instance, request.job_name or sensor.targets[0].job_name, request, gameweek)
+                for schedule in self.automation.schedules:
+                    self._schedule_ticks(instance, schedule, calendar, gameweek)
                 self.state.next_gameweek = gameweek + 1
                 self.state.seconds[f"gameweek_{gameweek}"] = time.perf_counter() - started
                 self.state.save(self.state_file)
@@ -511,18 +549,16 @@ class Replay:
         return markdown, page
 
     def _schedule_ticks(self, instance, schedule, calendar, gameweek: int) -> None:
-        """Every Monday 23:00 London between this gameweek's end and the next one's first kickoff."""
+        """The schedule's ticks between this gameweek's last kickoff and the next one's first, at their moments."""
         import dagster as dg
         import pandas as pd
 
+        from fpl_platform.lib.cron import ticks
+
         start = calendar.loc[gameweek, "max"]
         end = calendar.loc[gameweek + 1, "min"] if gameweek + 1 in calendar.index else start + pd.Timedelta(days=7)
-        ticks = pd.date_range(start.tz_convert("Europe/London").normalize(), end.tz_convert("Europe/London"), freq="W-MON")
-        for day in ticks:
-            tick = day + pd.Timedelta(hours=23)
-            if not start < tick < end:
-                continue
+        for tick in ticks(schedule.cron_schedule, schedule.execution_timezone or "UTC", start, end):
             self.clock = self.clock.at(tick.tz_convert("UTC"))
             context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick.to_pydatetime())
             for request in self._requests(f"{schedule.name} at {tick:%Y-%m-%d %H:%M}", schedule.evaluate_tick(context)):
-                self._execute(instance, "weekly_retrain_job", request, gameweek)
+                self._launch(instance, request.job_name or schedule.job_name, request, gameweek)

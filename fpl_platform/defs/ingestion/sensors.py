@@ -70,6 +70,8 @@ def new_data_sensor(
 def refresh_after_ingestion(context: dg.RunStatusSensorContext):
     """After a successful season ingestion, refresh fixtures, features, predictions, performance and drift."""
     run = context.dagster_run
+    if run.job_name != ingest_season_job.name:  # the daemon filters by monitored_jobs; a replay evaluates every run
+        return dg.SkipReason(f"run {run.run_id} of {run.job_name} is not a season ingestion")
     return dg.RunRequest(
         run_key=f"refresh-after-{run.run_id}",
         tags={

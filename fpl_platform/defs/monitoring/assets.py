@@ -1,12 +1,18 @@
 """Monitoring: drift of the champions' recent inputs and outputs against their training data, and the served
 predictions' performance against results, with control limits from the backtest."""
 
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
 from fpl_platform.lib import drift as drift_lib
 from fpl_platform.lib import schemas
 from fpl_platform.lib.models import MATCH_OUTCOME, MODELS, PLAYER_POINTS, served_sql
 from fpl_platform.resources import MlflowTracking, Notifier, RunClock, Warehouse, warehouse_step
+
+if TYPE_CHECKING:  # pandas loads inside the assets: every step and sensor tick imports this module
+    import pandas as pd
 
 
 class DriftConfig(dg.Config):
@@ -138,6 +144,30 @@ def drift_metadata(name: str, report: dict, features, psi_critical: float) -> di
 DRIFT_EXPERIMENT = "drift_reports"  # the MLflow experiment holding the Evidently reports
 
 
+@dataclass(frozen=True)
+class DriftSubject:
+    """One model as drift compares it: the serving champion, the two windows' rows, the report's id."""
+
+    name: str
+    version: str
+    features: list[str]
+    reference: "pd.DataFrame"
+    current: "pd.DataFrame"
+    report_id: str
+
+
+@dataclass(frozen=True)
+class DriftMeasure:
+    """What the statistics found: per feature (the prediction's row last), the skipped features, the verdict."""
+
+    per_feature: "pd.DataFrame"
+    skipped: list[str]
+    severity: str
+    share: float
+    drifted: int
+    prediction_psi: float
+
+
 @dg.asset(
     key=["monitoring", "drift"],
     deps=[
@@ -162,29 +192,81 @@ def drift(
     """Per-feature drift (PSI, KS, Evidently's DataDriftPreset on the same rule) and prediction drift of both champions."""
     import pandas as pd
 
-    from fpl_platform.defs.tables import played_features, player_features_frame
-    from fpl_platform.lib import paths, settings, tracking
-    from fpl_platform.lib.features import MODEL_FEATURES, frame_digests
-    from fpl_platform.lib.notify import Alert
-    from fpl_platform.lib.player_model import FEATURES as PLAYER_FEATURES
+    from fpl_platform.lib import settings
 
-    reports_dir = paths.reports_dir()
     now = clock.now()
     options = settings.resolve("drift", config.model_dump())
-    thresholds = {key: options[key] for key in ("psi_warning", "psi_critical", "ks_p_value", "ks_statistic")}
+    new_reports, new_features, metadata = [], [], {}
+    for subject in drift_subjects(context, warehouse, mlflow_tracking, options, now):
+        stored = _stored_report(warehouse, subject.report_id)
+        if stored is not None:
+            # the same model, windows, rows and settings: the same report, already stored and alerted on
+            context.log.info(f"{subject.name}: drift report {subject.report_id} is stored already (same inputs)")
+            metadata.update(drift_metadata(subject.name, *stored, options["psi_critical"]))
+            continue
+        windows = len(subject.reference), len(subject.current)
+        subject = replace(
+            subject,
+            reference=drift_lib.capped(subject.reference, options["max_rows"]),
+            current=drift_lib.capped(subject.current, options["max_rows"]),
+        )
+        measure = measure_drift(warehouse, mlflow_tracking, subject, options, now)
+        url = publish_html_report(context, mlflow_tracking, subject, measure)
+        report = report_row(subject, measure, windows, url, now)
+        new_reports.append(report)
+        new_features.append(measure.per_feature)
+        metadata.update(drift_metadata(subject.name, report, measure.per_feature, options["psi_critical"]))
+        context.log.info(
+            f"{subject.name}: drift {measure.severity}, share {measure.share:.2f}, prediction PSI {measure.prediction_psi:.3f}"
+        )
+        if measure.skipped:
+            context.log.info(f"{subject.name}: {len(measure.skipped)} feature(s) too sparse to compare (see metadata)")
+            metadata[f"{subject.name}/skipped_features"] = ", ".join(measure.skipped)
+        if measure.severity == "critical":
+            notifier.notify(critical_drift_alert(subject, measure, options, url), warehouse, now)
+    if not metadata:
+        raise dg.Failure("no champion model to monitor: materialise ml/match_outcome_model and ml/player_points_model first")
+    if new_reports:
+        warehouse.append(
+            (schemas.DRIFT, pd.concat(new_features, ignore_index=True)),
+            (schemas.DRIFT_REPORTS, pd.DataFrame(new_reports)),
+            source="monitoring.drift",
+        )
+    total = int(warehouse.read(f"SELECT count(*) AS n FROM {schemas.DRIFT.name}")["n"].iat[0])
+    # short lines (markdown hard breaks): Dagster's metadata column shows about 45 characters of one
+    rule = drift_lib.rule_lines(
+        **_thresholds(options), warning_share=options["warning_share"], critical_share=options["critical_share"]
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": total,
+            "new_reports": len(new_reports),
+            **metadata,
+            "severity_rule": dg.MetadataValue.md("  \n".join(rule)),
+        }
+    )
+
+
+def _thresholds(options: dict) -> dict:
+    return {key: options[key] for key in ("psi_warning", "psi_critical", "ks_p_value", "ks_statistic")}
+
+
+def drift_subjects(context, warehouse: Warehouse, mlflow_tracking: MlflowTracking, options: dict, now) -> list[DriftSubject]:
+    """Each model with a serving champion, with the rows of its reference and current windows (see `_window_rounds`)."""
+    import pandas as pd
+
+    from fpl_platform.defs.tables import played_features, player_features_frame
+    from fpl_platform.lib.features import MODEL_FEATURES, frame_digests
+    from fpl_platform.lib.player_model import FEATURES as PLAYER_FEATURES
+
     # what a report's verdicts depend on besides the model and the rows (Evidently's policy only says whether
     # its HTML is drawn)
-    report_settings = {
-        **thresholds,
-        **{
-            key: options[key]
-            for key in ("warning_share", "critical_share", "current_gameweeks", "reference_gameweeks", "max_rows")
-        },
-    }
-    new_reports, new_features, metadata = [], [], {}
+    windows_ = ("warning_share", "critical_share", "current_gameweeks", "reference_gameweeks", "max_rows")
+    report_settings = {**_thresholds(options), **{key: options[key] for key in windows_}}
     matches = played_features(warehouse)
     # the player rows are many: only the windows' rounds are read (the rounds first, in DuckDB)
     player_rounds = warehouse.read("SELECT DISTINCT season, gameweek, cutoff FROM features.player_features")
+    subjects = []
     for name, table, rounds, rows, features in (
         (MATCH_OUTCOME.name, MATCH_OUTCOME.trainings, matches, lambda _: matches, MODEL_FEATURES),
         (
@@ -205,8 +287,7 @@ def drift(
         version = mlflow_tracking.aliases(name).get("champion")
         if champion.empty or version is None:
             continue
-        cutoff = pd.Timestamp(champion["data_cutoff"].iat[0])
-        windows = _window_rounds(rounds, cutoff, options, now)
+        windows = _window_rounds(rounds, pd.Timestamp(champion["data_cutoff"].iat[0]), options, now)
         earliest = min((window["cutoff"].min() for window in windows if len(window)), default=None)
         reference, current = _windows(rows(earliest), windows)
         compared = ["season", "gameweek", "kickoff", *features]
@@ -217,140 +298,118 @@ def drift(
             report_settings,
             {"reference": frame_digests(reference[compared]), "current": frame_digests(current[compared])},
         )
-        stored = _stored_report(warehouse, report_id)
-        if stored is not None:
-            # the same model, windows, rows and settings: the same report, already stored and alerted on
-            context.log.info(f"{name}: drift report {report_id} is stored already (same inputs)")
-            metadata.update(drift_metadata(name, *stored, options["psi_critical"]))
-            continue
-        window_rows = len(reference), len(current)
-        reference, current = drift_lib.capped(reference, options["max_rows"]), drift_lib.capped(current, options["max_rows"])
-        model, _ = mlflow_tracking.load(name, version=version)
-        predict = (lambda m, f: m.predict_proba(f)[:, 0]) if name == MATCH_OUTCOME.name else (lambda m, f: m.predict(f))
-        html = reports_dir / f"drift_{name}_{report_id}.html"
-        html.unlink(missing_ok=True)  # a file left by an earlier attempt whose report was not stored
-        prediction = drift_lib.feature_drift("prediction", predict(model, reference), predict(model, current), **thresholds)
-        per_feature, skipped, severity = drift_lib.drift_table(
-            reference,
-            current,
-            features,
-            html_path=str(html),
-            evidently=options["evidently"],
-            prediction_psi=prediction.psi,
-            last_evidently=_last_evidently_report(warehouse, name, version, now),
-            warning_share=options["warning_share"],
-            critical_share=options["critical_share"],
-            max_age_days=options["evidently_max_age_days"],
-            evidently_max_rows=options["max_rows"],
-            **thresholds,
-        )
-        inputs = per_feature  # the model's inputs; the prediction's row is added below
-        share = float(inputs["drifted"].mean()) if len(inputs) else 0.0
-        per_feature = pd.concat(
-            [
-                per_feature,
-                pd.DataFrame(
-                    [
-                        {
-                            "feature": "prediction",
-                            "psi": prediction.psi,
-                            "ks_statistic": prediction.ks_statistic,
-                            "ks_p_value": prediction.ks_p_value,
-                            "severity": prediction.severity,
-                            "drifted": prediction.drifted,
-                        }
-                    ]
-                ),
-            ],
-            ignore_index=True,
-        ).assign(report_id=report_id, model_name=name)
-        url = None
-        if html.exists():
-            experiment, run_id, artifact = tracking.log_html_report(
-                mlflow_tracking.uri,
-                DRIFT_EXPERIMENT,
-                mlflow_tracking.artifacts,
-                str(html),
-                run_name=f"{name} {version} drift {report_id}",
-                tags={
-                    "model_name": name,
-                    "model_version": str(version),
-                    "report_id": report_id,
-                    "severity": severity,
-                    "dagster_run_id": context.run_id,
-                },
-                metrics={
-                    "drift_share": share,
-                    "drifted_features": int(inputs["drifted"].sum()),
-                    "max_psi": float(inputs["psi"].max()) if len(inputs) else 0.0,
-                    "prediction_psi": prediction.psi,
-                },
-            )
-            url = tracking.ui_url(experiment, run_id, artifact)
-        report = {
-            "report_id": report_id,
-            "created_at": now,
-            "model_name": name,
-            "model_version": str(version),
-            "reference_start": reference["kickoff"].min(),
-            "reference_end": reference["kickoff"].max(),
-            "current_start": current["kickoff"].min(),
-            "current_end": current["kickoff"].max(),
-            "reference_rows": window_rows[0],
-            "current_rows": window_rows[1],
-            "features": len(inputs),
-            "drifted_features": int(inputs["drifted"].sum()),
-            "drift_share": share,
-            "prediction_psi": prediction.psi,
-            "severity": severity,
-            "html_report": url,
-        }
-        new_reports.append(report)
-        new_features.append(per_feature)
-        metadata.update(drift_metadata(name, report, per_feature, options["psi_critical"]))
-        context.log.info(f"{name}: drift {severity}, share {share:.2f}, prediction PSI {prediction.psi:.3f}")
-        if skipped:
-            context.log.info(f"{name}: {len(skipped)} feature(s) too sparse to compare (see metadata)")
-            metadata[f"{name}/skipped_features"] = ", ".join(skipped)
-        if severity == "critical":
-            notifier.notify(
-                Alert(
-                    key=f"drift:{name}",
-                    title=f"Critical drift in the {name} model's inputs or predictions",
-                    severity="CRITICAL",
-                    message=f"{int(inputs['drifted'].sum())} of {len(inputs)} features drifted over the last "
-                    f"{options['current_gameweeks']} gameweeks, prediction PSI {prediction.psi:.3f}",
-                    metric="drift_share",
-                    value=share,
-                    threshold=options["critical_share"],
-                    details={"report_id": report_id, "report": url or "(no Evidently report)"},
-                ),
-                warehouse,
-                now,
-            )
-    if not metadata:
-        raise dg.Failure("no champion model to monitor: materialise ml/match_outcome_model and ml/player_points_model first")
-    if new_reports:
-        warehouse.append(
-            (schemas.DRIFT, pd.concat(new_features, ignore_index=True)),
-            (schemas.DRIFT_REPORTS, pd.DataFrame(new_reports)),
-            source="monitoring.drift",
-        )
-    total = int(warehouse.read(f"SELECT count(*) AS n FROM {schemas.DRIFT.name}")["n"].iat[0])
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": total,
-            "new_reports": len(new_reports),
-            **metadata,
-            # short lines (markdown hard breaks): Dagster's metadata column shows about 45 characters of one
-            "severity_rule": dg.MetadataValue.md(
-                "  \n".join(
-                    drift_lib.rule_lines(
-                        **thresholds, warning_share=options["warning_share"], critical_share=options["critical_share"]
-                    )
-                )
-            ),
-        }
+        subjects.append(DriftSubject(name, str(version), list(features), reference, current, report_id))
+    return subjects
+
+
+def _html_path(subject: DriftSubject):
+    from fpl_platform.lib import paths
+
+    return paths.reports_dir() / f"drift_{subject.name}_{subject.report_id}.html"
+
+
+def measure_drift(
+    warehouse: Warehouse, mlflow_tracking: MlflowTracking, subject: DriftSubject, options: dict, now
+) -> DriftMeasure:
+    """PSI and KS per feature and of the champion's predictions, the report's severity, and Evidently's HTML when
+    its policy says so."""
+    import pandas as pd
+
+    name, thresholds = subject.name, _thresholds(options)
+    model, _ = mlflow_tracking.load(name, version=subject.version)
+    predict = MODELS[name].output
+    html = _html_path(subject)
+    html.unlink(missing_ok=True)  # a file left by an earlier attempt whose report was not stored
+    reference, current = subject.reference, subject.current
+    prediction = drift_lib.feature_drift("prediction", predict(model, reference), predict(model, current), **thresholds)
+    inputs, skipped, severity = drift_lib.drift_table(
+        reference,
+        current,
+        subject.features,
+        html_path=str(html),
+        evidently=options["evidently"],
+        prediction_psi=prediction.psi,
+        last_evidently=_last_evidently_report(warehouse, name, subject.version, now),
+        warning_share=options["warning_share"],
+        critical_share=options["critical_share"],
+        max_age_days=options["evidently_max_age_days"],
+        evidently_max_rows=options["max_rows"],
+        **thresholds,
+    )
+    fields = ("psi", "ks_statistic", "ks_p_value", "severity", "drifted")
+    prediction_row = pd.DataFrame([{"feature": "prediction", **{field: getattr(prediction, field) for field in fields}}])
+    per_feature = pd.concat([inputs, prediction_row], ignore_index=True).assign(report_id=subject.report_id, model_name=name)
+    share = float(inputs["drifted"].mean()) if len(inputs) else 0.0
+    return DriftMeasure(per_feature, skipped, severity, share, int(inputs["drifted"].sum()), prediction.psi)
+
+
+def publish_html_report(context, mlflow_tracking: MlflowTracking, subject: DriftSubject, measure: DriftMeasure) -> str | None:
+    """Evidently's HTML, when drawn, as an MLflow artifact; the link to it in MLflow's UI."""
+    from fpl_platform.lib import tracking
+
+    html = _html_path(subject)
+    if not html.exists():
+        return None
+    inputs = measure.per_feature[measure.per_feature["feature"] != "prediction"]
+    experiment, run_id, artifact = tracking.log_html_report(
+        mlflow_tracking.uri,
+        DRIFT_EXPERIMENT,
+        mlflow_tracking.artifacts,
+        str(html),
+        run_name=f"{subject.name} {subject.version} drift {subject.report_id}",
+        tags={
+            "model_name": subject.name,
+            "model_version": subject.version,
+            "report_id": subject.report_id,
+            "severity": measure.severity,
+            "dagster_run_id": context.run_id,
+        },
+        metrics={
+            "drift_share": measure.share,
+            "drifted_features": measure.drifted,
+            "max_psi": float(inputs["psi"].max()) if len(inputs) else 0.0,
+            "prediction_psi": measure.prediction_psi,
+        },
+    )
+    return tracking.ui_url(experiment, run_id, artifact)
+
+
+def report_row(subject: DriftSubject, measure: DriftMeasure, windows: tuple[int, int], url: str | None, now) -> dict:
+    """The report's row of monitoring.drift_reports (`windows`: the rows of each window before sampling)."""
+    reference, current = subject.reference, subject.current
+    return {
+        "report_id": subject.report_id,
+        "created_at": now,
+        "model_name": subject.name,
+        "model_version": subject.version,
+        "reference_start": reference["kickoff"].min(),
+        "reference_end": reference["kickoff"].max(),
+        "current_start": current["kickoff"].min(),
+        "current_end": current["kickoff"].max(),
+        "reference_rows": windows[0],
+        "current_rows": windows[1],
+        "features": len(measure.per_feature) - 1,  # the prediction's row is not an input
+        "drifted_features": measure.drifted,
+        "drift_share": measure.share,
+        "prediction_psi": measure.prediction_psi,
+        "severity": measure.severity,
+        "html_report": url,
+    }
+
+
+def critical_drift_alert(subject: DriftSubject, measure: DriftMeasure, options: dict, url: str | None):
+    from fpl_platform.lib.notify import Alert
+
+    return Alert(
+        key=f"drift:{subject.name}",
+        title=f"Critical drift in the {subject.name} model's inputs or predictions",
+        severity="CRITICAL",
+        message=f"{measure.drifted} of {len(measure.per_feature) - 1} features drifted over the last "
+        f"{options['current_gameweeks']} gameweeks, prediction PSI {measure.prediction_psi:.3f}",
+        metric="drift_share",
+        value=measure.share,
+        threshold=options["critical_share"],
+        details={"report_id": subject.report_id, "report": url or "(no Evidently report)"},
     )
 
 
@@ -451,7 +510,7 @@ def performance(
     parts, metadata, latest_rows = [], {}, []
     for name, model in MODELS.items():
         metric = model.metric
-        scorer = spc.match_score if name == MATCH_OUTCOME.name else spc.player_score
+        scorer = model.score
         if not warehouse.exists(model.backtest_table):
             context.log.warning(f"{model.backtest_table} is missing: no control limits for {name}")
             continue

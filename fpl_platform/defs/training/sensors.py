@@ -25,6 +25,8 @@ REFRESHED_TAG = "fpl_platform/predictions_refreshed_by"
 def refresh_predictions_after_rollback(context: dg.RunStatusSensorContext):
     """Request fresh predictions after a successful rollback (unless the CLI already refreshed them)."""
     run = context.dagster_run
+    if run.job_name != rollback_job.name:  # the daemon filters by monitored_jobs; a replay evaluates every run
+        return dg.SkipReason(f"run {run.run_id} of {run.job_name} is not a rollback")
     if run.tags.get(REFRESHED_TAG):
         return dg.SkipReason(f"rollback run {run.run_id} already refreshed predictions ({run.tags[REFRESHED_TAG]})")
     return dg.RunRequest(
