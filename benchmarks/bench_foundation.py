@@ -69,7 +69,7 @@ def bench_step_overhead(repeats: int) -> list[dict]:
     from fpl_platform.lib import schemas
     from fpl_platform.lib.seasons import ALL_SEASONS
     from fpl_platform.lib.sources import BundledSource
-    from fpl_platform.resources import FootballData, FplSource, Warehouse
+    from fpl_platform.resources import FootballData, FplSource, RunClock, Warehouse
 
     rows = []
     for _ in range(repeats):
@@ -85,7 +85,12 @@ def bench_step_overhead(repeats: int) -> list[dict]:
             plain = time.perf_counter() - started
 
             warehouse = Warehouse(path=str(tmp / "dagster.duckdb"))
-            resources = {"warehouse": warehouse, "fpl_source": FplSource(), "football_data_source": FootballData()}
+            resources = {
+                "warehouse": warehouse,
+                "fpl_source": FplSource(),
+                "football_data_source": FootballData(),
+                "clock": RunClock(),
+            }
             tags = {"dagster/asset_partition_range_start": ALL_SEASONS[0], "dagster/asset_partition_range_end": ALL_SEASONS[-1]}
             with dg.instance_for_test() as instance:
                 started = time.perf_counter()

@@ -69,7 +69,7 @@ def main() -> None:
 
         def sensor_tick(sensor):
             def run():
-                needed = {k: v for k, v in resources.items() if k in ("warehouse", "notifier", "fpl_source")}
+                needed = {k: v for k, v in resources.items() if k in sensor.required_resource_keys}
                 context = dg.build_sensor_context(
                     instance=instance, resources=needed, sensor_name=sensor.name, repository_def=defs.get_repository_def()
                 )

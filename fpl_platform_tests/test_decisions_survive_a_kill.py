@@ -54,6 +54,7 @@ def tiny_match_model(
     warehouse: Warehouse,
     mlflow_tracking: MlflowTracking,
     notifier: Notifier,
+    clock: RunClock,
 ) -> dg.MaterializeResult:
     """The real champion/challenger path (train_and_gate) with a tiny model and a gate whose losses are given."""
     history = pd.DataFrame(
@@ -92,6 +93,7 @@ def tiny_match_model(
             compare=compare,
         ),
         GATE,
+        clock.now(),
     )
     return dg.MaterializeResult(metadata={"decision": result["decision"], "version": result["version"]})
 

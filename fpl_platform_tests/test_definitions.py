@@ -154,3 +154,27 @@ def test_importing_the_platform_turns_mlflow_telemetry_off(tmp_path):
     assert disabled(check) == "False"  # MLflow's default outside tests
     assert disabled(f"import fpl_platform; {check}") == "True"
     assert disabled(f"import fpl_platform; {check}", MLFLOW_DISABLE_TELEMETRY="false") == "False"
+
+
+def test_importing_the_platform_makes_openmp_threads_sleep_while_they_wait(tmp_path):
+    """XGBoost's OpenMP threads spin while waiting, which makes two processes fitting at once on two cores dozens
+    of times slower (benchmarks/bench_threads.py): after importing fpl_platform, libgomp reports no spinning."""
+    import os
+
+    fit = "import xgboost, numpy as np; xgboost.XGBRegressor(n_estimators=1, n_jobs=2).fit(np.zeros((10, 2)), np.zeros(10))"
+    env = {k: v for k, v in os.environ.items() if k not in {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"}}
+
+    def spin_count(code: str, **extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**env, "OMP_DISPLAY_ENV": "verbose", **extra},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return next(line.split("=")[1].strip(" '") for line in done.stderr.splitlines() if "GOMP_SPINCOUNT" in line)
+
+    assert spin_count(fit) == "300000"  # libgomp's default: spin before sleeping
+    assert spin_count(f"import fpl_platform; {fit}") == "0"
+    assert spin_count(f"import fpl_platform; {fit}", OMP_WAIT_POLICY="ACTIVE") != "0"  # an explicit setting wins

@@ -110,19 +110,28 @@ REPLAYED_TABLES = {
 }
 
 
-def _cli(home, *arguments):
-    """`fpl-platform <arguments>` in a subprocess with FPL_PLATFORM_HOME=home and nothing else of ours inherited."""
+def _run_in(home, command: list[str]):
+    """`command` in a subprocess with FPL_PLATFORM_HOME=home and nothing else of ours inherited."""
     import os
     import subprocess
-    import sys
-    from pathlib import Path
 
     from fpl_platform_tests.conftest import REPO
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FPL_PLATFORM_", "DAGSTER_HOME"))}
-    env["FPL_PLATFORM_HOME"] = str(home)
-    command = [str(Path(sys.executable).with_name("fpl-platform")), *arguments]
-    return subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env)
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO, env={**env, "FPL_PLATFORM_HOME": str(home)})
+
+
+def _cli(home, *arguments):
+    import sys
+    from pathlib import Path
+
+    return _run_in(home, [str(Path(sys.executable).with_name("fpl-platform")), *arguments])
+
+
+def _python(home, script: str):
+    import sys
+
+    return _run_in(home, [sys.executable, "-c", script])
 
 
 def _replay(home, *arguments) -> str:
@@ -174,7 +183,8 @@ def test_only_the_replays_own_sqlite_files_are_unsynced_and_only_while_it_runs(t
 
 def test_replay_is_deterministic_resumable_and_runs_an_ab_test(tmp_path):
     """A replay continued later adds each gameweek once; a gameweek replayed again from the same state (a crash
-    after its runs, or a second replay) gives the same tables; the season's A/B test is analysed and reported."""
+    after its runs, or a second replay) gives the same tables, and so does the replay run in one process after a
+    replay of another season; the season's A/B test is analysed and reported."""
     import json
     import shutil
 
@@ -188,6 +198,21 @@ def test_replay_is_deterministic_resumable_and_runs_an_ab_test(tmp_path):
     assert len(results) == 1 and results["n_items"].iat[0] == 10 and results["recommendation"].iat[0] in ab.RECOMMENDATIONS
     snapshot = tmp_path / "snapshot"
     shutil.copytree(top, snapshot)  # the whole home as it was after gameweek 1 (MLflow paths are absolute: restored in place)
+
+    # the replay's state of time travels in its runs' tags, and its home is the process's only while it runs: a
+    # replay after one of another season, in the same process, writes what this replay's own process wrote
+    together = tmp_path / "together"
+    script = (
+        "from fpl_platform.simulation.replay import Replay\n"
+        "for season in ('2024-25', '2025-26'):\n"
+        "    Replay(season, quick=True, history_seasons=3, ab_test='0.5').run(1, 1)\n"
+    )
+    out = _python(together, script)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert sorted(path.name for path in (together / "replays").iterdir()) == ["2024-25", "2025-26"]  # not nested
+    assert set(_tables(together, "2024-25")["predictions.match_outcomes"]["as_of"]) == {"2024-25:0", "2024-25:1"}
+    for name, frame in _tables(together).items():
+        pd.testing.assert_frame_equal(frame, at_one[name], check_exact=False, rtol=1e-9, obj=name)
 
     # continued: gameweek 2 is added once, nothing from before is repeated
     _replay(top, *replay, "--to-gameweek", "2")
@@ -252,35 +277,6 @@ def test_a_run_key_already_executed_is_not_run_again():
         assert replay._execute(instance, "weekly_retrain_job", request, 2) is None
         assert instance.get_runs() == []
     assert logs == ["  gw 2: weekly_retrain_job for weekly-2025-08-25 already ran (resumed replay)"]
-
-
-def test_two_replays_in_one_process_write_what_two_processes_write(tmp_path):
-    """A replay's state of time travels in its runs' tags and its home is the process's only while it runs: a
-    replay of 2025-26 after one of 2024-25 in the same process writes the tables a process of its own writes."""
-    import os
-    import subprocess
-    import sys
-
-    from fpl_platform_tests.conftest import REPO
-
-    arguments = {"quick": True, "history_seasons": 2}
-    together, alone = tmp_path / "together", tmp_path / "alone"
-    script = (
-        "from fpl_platform.simulation.replay import Replay\n"
-        f"for season in ('2024-25', '2025-26'):\n    Replay(season, **{arguments!r}).run(1, 1)\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FPL_PLATFORM_", "DAGSTER_HOME"))}
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env={**env, "FPL_PLATFORM_HOME": str(together)}
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    _replay(alone, "replay", "--season", "2025-26", "--quick", "--history-seasons", "2", "--to-gameweek", "1")
-    assert sorted(path.name for path in (together / "replays").iterdir()) == ["2024-25", "2025-26"]  # not nested
-    assert not (together / "replays" / "2024-25" / "replays").exists()
-    first, second, own = _tables(together, "2024-25"), _tables(together), _tables(alone)
-    assert set(first["predictions.match_outcomes"]["as_of"]) == {"2024-25:0", "2024-25:1"}
-    for name in REPLAYED_TABLES:
-        pd.testing.assert_frame_equal(second[name], own[name], check_exact=False, rtol=1e-9, obj=name)
 
 
 def test_the_replay_drives_the_automation_it_finds_in_the_code_location():
