@@ -35,6 +35,11 @@ class Model:
     served_columns: str  # what performance monitoring reads of served predictions (`p`) and outcomes (`f`)
     arm_columns: dict[str, str]  # A/B tests: prediction column -> the suffix of its control_/treatment_ columns
     scorer: str  # lib.performance's function that scores served items against their outcomes
+    # A/B tests: every assigned item of a test (parameter: its name) with its outcome once known, in a fixed order
+    # (the analysis sums floats and resamples rows); the per-item loss it compares, and that loss of one arm's rows
+    ab_outcomes_sql: str
+    ab_loss: str
+    arm_loss: Callable[[pd.DataFrame, str], object]
     # (fitted model, feature rows) -> one number per row whose drift monitoring compares
     output: Callable[[object, pd.DataFrame], object]
 
@@ -54,6 +59,12 @@ class Model:
         return self.model_asset, self.predictions_asset
 
 
+def _rps_of(rows: pd.DataFrame, columns: list[str]):
+    from fpl_platform.lib.metrics import outcome_index, rps
+
+    return rps(rows[columns].to_numpy(float), outcome_index(rows["home_goals"], rows["away_goals"]))
+
+
 MATCH_OUTCOME = Model(
     name="match_outcome",
     model_asset=("ml", "match_outcome_model"),
@@ -70,6 +81,10 @@ MATCH_OUTCOME = Model(
     served_columns="p.season, p.gameweek, p.match_id, p.p_home, p.p_draw, p.p_away, f.home_goals, f.away_goals, p.model_version",
     arm_columns={"p_home": "p_home", "p_draw": "p_draw", "p_away": "p_away"},
     scorer="match_score",
+    ab_outcomes_sql="SELECT a.*, f.home_goals, f.away_goals FROM monitoring.ab_assignments a JOIN features.match_features f "
+    "USING (match_id) WHERE a.test_name = ? AND f.home_goals IS NOT NULL ORDER BY a.season, a.gameweek, a.item_key",
+    ab_loss="rps",
+    arm_loss=lambda rows, arm: _rps_of(rows, [f"{arm}_p_home", f"{arm}_p_draw", f"{arm}_p_away"]),
     output=lambda model, rows: model.predict_proba(rows)[:, 0],  # P(home win)
 )
 PLAYER_POINTS = Model(
@@ -89,6 +104,10 @@ PLAYER_POINTS = Model(
     "p.model_version",
     arm_columns={"predicted_points": "points"},
     scorer="player_score",
+    ab_outcomes_sql="SELECT a.*, f.points FROM monitoring.ab_assignments a JOIN features.player_features f "
+    "USING (player_id, match_id) WHERE a.test_name = ? AND f.points IS NOT NULL ORDER BY a.season, a.gameweek, a.item_key",
+    ab_loss="squared_error",
+    arm_loss=lambda rows, arm: (rows[f"{arm}_points"].to_numpy(float) - rows["points"].to_numpy(float)) ** 2,
     output=lambda model, rows: model.predict(rows),  # expected points
 )
 MODELS: dict[str, Model] = {model.name: model for model in (MATCH_OUTCOME, PLAYER_POINTS)}

@@ -5,24 +5,11 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from fpl_platform.lib import schemas
+from fpl_platform.lib.models import MODELS
 from fpl_platform.resources import Notifier, RunClock, Warehouse, warehouse_step
 
 if TYPE_CHECKING:
     import pandas as pd
-
-# per model: the items' outcomes (in a fixed order: the analysis sums floats and resamples rows), the loss and its name
-OUTCOMES = {
-    "match_outcome": (
-        "SELECT a.*, f.home_goals, f.away_goals FROM monitoring.ab_assignments a JOIN features.match_features f "
-        "USING (match_id) WHERE a.test_name = ? AND f.home_goals IS NOT NULL ORDER BY a.season, a.gameweek, a.item_key",
-        "rps",
-    ),
-    "player_points": (
-        "SELECT a.*, f.points FROM monitoring.ab_assignments a JOIN features.player_features f "
-        "USING (player_id, match_id) WHERE a.test_name = ? AND f.points IS NOT NULL ORDER BY a.season, a.gameweek, a.item_key",
-        "squared_error",
-    ),
-}
 
 
 def item_losses(warehouse: Warehouse, test) -> "pd.DataFrame":
@@ -30,18 +17,9 @@ def item_losses(warehouse: Warehouse, test) -> "pd.DataFrame":
     import numpy as np
     import pandas as pd
 
-    from fpl_platform.lib.metrics import outcome_index, rps
-
-    sql, _ = OUTCOMES[test["model_name"]]
-    rows = warehouse.read(sql, [test["test_name"]])
-    if test["model_name"] == "match_outcome":
-        outcome = outcome_index(rows["home_goals"], rows["away_goals"])
-        control = rps(rows[["control_p_home", "control_p_draw", "control_p_away"]].to_numpy(float), outcome)
-        treatment = rps(rows[["treatment_p_home", "treatment_p_draw", "treatment_p_away"]].to_numpy(float), outcome)
-    else:
-        points = rows["points"].to_numpy(float)
-        control = (rows["control_points"].to_numpy(float) - points) ** 2
-        treatment = (rows["treatment_points"].to_numpy(float) - points) ** 2
+    model = MODELS[test["model_name"]]
+    rows = warehouse.read(model.ab_outcomes_sql, [test["test_name"]])
+    control, treatment = model.arm_loss(rows, "control"), model.arm_loss(rows, "treatment")
     return pd.DataFrame(
         {
             "test_name": rows["test_name"],
@@ -161,7 +139,7 @@ def ab_results(
                     "as_of": as_of,
                     "evaluated_at": now,
                     "model_name": test["model_name"],
-                    "metric": OUTCOMES[test["model_name"]][1],
+                    "metric": MODELS[test["model_name"]].ab_loss,
                     "treatment_version": str(test["treatment_version"]),
                     "traffic_split": split,
                     **analysis.as_row(),
