@@ -215,7 +215,7 @@ class FplSource(dg.ConfigurableResource):
         reveal = clock.state.reveal
         if reveal:
             return ReplaySource(data_dir, reveal)
-        if self.check_mode(self.mode, setting="the fpl_source resource's mode") == "bundled":
+        if self.check_mode(self.mode, setting="FPL_PLATFORM_SOURCE (the fpl_source resource's mode)") == "bundled":
             return BundledSource(data_dir)
         base = self.api_base or paths.DEFAULT_FPL_API
         return LiveSource(data_dir, base, retries=self.retries, backoff_seconds=self.backoff_seconds)
