@@ -139,7 +139,7 @@ def monitored(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch, dg.instance_for_test() as instance:
         patch.setenv("FPL_PLATFORM_HOME", str(home))  # the Evidently HTML is written under it
         patch.setenv("FPL_PLATFORM_MLFLOW_UI", MLFLOW_UI)
-        for name in ("FPL_PLATFORM_NOW", "FPL_PLATFORM_AS_OF", "FPL_PLATFORM_WAREHOUSE"):
+        for name in ("FPL_PLATFORM_AS_OF", "FPL_PLATFORM_WAREHOUSE"):
             patch.delenv(name, raising=False)
         warehouse = Warehouse(path=str(home / "warehouse.duckdb"), analytics_path=str(home / "analytics.duckdb"))
         resources = resources_for(warehouse)
