@@ -36,8 +36,10 @@ from fpl_platform.runtime import QUICK, QUIET, execute_in_process, prepare_home,
 REPLAY_OPS = {"monitoring__drift": {"config": {"evidently": "on_change"}}}
 # `history_seasons`: the bootstrap backtests the season before the replayed one on a model fitted on the one before it
 MIN_HISTORY_SEASONS = 2
-# the tag the daemon gives a run launched for a RunRequest with a run key
+# the tags the daemon gives a run launched for a RunRequest with a run key, and for a sensor's request (the UI
+# shows the sensor as the run's "Launched by"; a sensor's evaluate_tick adds it, a run-status sensor's call does not)
 RUN_KEY_TAG = "dagster/run_key"
+SENSOR_TAG = "dagster/sensor_name"
 
 
 @dataclass(frozen=True)
@@ -284,10 +286,18 @@ class Replay:
     # -- running what the daemon would run ----------------------------------------------------------
     def _launch(self, instance, job_name: str, request, gameweek: int) -> None:
         """Run a request, then, as the daemon would, what the run-status sensors request after its success."""
+        import dagster as dg
+
         run_id = self._execute(instance, job_name, request, gameweek)
         for sensor in self.automation.after_success if run_id else ():
             follow = self._after_success(instance, run_id, sensor)
             if follow is not None:
+                follow = dg.RunRequest(
+                    run_key=follow.run_key,
+                    tags={**follow.tags, SENSOR_TAG: sensor.name},
+                    job_name=follow.job_name,
+                    partition_key=follow.partition_key,
+                )
                 self._launch(instance, follow.job_name or sensor.targets[0].job_name, follow, gameweek)
 
     def _execute(self, instance, job_name: str, request, gameweek: int, extra_ops: dict | None = None) -> str | None:
