@@ -1,10 +1,11 @@
 """Season replay: the platform lives through a bundled season gameweek by gameweek, as the daemon would.
 
 For each gameweek g: the source reveals g's results (`ReplaySource`), the clock moves to just after
-g's last kickoff, and then only what production runs runs: the new-data sensor's
-request (season ingestion), the run-status sensor's refresh (features, predictions of g+1 from the
-champion, performance, drift), the drift and performance sensors' retrain requests (through the gate),
-and the weekly schedule's ticks at every Monday 23:00 London before g+1 kicks off. Every run is
+g's last kickoff, and then only what production runs runs: the automation the code location defines
+(`Automation.of`), as the daemon would evaluate it. Today that is the new-data sensor's request (season
+ingestion), the run-status sensor's refresh (features, predictions of g+1 from the champion, performance,
+drift), the drift and performance sensors' retrain requests (through the gate), and the weekly schedule's
+ticks between g's last kickoff and g+1's first. Every run is
 executed in process against the replay's own Dagster instance, warehouse and MLflow registry under
 `$FPL_PLATFORM_HOME/replays/<season>/`, so a replay never touches the demo's tables. The replay's state of
 time (lib.clock.Clock: the simulated "now", the cutoff, the reveal) travels as each run's tags and as the
