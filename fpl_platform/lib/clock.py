@@ -19,14 +19,14 @@ if TYPE_CHECKING:  # pandas loads when a clock is read, not when the code locati
     import pandas as pd
 
 
-def instant(text: str, *, setting: str = SIMULATED_AT_TAG) -> pd.Timestamp:
+def instant(text: str) -> pd.Timestamp:
     """An ISO 8601 instant as a UTC timestamp (naive means UTC)."""
     import pandas as pd
 
     try:
         stamp = pd.Timestamp(text)
     except ValueError as error:
-        raise ValueError(f"{setting} is {text!r}; expected an ISO 8601 instant such as 2025-09-01T12:00:00Z") from error
+        raise ValueError(f"{SIMULATED_AT_TAG} is {text!r}; expected an ISO 8601 instant such as 2025-09-01T12:00:00Z") from error
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
@@ -49,10 +49,6 @@ class Clock:
         import pandas as pd
 
         return self.simulated_at if self.simulated_at is not None else pd.Timestamp.now(tz="UTC")
-
-    @property
-    def simulated(self) -> bool:
-        return self.simulated_at is not None
 
     def at(self, simulated_at: pd.Timestamp) -> Clock:
         """The same run state at another simulated instant (a schedule tick between two gameweeks)."""
