@@ -261,14 +261,14 @@ def test_pipeline_end_to_end(pipeline, warehouse, instance):
 def test_failed_training_ends_its_mlflow_run_failed(pipeline, warehouse, instance, monkeypatch):
     resources, mlflow = pipeline
     assert run(["features/team_ratings", "features/match_features"], resources, instance).success
-    original = match_model.fit
+    original = match_model.fit_estimator
 
     def failing_final_fit(candidate, training):
         if (training["season"] == "2025-26").any():  # only the final fit sees 2025-26 (validation is 2024-25)
             raise RuntimeError("simulated training failure")
         return original(candidate, training)
 
-    monkeypatch.setattr(match_model, "fit", failing_final_fit)
+    monkeypatch.setattr(match_model, "fit_estimator", failing_final_fit)
     result = run(["ml/match_outcome_model"], resources, instance, raise_on_error=False)
     assert not result.success and "simulated training failure" in failure_message(result)
     runs = tracking.runs(mlflow.uri, "match_outcome")

@@ -7,8 +7,10 @@ seasons that precede the backtest seasons, so choosing a model never looks at th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,6 +35,13 @@ class Candidate:
     def fit_columns(self) -> list[str]:
         """Every column `fit` reads (a FitCache keys on these alone)."""
         return [*self.features, "home_goals", "away_goals", "kickoff"]
+
+    @property
+    def estimator_recipe(self) -> str:
+        """What the fitted estimator depends on: its family, features and parameters. Not the name, nor the
+        Dixon-Coles blend applied to its probabilities, so `xgboost` and `xgboost_dc_blend` share their fits."""
+        family = "xgboost" if self.name.startswith("xgboost") else "logistic"
+        return repr((family, list(self.features), sorted(self.params.items())))
 
     def estimator(self):
         if self.name.startswith("xgboost"):
@@ -89,12 +98,47 @@ class MatchOutcomeModel:
         return probabilities / probabilities.sum(axis=1, keepdims=True)
 
 
+def fit_estimator(candidate: Candidate, played: pd.DataFrame):
+    """A candidate's estimator fitted on played matches (reads only `candidate.estimator_recipe`'s parts)."""
+    estimator = candidate.estimator()
+    estimator.fit(played[candidate.features], outcome_index(played["home_goals"], played["away_goals"]))
+    return estimator
+
+
 def fit(candidate: Candidate, training: pd.DataFrame) -> MatchOutcomeModel:
     """Fit a candidate on played matches."""
     training = training[training["home_goals"].notna()]
-    estimator = candidate.estimator()
-    estimator.fit(training[candidate.features], outcome_index(training["home_goals"], training["away_goals"]))
-    return MatchOutcomeModel(candidate, estimator, str(training["kickoff"].max()), len(training))
+    return MatchOutcomeModel(candidate, fit_estimator(candidate, training), str(training["kickoff"].max()), len(training))
+
+
+class Fits:
+    """`fit(candidate, training)`, its estimator memoised on the training rows' content (lib.gate.FitCache) in
+    memory and, given a directory, on disk. One cache per estimator recipe, so candidates that differ only by
+    their blend share fits. The backtest's folds, the candidate selection and the gate's blocks then fit each
+    set of rows once, and a re-run with unchanged features fits nothing."""
+
+    def __init__(self, directory: Path | None = None, *, keep: int = 256):
+        self.directory, self.keep = directory, keep
+        self.caches: dict[str, object] = {}
+
+    def __call__(self, candidate: Candidate, training: pd.DataFrame) -> MatchOutcomeModel:
+        from fpl_platform.lib.gate import FitCache
+
+        training = training[training["home_goals"].notna()]
+        recipe = candidate.estimator_recipe
+        if recipe not in self.caches:
+            self.caches[recipe] = FitCache(
+                functools.partial(fit_estimator, candidate),
+                recipe=recipe,
+                directory=self.directory,
+                keep=self.keep,
+                columns=candidate.fit_columns,
+            )
+        estimator = self.caches[recipe](training)
+        return MatchOutcomeModel(candidate, estimator, str(training["kickoff"].max()), len(training))
+
+    def of(self, candidate: Candidate) -> Callable[[pd.DataFrame], MatchOutcomeModel]:
+        return functools.partial(self, candidate)
 
 
 def walk_forward(
@@ -104,9 +148,10 @@ def walk_forward(
     *,
     refit_every: int = 4,
     progress: Callable[[str], None] | None = None,
+    fitter: Callable[[Candidate, pd.DataFrame], MatchOutcomeModel] = fit,
 ) -> pd.DataFrame:
     """Probabilities for every match of `seasons`, each from a model fitted before its gameweek's first kickoff
-    (`progress` gets a line per fold)."""
+    (`progress` gets a line per fold; `fitter` may be a `Fits`)."""
     from fpl_platform.lib.progress import Progress, rounds_text
 
     features = features.sort_values(["kickoff", "match_id"]).reset_index(drop=True)
@@ -123,7 +168,7 @@ def walk_forward(
     for start in range(0, len(plan), refit_every):
         block = plan.iloc[start : start + refit_every]
         cutoff = block["cutoff"].min()
-        model = fit(candidate, played[played["kickoff"] < cutoff])
+        model = fitter(candidate, played[played["kickoff"] < cutoff])
         folds.step(rounds_text(block))
         keys = set(zip(block["season"], block["gameweek"], strict=True))
         targets = features[[k in keys for k in zip(features["season"], features["gameweek"], strict=True)]]
@@ -150,13 +195,18 @@ def climatology(features: pd.DataFrame, seasons: list[str]) -> pd.DataFrame:
 
 
 def select_candidate(
-    features: pd.DataFrame, validation_seasons: list[str], *, refit_every: int = 4, candidates: dict[str, Candidate] | None = None
+    features: pd.DataFrame,
+    validation_seasons: list[str],
+    *,
+    refit_every: int = 4,
+    candidates: dict[str, Candidate] | None = None,
+    fitter: Callable[[Candidate, pd.DataFrame], MatchOutcomeModel] = fit,
 ) -> tuple[str, dict[str, float]]:
     """The candidate with the lowest walk-forward RPS on the validation seasons, and every candidate's RPS."""
     played = features[features["home_goals"].notna()]
     scores = {}
     for name, candidate in (candidates or CANDIDATES).items():
-        predictions = walk_forward(played, candidate, validation_seasons, refit_every=refit_every).merge(
+        predictions = walk_forward(played, candidate, validation_seasons, refit_every=refit_every, fitter=fitter).merge(
             played[["match_id", "home_goals", "away_goals"]], on="match_id"
         )
         scores[name] = match_scores(

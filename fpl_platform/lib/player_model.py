@@ -204,11 +204,16 @@ def walk_forward(
     refit_every: int = 4,
     training_seasons: int = 3,
     progress: Callable[[str], None] | None = None,
+    fitter: Callable[[pd.DataFrame], PlayerPointsModel] | None = None,
     **params,
 ) -> pd.DataFrame:
     """Predictions for every row of `seasons`, each from a model fitted on rows before its gameweek's first kickoff
-    (`progress` gets a line per fold)."""
+    (`progress` gets a line per fold; `fitter`, e.g. a lib.gate.FitCache of `fit`, replaces `fit(rows, **params)`)."""
+    import functools
+
     from fpl_platform.lib.progress import Progress, rounds_text
+
+    fitter = fitter or functools.partial(fit, **params)
 
     features = features.assign(kickoff=utc(features["kickoff"]))
     plan = (
@@ -225,7 +230,7 @@ def walk_forward(
         cutoff = block["cutoff"].min()
         first_season = all_seasons[max(0, all_seasons.index(block["season"].iat[0]) - training_seasons)]
         training = features[(features["kickoff"] < cutoff) & (features["season"] >= first_season)]
-        model = fit(training, **params)
+        model = fitter(training)
         folds.step(f"{rounds_text(block)}, fitted on {len(training):,} rows")
         keys = set(zip(block["season"], block["gameweek"], strict=True))
         targets = features[[k in keys for k in zip(features["season"], features["gameweek"], strict=True)]]

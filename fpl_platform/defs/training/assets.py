@@ -21,6 +21,8 @@ from fpl_platform.resources import MlflowTracking, Notifier, RunClock, Warehouse
 if TYPE_CHECKING:
     import pandas as pd
 
+    from fpl_platform.lib import match_model
+
 TRAINING = {"group_name": "training", "kinds": {"duckdb", "python"}, "pool": "duckdb"}
 
 
@@ -47,13 +49,14 @@ def match_backtest(context: dg.AssetExecutionContext, config: MatchBacktestConfi
     """Walk-forward probabilities for every backtest match from our model, Dixon-Coles, climatology and the market."""
     import pandas as pd
 
-    from fpl_platform.lib import match_model
+    from fpl_platform.lib import match_model, paths
     from fpl_platform.lib.metrics import match_scores, outcome_index
 
     refit = refit_every(config)
     features = played_features(warehouse)
     features = features[features["home_goals"].notna()]
-    chosen, validation = match_model.select_candidate(features, config.validation_seasons, refit_every=refit)
+    fits = match_model.Fits(paths.fits_dir())  # shared with the model's selection and gate: each fold fitted once
+    chosen, validation = match_model.select_candidate(features, config.validation_seasons, refit_every=refit, fitter=fits)
     context.log.info(f"validation RPS per candidate on {config.validation_seasons}: {validation}; selected {chosen}")
     ours = match_model.walk_forward(
         features,
@@ -61,6 +64,7 @@ def match_backtest(context: dg.AssetExecutionContext, config: MatchBacktestConfi
         config.seasons,
         refit_every=refit,
         progress=context.log.info,
+        fitter=fits,
     )
     ours["model"], ours["candidate"] = "ours", chosen
     targets = features[features["season"].isin(config.seasons)]
@@ -183,6 +187,7 @@ def select_candidate_memo(
     history: "pd.DataFrame",
     validation_seasons: list[str],
     refit_every: int,
+    fits: "match_model.Fits",
     forced: str = "",
 ) -> dict:
     """`match_model.select_candidate`, reused from this asset's last run when its inputs are unchanged.
@@ -209,7 +214,9 @@ def select_candidate_memo(
     if previous.get("key") == key:
         context.log.info(f"candidate selection reused: its inputs (rows up to {max(validation_seasons)}) are unchanged")
         return {**previous, "reused": True}
-    chosen, scores = match_model.select_candidate(history, validation_seasons, refit_every=refit_every, candidates=candidates)
+    chosen, scores = match_model.select_candidate(
+        history, validation_seasons, refit_every=refit_every, candidates=candidates, fitter=fits
+    )
     return {"key": key, "chosen": chosen, "scores": scores, "reused": False}
 
 
@@ -228,8 +235,6 @@ def match_outcome_model(
     clock: RunClock,
 ) -> dg.MaterializeResult:
     """Choose the candidate by walk-forward RPS, fit it before the cutoff, register it as challenger and gate it against the champion."""
-    import functools
-
     import pandas as pd
 
     from fpl_platform.lib import gate, match_model, paths
@@ -242,19 +247,11 @@ def match_outcome_model(
     history = features[(features["kickoff"] < cutoff) & features["home_goals"].notna()]
     earlier = sorted(s for s in history["season"].unique() if s < spec.season)
     validation_seasons = config.validation_seasons or earlier[-config.validation_season_count :]
-    selection = select_candidate_memo(context, history, validation_seasons, refit, config.candidate)
+    fits = match_model.Fits(paths.fits_dir())
+    selection = select_candidate_memo(context, history, validation_seasons, refit, fits, config.candidate)
     chosen, validation = selection["chosen"], selection["scores"]
     candidate = match_model.CANDIDATES[chosen]
-
-    def fitter(recipe: "match_model.Candidate") -> gate.FitCache:
-        return gate.FitCache(
-            functools.partial(match_model.fit, recipe),
-            recipe=repr(recipe),
-            directory=paths.fits_dir(),
-            columns=recipe.fit_columns,
-        )
-
-    fit_challenger = fitter(candidate)
+    fit_challenger = fits.of(candidate)
 
     def compare(model, champion, settings_: dict):
         rounds = gate.window_rounds(history, settings_["match_gameweeks"])
@@ -264,7 +261,7 @@ def match_outcome_model(
             rounds,
             refit_every=settings_["refit_every_gameweeks"],
             fit_challenger=fit_challenger,
-            fit_champion=None if same_recipe else fitter(champion.candidate),
+            fit_champion=None if same_recipe else fits.of(champion.candidate),
             champion_model=champion,
             champion_trained_until=pd.Timestamp(champion.trained_until),
             loss=gate.match_rps_loss,
@@ -338,7 +335,7 @@ def player_backtest(
     context: dg.AssetExecutionContext, config: PlayerBacktestConfig, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Walk-forward predicted points for every player-fixture of the backtest seasons, with rolling-mean baselines."""
-    from fpl_platform.lib import player_model
+    from fpl_platform.lib import gate, paths, player_model
     from fpl_platform.lib.metrics import regression_scores
 
     features = player_features_frame(warehouse)
@@ -349,6 +346,8 @@ def player_backtest(
         refit_every=refit_every(config),
         training_seasons=config.training_seasons,
         progress=context.log.info,
+        # a re-run with unchanged features fits nothing
+        fitter=gate.FitCache(player_model.fit, directory=paths.fits_dir(), columns=player_model.FIT_COLUMNS),
     )
     targets = features[features["season"].isin(config.seasons)]
     frame = targets.join(player_model.baselines(targets)).merge(predictions, on=["player_id", "match_id"])
