@@ -81,6 +81,9 @@ def test_rerunning_the_graph_and_each_asset_changes_nothing_and_a_new_round_is_t
         cli.materialise_all(instance, seasons=SEASONS, quick=True, tags=BEFORE_LAST_ROUND)
         assert changed(first, table_digests(warehouse)) == {}, "the whole graph run again changed tables"
         assert registry(uri) == models, "the whole graph run again trained new model versions"
+        for backtest in (["ml", "match_backtest"], ["ml", "player_backtest"]):  # every fold's fit came from the cache
+            fits = instance.get_latest_materialization_event(dg.AssetKey(backtest)).asset_materialization.metadata["fits"]
+            assert fits.value["fitted"] == 0 and fits.value["reused"] > 0, (backtest, fits.value)
 
         graph = defs.resolve_asset_graph()
         for key in graph.toposorted_asset_keys:

@@ -54,6 +54,11 @@ class FitCache:
         self.memory: dict[str, object] = {}
         self.hits = self.misses = 0
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many models were fitted, and how many came from the cache."""
+        return {"fitted": self.misses, "reused": self.hits}
+
     def key(self, rows: pd.DataFrame) -> str:
         import hashlib
 

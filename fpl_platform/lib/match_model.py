@@ -140,6 +140,12 @@ class Fits:
     def of(self, candidate: Candidate) -> Callable[[pd.DataFrame], MatchOutcomeModel]:
         return functools.partial(self, candidate)
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many estimators were fitted, and how many came from the cache."""
+        caches = self.caches.values()
+        return {"fitted": sum(c.misses for c in caches), "reused": sum(c.hits for c in caches)}
+
 
 def walk_forward(
     features: pd.DataFrame,

@@ -94,6 +94,7 @@ def match_backtest(context: dg.AssetExecutionContext, config: MatchBacktestConfi
         metadata={
             "dagster/row_count": len(frame),
             "selected_candidate": chosen,
+            "fits": fits.counts,  # all reused when the features are unchanged
             "validation_rps": {k: round(v, 5) for k, v in validation.items()},
             "rps_ours": float(pooled["ours"]["rps"]),
             "rps_dixon_coles": float(pooled["dixon_coles"]["rps"]),
@@ -340,14 +341,14 @@ def player_backtest(
 
     features = player_features_frame(warehouse)
     features = features[features["points"].notna()]
+    fits = gate.FitCache(player_model.fit, directory=paths.fits_dir(), columns=player_model.FIT_COLUMNS)
     predictions = player_model.walk_forward(
         features,
         config.seasons,
         refit_every=refit_every(config),
         training_seasons=config.training_seasons,
         progress=context.log.info,
-        # a re-run with unchanged features fits nothing
-        fitter=gate.FitCache(player_model.fit, directory=paths.fits_dir(), columns=player_model.FIT_COLUMNS),
+        fitter=fits,
     )
     targets = features[features["season"].isin(config.seasons)]
     frame = targets.join(player_model.baselines(targets)).merge(predictions, on=["player_id", "match_id"])
@@ -358,6 +359,7 @@ def player_backtest(
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(frame),
+            "fits": fits.counts,  # all reused when the features are unchanged
             "rmse_ours": ours["rmse"],
             "mae_ours": ours["mae"],
             "rmse_last_5": last5["rmse"],
