@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import shutil
+import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -51,10 +54,25 @@ def instance():
         yield instance
 
 
+@functools.cache
+def empty_mlflow_store() -> Path:
+    """A new MLflow sqlite store with its tables made by MLflow, once per test process: a fresh store runs MLflow's
+    schema migrations, seconds each time. A test's store starts as a copy (the command-line tests that create
+    their own, like the README's, still make theirs from nothing)."""
+    from fpl_platform.lib import tracking
+
+    directory = Path(tempfile.mkdtemp(prefix="fpl-mlflow-template-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    tracking.runs(f"sqlite:///{directory / 'mlflow.db'}", "match_outcome")
+    return directory / "mlflow.db"
+
+
 def resources_for(warehouse: Warehouse, data_dir: Path | str = BUNDLED, **kwargs) -> dict:
     """Every resource the Definitions need, pointed at the test's own warehouse and MLflow store."""
     mlflow = Path(warehouse.file).parent / "mlflow"  # where the command line's default MLflow store is
     mlflow.mkdir(exist_ok=True)
+    if not (mlflow / "mlflow.db").exists():
+        shutil.copyfile(empty_mlflow_store(), mlflow / "mlflow.db")
     return {
         "mlflow_tracking": MlflowTracking(
             tracking_uri=f"sqlite:///{mlflow / 'mlflow.db'}", artifact_root=str(mlflow / "artifacts")

@@ -13,7 +13,6 @@ ml/match_outcome_model.
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -236,20 +235,10 @@ def assert_agree(warehouse: Warehouse) -> pd.DataFrame:
     return events
 
 
-@pytest.fixture(scope="session")
-def empty_mlflow_store(tmp_path_factory) -> Path:
-    """A new MLflow sqlite store with its tables made (making them costs seconds each time)."""
-    path = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
-    tracking.runs(f"sqlite:///{path}", MODEL)
-    tracking.aliases(f"sqlite:///{path}", MODEL)
-    return path
-
-
 @pytest.fixture
-def home(warehouse, empty_mlflow_store):
+def home(warehouse):
     """The test's FPL_PLATFORM_HOME with an empty MLflow store where the command line looks for it."""
-    resources_for(warehouse)  # creates <home>/mlflow
-    shutil.copyfile(empty_mlflow_store, Path(warehouse.file).parent / "mlflow" / "mlflow.db")
+    resources_for(warehouse)  # creates <home>/mlflow and its store
     return warehouse
 
 

@@ -204,8 +204,8 @@ def test_replay_is_deterministic_resumable_and_runs_an_ab_test(tmp_path):
     together = tmp_path / "together"
     script = (
         "from fpl_platform.simulation.replay import Replay\n"
-        "for season in ('2024-25', '2025-26'):\n"
-        "    Replay(season, quick=True, history_seasons=3, ab_test='0.5').run(1, 1)\n"
+        "Replay('2024-25', quick=True, history_seasons=2).run(1, 1)\n"  # the least history a replay takes
+        "Replay('2025-26', quick=True, history_seasons=3, ab_test='0.5').run(1, 1)\n"
     )
     out = _python(together, script)
     assert out.returncode == 0, out.stderr[-3000:]
