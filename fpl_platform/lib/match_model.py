@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fpl_platform.lib.features import MODEL_FEATURES
+from fpl_platform.lib.gate import FitCache
 from fpl_platform.lib.metrics import match_scores, outcome_index
 
 DC_COLUMNS = ["dc_p_home", "dc_p_draw", "dc_p_away"]
@@ -105,10 +106,10 @@ def fit_estimator(candidate: Candidate, played: pd.DataFrame):
     return estimator
 
 
-def fit(candidate: Candidate, training: pd.DataFrame) -> MatchOutcomeModel:
-    """Fit a candidate on played matches."""
+def fit(candidate: Candidate, training: pd.DataFrame, *, estimate=fit_estimator) -> MatchOutcomeModel:
+    """Fit a candidate on played matches (`estimate(candidate, played)` fits its estimator)."""
     training = training[training["home_goals"].notna()]
-    return MatchOutcomeModel(candidate, fit_estimator(candidate, training), str(training["kickoff"].max()), len(training))
+    return MatchOutcomeModel(candidate, estimate(candidate, training), str(training["kickoff"].max()), len(training))
 
 
 class Fits:
@@ -119,12 +120,9 @@ class Fits:
 
     def __init__(self, directory: Path | None = None, *, keep: int = 256):
         self.directory, self.keep = directory, keep
-        self.caches: dict[str, object] = {}
+        self.caches: dict[str, FitCache] = {}
 
-    def __call__(self, candidate: Candidate, training: pd.DataFrame) -> MatchOutcomeModel:
-        from fpl_platform.lib.gate import FitCache
-
-        training = training[training["home_goals"].notna()]
+    def _estimate(self, candidate: Candidate, played: pd.DataFrame):
         recipe = candidate.estimator_recipe
         if recipe not in self.caches:
             self.caches[recipe] = FitCache(
@@ -134,8 +132,10 @@ class Fits:
                 keep=self.keep,
                 columns=candidate.fit_columns,
             )
-        estimator = self.caches[recipe](training)
-        return MatchOutcomeModel(candidate, estimator, str(training["kickoff"].max()), len(training))
+        return self.caches[recipe](played)
+
+    def __call__(self, candidate: Candidate, training: pd.DataFrame) -> MatchOutcomeModel:
+        return fit(candidate, training, estimate=self._estimate)
 
     def of(self, candidate: Candidate) -> Callable[[pd.DataFrame], MatchOutcomeModel]:
         return functools.partial(self, candidate)
@@ -143,8 +143,7 @@ class Fits:
     @property
     def counts(self) -> dict[str, int]:
         """How many estimators were fitted, and how many came from the cache."""
-        caches = self.caches.values()
-        return {"fitted": sum(c.misses for c in caches), "reused": sum(c.hits for c in caches)}
+        return {kind: sum(cache.counts[kind] for cache in self.caches.values()) for kind in ("fitted", "reused")}
 
 
 def walk_forward(

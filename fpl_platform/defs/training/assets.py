@@ -315,6 +315,14 @@ def match_outcome_model(
     )
 
 
+def player_fits():
+    """The player model's fit, memoised on disk by the columns it reads: the backtest's folds and the training's
+    validation and gate blocks fit each set of rows once."""
+    from fpl_platform.lib import gate, paths, player_model
+
+    return gate.FitCache(player_model.fit, directory=paths.fits_dir(), columns=player_model.FIT_COLUMNS)
+
+
 class PlayerBacktestConfig(dg.Config):
     """Seasons to backtest, how often to refit, how many earlier seasons each fit sees."""
 
@@ -336,12 +344,12 @@ def player_backtest(
     context: dg.AssetExecutionContext, config: PlayerBacktestConfig, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Walk-forward predicted points for every player-fixture of the backtest seasons, with rolling-mean baselines."""
-    from fpl_platform.lib import gate, paths, player_model
+    from fpl_platform.lib import player_model
     from fpl_platform.lib.metrics import regression_scores
 
     features = player_features_frame(warehouse)
     features = features[features["points"].notna()]
-    fits = gate.FitCache(player_model.fit, directory=paths.fits_dir(), columns=player_model.FIT_COLUMNS)
+    fits = player_fits()
     predictions = player_model.walk_forward(
         features,
         config.seasons,
@@ -385,7 +393,7 @@ def player_points_model(
     """Fit the two-stage points model on player rows before the cutoff, register it as challenger and gate it against the champion."""
     import pandas as pd
 
-    from fpl_platform.lib import gate, paths, player_model
+    from fpl_platform.lib import gate, player_model
     from fpl_platform.lib.metrics import regression_scores
 
     settings_ = gate_settings(config, "player")  # a bad override fails here, before anything is fitted
@@ -406,7 +414,7 @@ def player_points_model(
     last = gate.window_rounds(history, config.validation_gameweeks)
     validation_start = gate.block_starts(history, last, settings_["refit_every_gameweeks"]).min()
     fit_part, check_part = history[history["kickoff"] < validation_start], history[history["cutoff"] >= validation_start]
-    fit = gate.FitCache(player_model.fit, directory=paths.fits_dir(), columns=player_model.FIT_COLUMNS)
+    fit = player_fits()
     context.log.info(f"validation fit on {len(fit_part):,} rows, scored on {len(check_part):,}")
     validation = regression_scores(fit(fit_part).predict(check_part), check_part["points"])
 
