@@ -837,7 +837,7 @@ def build_parser() -> Parser:
         return made
 
     demo = command(sub, "demo", "materialise every asset on the bundled data and publish the analyst copy", cmd_demo)
-    demo.add_argument("--quick", action="store_true", help="backtest one season with coarser refits (about 2x faster)")
+    demo.add_argument("--quick", action="store_true", help="for tests: one backtest season, coarser refits, no Evidently report")
     demo.add_argument(
         "--allow-shrink",
         action="store_true",
@@ -892,7 +892,9 @@ def build_parser() -> Parser:
         type=inject_drift_argument,
         help="e.g. swap:0.5@20 (swap home/away goals in 50%% of matches from gameweek 20)",
     )
-    replay.add_argument("--quick", action="store_true", help="lighter backtests and training validation")
+    replay.add_argument(
+        "--quick", action="store_true", help="for tests: lighter backtests and training validation, no Evidently reports"
+    )
     replay.add_argument(
         "--history-seasons",
         type=history_seasons_argument,

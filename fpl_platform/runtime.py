@@ -131,12 +131,17 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 # the raw loads whose audit refuses a shrinking season unless the run allows it (RawLoadConfig)
 LOADS = {"raw__matches", "raw__player_gameweeks", "raw__fixtures"}
-# `demo --quick`: the same graph with the backtests cut to one season and coarser refits (tests use it)
+# `demo --quick`, for tests: the same graph with the backtests cut to one season, coarser refits, a quarter of
+# the player model's trees, and drift measured (PSI, KS, severity) without Evidently's HTML report, which
+# costs seconds to import and seconds a model to draw
 QUICK = {
     "ml__match_backtest": {"config": {"seasons": ["2025-26"], "validation_seasons": ["2024-25"], "refit_every_gameweeks": 8}},
     "ml__match_outcome_model": {"config": {"validation_season_count": 1, "refit_every_gameweeks": 8}},
-    "ml__player_backtest": {"config": {"seasons": ["2025-26"], "refit_every_gameweeks": 19, "training_seasons": 1}},
-    "ml__player_points_model": {"config": {"validation_gameweeks": 4, "training_seasons": 1}},
+    "ml__player_backtest": {
+        "config": {"seasons": ["2025-26"], "refit_every_gameweeks": 19, "training_seasons": 1, "player_trees": 50}
+    },
+    "ml__player_points_model": {"config": {"validation_gameweeks": 4, "training_seasons": 1, "player_trees": 50}},
+    "monitoring__drift": {"config": {"evidently": "never"}},
 }
 
 

@@ -20,9 +20,16 @@ from fpl_platform.runtime import LOCATION_NAME, QUICK
 from fpl_platform_tests.conftest import failure_message, materialise, resources_for, table
 
 # what `fpl-platform demo --quick` runs (backtests on 2025-26 only), with the plain Elo recipe as the first
-# match model: a retrain that chooses its recipe by validation (the threat one) then has a real champion to beat
+# match model: a retrain that chooses its recipe by validation (the threat one) then has a real champion to beat;
+# and Evidently's reports, as the demo draws them
 MATCH_QUICK = QUICK["ml__match_outcome_model"]["config"]
-FAST = {"ops": {**QUICK, "ml__match_outcome_model": {"config": {**MATCH_QUICK, "candidate": "logistic_dc_elo"}}}}
+FAST = {
+    "ops": {
+        **QUICK,
+        "ml__match_outcome_model": {"config": {**MATCH_QUICK, "candidate": "logistic_dc_elo"}},
+        "monitoring__drift": {"config": {"evidently": "always"}},
+    }
+}
 FAST_MATCH = {"ops": {"ml__match_outcome_model": FAST["ops"]["ml__match_outcome_model"]}}
 FEATURE_CHECKS = ("features_precede_kickoff", "dixon_coles_probabilities_are_complete", "player_features_precede_kickoff")
 DOWNSTREAM = [

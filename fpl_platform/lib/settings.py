@@ -60,6 +60,7 @@ DEFAULTS: dict[str, dict[str, float | int | str | bool]] = {
     # the walk-forward backtests and the models' validation
     "training": {
         "refit_every_gameweeks": 4,  # refit the model every N gameweeks while walking forward
+        "player_trees": 200,  # boosting rounds of each stage of the player model (the tests' --quick uses fewer)
     },
     # sensors and the schedule
     "automation": {
@@ -130,7 +131,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "evidently_max_age_days": _between(0, None, "days"),
         "max_rows": _at_least(100, "rows"),
     },
-    "training": {"refit_every_gameweeks": _at_least(1, "gameweeks")},
+    "training": {"refit_every_gameweeks": _at_least(1, "gameweeks"), "player_trees": _at_least(1, "trees")},
     "automation": {
         "retrain_cooldown_hours": _between(0, None, "hours (0: no cooldown)", low_open=False),
         "max_attempts_per_trigger": _at_least(1, "retrains"),

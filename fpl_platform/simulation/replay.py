@@ -326,7 +326,7 @@ class Replay:
             if not selection:
                 return None
         nodes = {node.name for node in job.graph.node_defs} | set(job.graph.node_dict)
-        ops = {op: config for op, config in {**(QUICK if self.quick else {}), **REPLAY_OPS}.items() if op in nodes}
+        ops = {op: config for op, config in {**REPLAY_OPS, **(QUICK if self.quick else {})}.items() if op in nodes}
         for op, config in (extra_ops or {}).items():
             ops[op] = {"config": {**ops.get(op, {}).get("config", {}), **config["config"]}}
         started = time.perf_counter()
@@ -404,6 +404,7 @@ class Replay:
         before = ALL_SEASONS[max(2, lowest, index - 3) : index][-1 if self.quick else -3 :]
         first = ALL_SEASONS.index(before[0])
         ops = {
+            **REPLAY_OPS,
             "ml__match_backtest": {
                 "config": {
                     "seasons": before,
@@ -416,6 +417,7 @@ class Replay:
             ops["ml__player_backtest"]["config"].update(QUICK["ml__player_backtest"]["config"], seasons=before[-1:])
             ops["ml__match_outcome_model"] = QUICK["ml__match_outcome_model"]
             ops["ml__player_points_model"] = QUICK["ml__player_points_model"]
+            ops["monitoring__drift"] = QUICK["monitoring__drift"]
         graph = defs.resolve_asset_graph()
         keys = graph.get_all_asset_keys()
         partitioned = [k for k in keys if graph.get(k).partitions_def is not None]

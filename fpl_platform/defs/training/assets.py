@@ -161,11 +161,17 @@ def backtest_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse):
     )
 
 
-def refit_every(config: dg.Config) -> int:
-    """The run's walk-forward refit interval: its config's, else the settings' (a bad value fails before any fit)."""
+def training_settings(config: dg.Config) -> dict:
+    """The training section of the settings with this run's overrides (a bad value fails before any fit)."""
     from fpl_platform.lib import settings
 
-    return settings.resolve("training", {"refit_every_gameweeks": config.refit_every_gameweeks})["refit_every_gameweeks"]
+    overrides = {name: getattr(config, name, None) for name in ("refit_every_gameweeks", "player_trees")}
+    return settings.resolve("training", overrides)
+
+
+def refit_every(config: dg.Config) -> int:
+    """The run's walk-forward refit interval: its config's, else the settings'."""
+    return training_settings(config)["refit_every_gameweeks"]
 
 
 def gate_settings(config: GateConfig, model: str) -> dict:
@@ -315,12 +321,20 @@ def match_outcome_model(
     )
 
 
-def player_fits():
-    """The player model's fit, memoised on disk by the columns it reads: the backtest's folds and the training's
-    validation and gate blocks fit each set of rows once."""
+def player_fits(config: dg.Config):
+    """The player model's fit with the run's trees, memoised on disk by the columns it reads: the backtest's
+    folds and the training's validation and gate blocks fit each set of rows once."""
+    import functools
+
     from fpl_platform.lib import gate, paths, player_model
 
-    return gate.FitCache(player_model.fit, directory=paths.fits_dir(), columns=player_model.FIT_COLUMNS)
+    trees = training_settings(config)["player_trees"]
+    return gate.FitCache(
+        functools.partial(player_model.fit, n_estimators=trees),
+        recipe=f"n_estimators={trees}",
+        directory=paths.fits_dir(),
+        columns=player_model.FIT_COLUMNS,
+    )
 
 
 class PlayerBacktestConfig(dg.Config):
@@ -329,6 +343,7 @@ class PlayerBacktestConfig(dg.Config):
     seasons: list[str] = ["2025-26"]
     refit_every_gameweeks: int | None = None  # unset: the settings' training.refit_every_gameweeks
     training_seasons: int = 3
+    player_trees: int | None = None  # unset: the settings' training.player_trees
 
 
 class PlayerModelConfig(GateConfig):
@@ -336,6 +351,7 @@ class PlayerModelConfig(GateConfig):
 
     validation_gameweeks: int = 8
     training_seasons: int = 3
+    player_trees: int | None = None  # unset: the settings' training.player_trees
     as_of: str = ""
 
 
@@ -349,7 +365,7 @@ def player_backtest(
 
     features = player_features_frame(warehouse)
     features = features[features["points"].notna()]
-    fits = player_fits()
+    fits = player_fits(config)
     predictions = player_model.walk_forward(
         features,
         config.seasons,
@@ -414,7 +430,7 @@ def player_points_model(
     last = gate.window_rounds(history, config.validation_gameweeks)
     validation_start = gate.block_starts(history, last, settings_["refit_every_gameweeks"]).min()
     fit_part, check_part = history[history["kickoff"] < validation_start], history[history["cutoff"] >= validation_start]
-    fit = player_fits()
+    fit = player_fits(config)
     context.log.info(f"validation fit on {len(fit_part):,} rows, scored on {len(check_part):,}")
     validation = regression_scores(fit(fit_part).predict(check_part), check_part["points"])
 
@@ -443,7 +459,11 @@ def player_points_model(
             history=history,
             fit=lambda: fit(history),
             candidate="xgboost_two_stage",
-            params={"features": ",".join(player_model.FEATURES), "training_seasons": config.training_seasons},
+            params={
+                "features": ",".join(player_model.FEATURES),
+                "training_seasons": config.training_seasons,
+                "trees": training_settings(config)["player_trees"],
+            },
             metrics={
                 "validation_rmse": validation["rmse"],
                 "validation_mae": validation["mae"],
