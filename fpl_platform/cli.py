@@ -67,9 +67,7 @@ def _is_url(text: str) -> bool:
 
 def check_source() -> str:
     """FPL_PLATFORM_SOURCE: 'bundled' (default) or 'live'; with 'live', FPL_PLATFORM_FPL_API an http(s) URL."""
-    from fpl_platform.resources import FplSource
-
-    mode = FplSource.check_mode(paths.setting("FPL_PLATFORM_SOURCE") or "bundled")
+    mode = paths.source_mode(paths.setting("FPL_PLATFORM_SOURCE") or "bundled")
     api = paths.setting("FPL_PLATFORM_FPL_API")
     if mode == "live" and api and not _is_url(api):
         raise SettingError("FPL_PLATFORM_FPL_API", api, f"the FPL API's http(s) base URL, e.g. {paths.DEFAULT_FPL_API}")
@@ -103,12 +101,12 @@ def check_football_data() -> None:
 
 def check_as_of(mode: str) -> None:
     """FPL_PLATFORM_AS_OF, when set: '<season>:<gameweek>' with a season the source has data for (lib.asof.validate)."""
-    from fpl_platform.lib import asof
-    from fpl_platform.lib.seasons import ALL_SEASONS, seasons_with_results
-
     text = paths.setting("FPL_PLATFORM_AS_OF")
     if not text:
         return
+    from fpl_platform.lib import asof
+    from fpl_platform.lib.seasons import ALL_SEASONS, seasons_with_results
+
     # the live source adds the current season to the bundled ones: any season of the partitions may be it
     asof.validate(text, ALL_SEASONS if mode == "live" else seasons_with_results(paths.data_dir()))
 

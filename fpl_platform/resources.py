@@ -184,10 +184,6 @@ class RunClock(dg.ConfigurableResource):
         return self.state.as_of
 
 
-# FPL_PLATFORM_SOURCE values a person sets; a replay's runs read the replay source through their clock's reveal
-SOURCE_MODES = ("bundled", "live")
-
-
 class FplSource(dg.ConfigurableResource):
     """Where FPL matches, fixtures and player gameweeks come from: 'bundled' snapshot or 'live' FPL API."""
 
@@ -200,11 +196,7 @@ class FplSource(dg.ConfigurableResource):
     @staticmethod
     def check_mode(mode: str, *, setting: str = "FPL_PLATFORM_SOURCE") -> str:
         """`mode` if it names a source, else a SettingError naming the setting."""
-        from fpl_platform.lib.errors import SettingError
-
-        if mode in SOURCE_MODES:
-            return mode
-        raise SettingError(setting, mode, " or ".join(repr(m) for m in SOURCE_MODES))
+        return paths.source_mode(mode, setting=setting)
 
     def source(self, clock: RunClock):
         """The source object for this run: the bundled snapshot, the live API, or, for a run whose clock

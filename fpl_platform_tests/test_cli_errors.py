@@ -173,6 +173,25 @@ def test_every_setting_has_a_range_its_default_is_in(monkeypatch):
     assert settings.check() == settings.DEFAULTS  # no file: the defaults
 
 
+def test_a_bad_setting_is_refused_before_dagster_or_pandas_load(isolated_home, tmp_path):
+    """The checks read only the environment and the settings file: the refusal is immediate, not seconds of imports."""
+    (tmp_path / "bad.yaml").write_text("gate:\n  alpha: often\n")
+    script = (
+        "import sys\nfrom fpl_platform.cli import main\nstatus = main(['demo'])\n"
+        "print(status, sorted(m for m in ('dagster', 'pandas', 'duckdb', 'mlflow') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "FPL_PLATFORM_CONFIG": str(tmp_path / "bad.yaml")},
+        timeout=600,
+    )
+    assert out.stdout.split() == ["2", "[]"], out.stdout + out.stderr[-2000:]
+    assert "gate.alpha = 'often'" in out.stderr
+
+
 def test_the_settings_file_in_the_home_is_checked_too(isolated_home):
     (isolated_home / "fpl_platform.yaml").write_text("gate:\n  alpha: 1.0\n")
     line = one_line(run("demo"), 2, "the settings file", str(isolated_home / "fpl_platform.yaml"), "gate.alpha = 1.0")

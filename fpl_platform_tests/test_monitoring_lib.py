@@ -258,6 +258,28 @@ def test_fit_cache_keys_on_the_rows_content_and_the_recipe(tmp_path):
     assert len(calls) == 10
 
 
+def test_fit_cache_makes_its_missing_fits_side_by_side_and_each_once(tmp_path):
+    import threading
+
+    both_running = threading.Barrier(2, timeout=30)  # a fit waits here for the other: they must run at once
+    calls: list[int] = []
+
+    def fit(rows):
+        calls.append(len(rows))
+        both_running.wait()
+        return MeanModel(rows)
+
+    rows = pd.DataFrame({"key": np.arange(10), "points": np.arange(10.0)})
+    frames = [rows, rows.assign(points=rows["points"] + 1), rows]  # the first and the last are the same fit
+    cache = gate.FitCache(fit, directory=tmp_path)
+    done: list[int] = []
+    models = cache.many(frames, threads=2, done=done.append)
+    assert sorted(done) == [0, 1, 2] and models[0] is models[2] and models[1].mean == models[0].mean + 1
+    assert cache.counts == {"fitted": 2, "reused": 1} and len(calls) == 2  # the duplicate is fitted once
+    again = gate.FitCache(fit, directory=tmp_path).many(frames, threads=2)  # all on disk: nothing waits
+    assert [m.mean for m in again] == [m.mean for m in models] and len(calls) == 2
+
+
 def test_fit_cache_keys_only_on_the_columns_the_fit_reads(tmp_path):
     calls: list[int] = []
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from fpl_platform.lib.errors import DataValidationError
+
+if TYPE_CHECKING:  # the command line checks FILES before any run: pandas is imported where it reads them
+    import pandas as pd
 
 FILES = ("matches", "player_gameweeks", "fixtures", "fpl_teams", "fpl_elements", "fpl_events", "fifa_team_ratings")
 

@@ -70,35 +70,80 @@ class FitCache:
         return digest.hexdigest()[:32]
 
     def __call__(self, rows: pd.DataFrame) -> object:
+        return self.many([rows])[0]
+
+    def many(
+        self, frames: Sequence[pd.DataFrame], *, threads: int = 1, done: Callable[[int], None] | None = None
+    ) -> list[object]:
+        """`[self(rows) for rows in frames]`, the missing fits made `threads` at a time; `done(i)` is called (in
+        this thread) as the model of `frames[i]` becomes available.
+
+        Threads pay only for fits that release the GIL (XGBoost's do) and give the same model however many run
+        beside them (XGBoost's hist fits are the same bit for bit at any thread count)."""
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        keys = [self.key(rows) for rows in frames]
+        waiting: dict[str, list[int]] = {}
+        missing = {}
+        for index, (key, rows) in enumerate(zip(keys, frames, strict=True)):
+            if key not in self.memory and key not in missing:
+                model = self._load(key)
+                if model is None:
+                    missing[key] = rows
+                else:
+                    self.memory[key] = model
+            waiting.setdefault(key, []).append(index)
+        self.misses += len(missing)
+        self.hits += len(keys) - len(missing)
+
+        def made(key: str, model: object | None = None) -> None:
+            if model is not None:
+                self.memory[key] = model
+                self._store(key, model)
+            for index in waiting.pop(key):
+                if done is not None:
+                    done(index)
+
+        for key in [key for key in waiting if key not in missing]:
+            made(key)
+        if threads > 1 and len(missing) > 1:
+            with ThreadPoolExecutor(min(threads, len(missing))) as pool:
+                futures = {pool.submit(self.fit, rows): key for key, rows in missing.items()}
+                for future in as_completed(futures):
+                    made(futures[future], future.result())
+        else:
+            for key, rows in missing.items():
+                made(key, self.fit(rows))
+        return [self.memory[key] for key in keys]
+
+    def _load(self, key: str) -> object | None:
+        """The stored fit of `key` (marked most recently used), or None when there is none or it is damaged."""
+        import pickle
+
+        stored = self.directory / f"{key}.pkl" if self.directory is not None else None
+        if stored is None or not stored.exists():
+            return None
+        try:
+            model = pickle.loads(stored.read_bytes())
+            stored.touch()  # most recently used
+            return model
+        except (OSError, EOFError, pickle.UnpicklingError):  # a truncated or vanished entry is a miss
+            return None
+
+    def _store(self, key: str, model: object) -> None:
         import os
         import pickle
 
-        key = self.key(rows)
-        if key in self.memory:
-            self.hits += 1
-            return self.memory[key]
-        stored = self.directory / f"{key}.pkl" if self.directory is not None else None
-        if stored is not None and stored.exists():
-            try:
-                model = pickle.loads(stored.read_bytes())
-                stored.touch()  # most recently used
-                self.hits += 1
-            except (OSError, EOFError, pickle.UnpicklingError):  # a truncated or vanished entry is a miss
-                model = None
-            if model is not None:
-                self.memory[key] = model
-                return model
-        self.misses += 1
-        model = self.memory[key] = self.fit(rows)
-        if stored is not None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            temporary = stored.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_bytes(pickle.dumps(model))
-            os.replace(temporary, stored)
-            entries = sorted(self.directory.glob("*.pkl"), key=lambda path: path.stat().st_mtime)
-            for old in entries[: max(0, len(entries) - self.keep)]:
-                old.unlink(missing_ok=True)
-        return model
+        if self.directory is None:
+            return
+        stored = self.directory / f"{key}.pkl"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temporary = stored.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(pickle.dumps(model))
+        os.replace(temporary, stored)
+        entries = sorted(self.directory.glob("*.pkl"), key=lambda path: path.stat().st_mtime)
+        for old in entries[: max(0, len(entries) - self.keep)]:
+            old.unlink(missing_ok=True)
 
 
 @functools.cache

@@ -19,6 +19,19 @@ def setting(name: str) -> str:
     return os.environ.get(name, "").strip()
 
 
+# FPL_PLATFORM_SOURCE values a person sets; a replay's runs read the replay source through their clock's reveal
+SOURCE_MODES = ("bundled", "live")
+
+
+def source_mode(mode: str, *, setting: str = "FPL_PLATFORM_SOURCE") -> str:
+    """`mode` if it names a source, else a SettingError naming the setting."""
+    from fpl_platform.lib.errors import SettingError
+
+    if mode in SOURCE_MODES:
+        return mode
+    raise SettingError(setting, mode, " or ".join(repr(m) for m in SOURCE_MODES))
+
+
 def platform_home() -> Path:
     """FPL_PLATFORM_HOME, or `.fpl_platform/` beside pyproject.toml."""
     return Path(os.environ.get("FPL_PLATFORM_HOME") or REPO_ROOT / ".fpl_platform").resolve()
