@@ -193,11 +193,6 @@ class FplSource(dg.ConfigurableResource):
     retries: int = 4
     backoff_seconds: float = 0.5
 
-    @staticmethod
-    def check_mode(mode: str, *, setting: str = "FPL_PLATFORM_SOURCE") -> str:
-        """`mode` if it names a source, else a SettingError naming the setting."""
-        return paths.source_mode(mode, setting=setting)
-
     def source(self, clock: RunClock):
         """The source object for this run: the bundled snapshot, the live API, or, for a run whose clock
         reveals a replayed season up to a gameweek, the bundled data as it stood then."""
@@ -207,7 +202,7 @@ class FplSource(dg.ConfigurableResource):
         reveal = clock.state.reveal
         if reveal:
             return ReplaySource(data_dir, reveal)
-        if self.check_mode(self.mode, setting="FPL_PLATFORM_SOURCE (the fpl_source resource's mode)") == "bundled":
+        if paths.source_mode(self.mode, setting="FPL_PLATFORM_SOURCE (the fpl_source resource's mode)") == "bundled":
             return BundledSource(data_dir)
         base = self.api_base or paths.DEFAULT_FPL_API
         return LiveSource(data_dir, base, retries=self.retries, backoff_seconds=self.backoff_seconds)

@@ -321,14 +321,13 @@ def match_outcome_model(
     )
 
 
-def player_fits(config: dg.Config):
-    """The player model's fit with the run's trees, memoised on disk by the columns it reads: the backtest's
+def player_fits(trees: int):
+    """The player model's fit with `trees` trees, memoised on disk by the columns it reads: the backtest's
     folds and the training's validation and gate blocks fit each set of rows once."""
     import functools
 
     from fpl_platform.lib import gate, paths, player_model
 
-    trees = training_settings(config)["player_trees"]
     return gate.FitCache(
         functools.partial(player_model.fit, n_estimators=trees),
         recipe=f"n_estimators={trees}",
@@ -365,11 +364,12 @@ def player_backtest(
 
     features = player_features_frame(warehouse)
     features = features[features["points"].notna()]
-    fits = player_fits(config)
+    training = training_settings(config)  # read once: the settings file may change while the step runs
+    fits = player_fits(training["player_trees"])
     predictions = player_model.walk_forward(
         features,
         config.seasons,
-        refit_every=refit_every(config),
+        refit_every=training["refit_every_gameweeks"],
         training_seasons=config.training_seasons,
         progress=context.log.info,
         fitter=fits,
@@ -430,7 +430,8 @@ def player_points_model(
     last = gate.window_rounds(history, config.validation_gameweeks)
     validation_start = gate.block_starts(history, last, settings_["refit_every_gameweeks"]).min()
     fit_part, check_part = history[history["kickoff"] < validation_start], history[history["cutoff"] >= validation_start]
-    fit = player_fits(config)
+    trees = training_settings(config)["player_trees"]
+    fit = player_fits(trees)
     context.log.info(f"validation fit on {len(fit_part):,} rows, scored on {len(check_part):,}")
     validation = regression_scores(fit(fit_part).predict(check_part), check_part["points"])
 
@@ -462,7 +463,7 @@ def player_points_model(
             params={
                 "features": ",".join(player_model.FEATURES),
                 "training_seasons": config.training_seasons,
-                "trees": training_settings(config)["player_trees"],
+                "trees": trees,
             },
             metrics={
                 "validation_rmse": validation["rmse"],
