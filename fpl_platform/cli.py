@@ -170,13 +170,13 @@ def _why_not_writable(path: Path) -> str:
 
 # what each command creates or writes under FPL_PLATFORM_HOME
 WRITES = {
-    "demo": ("home", "dagster", "mlflow", "warehouse", "analytics"),
-    "materialize": ("home", "dagster", "mlflow", "warehouse", "analytics"),
+    "demo": ("home", "dagster", "mlflow", "warehouse", "analytics", "cache"),
+    "materialize": ("home", "dagster", "mlflow", "warehouse", "analytics", "cache"),
     "rollback": ("home", "dagster", "mlflow", "warehouse", "analytics"),
-    "replay": ("home",),  # a replay writes only below its own home, $FPL_PLATFORM_HOME/replays/<season>
+    "replay": ("home", "cache"),  # a replay writes below its own home, $FPL_PLATFORM_HOME/replays/<season>
     "publish": ("analytics",),
     "ab-test": ("home", "dagster", "warehouse"),
-    "ui": ("home", "dagster", "mlflow"),
+    "ui": ("home", "dagster", "mlflow", "cache"),
 }
 
 
@@ -197,6 +197,9 @@ def check_writable(command: str) -> None:
         "analytics": ("FPL_PLATFORM_ANALYTICS", paths.analytics_path(), paths.analytics_path(), False)
         if paths.setting("FPL_PLATFORM_ANALYTICS")
         else (home, paths.platform_home(), paths.analytics_path(), False),
+        "cache": ("FPL_PLATFORM_CACHE", paths.cache_dir(), paths.cache_dir(), True)
+        if paths.setting("FPL_PLATFORM_CACHE")
+        else (home, paths.platform_home(), paths.cache_dir(), True),
     }
     for name in WRITES[command]:
         setting, value, path, directory = targets[name]
@@ -420,6 +423,7 @@ PATH_SETTINGS = (
     "FPL_PLATFORM_WAREHOUSE",
     "FPL_PLATFORM_ANALYTICS",
     "FPL_PLATFORM_DATA_DIR",
+    "FPL_PLATFORM_CACHE",
     "FPL_PLATFORM_FOOTBALL_DATA",
     "FPL_PLATFORM_CONFIG",
     "FPL_PLATFORM_SMTP_CA_FILE",

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import atexit
-import functools
 import shutil
-import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -19,12 +16,22 @@ REPO = paths.REPO_ROOT
 BUNDLED = REPO / "data"
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory, worker_id) -> Path:
+    """One fit cache for the whole session, both xdist workers' tests included: fits are keyed by their rows'
+    content, recipe and code, and stored atomically, so a test reusing another's fit gets the model it would have
+    fitted. Most tests fit the same seasons; the README's commands, run as written, keep their home's own cache."""
+    root = tmp_path_factory.getbasetemp()
+    return (root.parent if worker_id != "master" else root) / "shared-cache"
+
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path, monkeypatch) -> Path:
-    """Point FPL_PLATFORM_HOME (and everything under it) at a temporary directory."""
+def isolated_home(tmp_path, monkeypatch, shared_cache) -> Path:
+    """Point FPL_PLATFORM_HOME (and everything under it but the fit cache) at a temporary directory."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("FPL_PLATFORM_HOME", str(home))
+    monkeypatch.setenv("FPL_PLATFORM_CACHE", str(shared_cache))
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     for name in ("FPL_PLATFORM_WAREHOUSE", "FPL_PLATFORM_ANALYTICS", "FPL_PLATFORM_SOURCE", "FPL_PLATFORM_FOOTBALL_DATA"):
         monkeypatch.delenv(name, raising=False)
@@ -54,25 +61,9 @@ def instance():
         yield instance
 
 
-@functools.cache
-def empty_mlflow_store() -> Path:
-    """A new MLflow sqlite store with its tables made by MLflow, once per test process: a fresh store runs MLflow's
-    schema migrations, seconds each time. A test's store starts as a copy (the command-line tests that create
-    their own, like the README's, still make theirs from nothing)."""
-    from fpl_platform.lib import tracking
-
-    directory = Path(tempfile.mkdtemp(prefix="fpl-mlflow-template-"))
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    tracking.runs(f"sqlite:///{directory / 'mlflow.db'}", "match_outcome")
-    return directory / "mlflow.db"
-
-
 def resources_for(warehouse: Warehouse, data_dir: Path | str = BUNDLED, **kwargs) -> dict:
     """Every resource the Definitions need, pointed at the test's own warehouse and MLflow store."""
     mlflow = Path(warehouse.file).parent / "mlflow"  # where the command line's default MLflow store is
-    mlflow.mkdir(exist_ok=True)
-    if not (mlflow / "mlflow.db").exists():
-        shutil.copyfile(empty_mlflow_store(), mlflow / "mlflow.db")
     return {
         "mlflow_tracking": MlflowTracking(
             tracking_uri=f"sqlite:///{mlflow / 'mlflow.db'}", artifact_root=str(mlflow / "artifacts")

@@ -324,3 +324,31 @@ def test_leakage_alarm_fires_on_an_implausibly_good_model(warehouse):
     assert not result.passed and result.metadata["suspicious_rows"].value == 1
     warehouse.write(schemas.BACKTEST_METRICS, rows.assign(rps=0.2, accuracy=0.53))
     assert no_leakage_alarm(warehouse=warehouse).passed
+
+
+def test_a_new_mlflow_store_is_a_copy_of_an_empty_one_with_its_own_default_experiment(tmp_path, monkeypatch):
+    """A new sqlite store is seeded from the cache's empty store (no migrations), and ends up as MLflow makes one."""
+    import sqlite3
+
+    import mlflow
+
+    monkeypatch.setenv("FPL_PLATFORM_CACHE", str(tmp_path / "cache"))  # a cold cache: the template is made here
+
+    def schema(database: Path) -> dict:
+        """Each table's and index's definition, as a set of lines (MLflow's migrations order constraints by chance)."""
+        with sqlite3.connect(database) as connection:
+            rows = connection.execute("SELECT name, sql FROM sqlite_master").fetchall()
+        return {name: sorted(line.strip(" ,") for line in (sql or "").splitlines()) for name, sql in rows}
+
+    made = tmp_path / "made" / "mlflow.db"  # by MLflow itself, migrations and all
+    mlflow.MlflowClient(tracking_uri=f"sqlite:///{made}").search_experiments()
+    for name in ("first", "second"):  # the first makes the template, the second only copies it
+        seeded = tmp_path / name / "mlflow.db"
+        assert tracking.experiment_id(f"sqlite:///{seeded}", "match_outcome", str(tmp_path / name / "artifacts")) == "1"
+        assert schema(seeded) == schema(made)
+        experiments = mlflow.MlflowClient(tracking_uri=f"sqlite:///{seeded}").search_experiments()
+        assert sorted(e.name for e in experiments) == ["Default", "match_outcome"]
+        assert [e.artifact_location for e in experiments if e.name == "match_outcome"] == [
+            (tmp_path / name / "artifacts" / "match_outcome").resolve().as_uri()
+        ]
+    assert [path.name for path in (tmp_path / "cache" / "mlflow").iterdir()] == [f"empty-store-{mlflow.__version__}.db"]

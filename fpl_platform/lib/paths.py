@@ -74,6 +74,12 @@ def mlflow_uri() -> str:
     return f"sqlite:///{mlflow_dir() / 'mlflow.db'}"
 
 
+def cache_dir() -> Path:
+    """FPL_PLATFORM_CACHE, or `<FPL_PLATFORM_HOME>/cache`: content-keyed, so several homes (a replay's, a test's) may
+    share one."""
+    return Path(os.environ.get("FPL_PLATFORM_CACHE") or platform_home() / "cache")
+
+
 def fits_dir() -> Path:
     """Fitted models memoised by their training rows (lib.gate.FitCache): a cache, safe to delete."""
-    return platform_home() / "cache" / "fits"
+    return cache_dir() / "fits"
