@@ -105,11 +105,31 @@ def before_last_gameweek(responses: dict) -> dict:
     return recorded
 
 
+def flag_players(recorded: dict) -> dict[str, tuple[str, int]]:
+    """FPL's availability flags on a few players of the recorded bootstrap, as the API shows them before a
+    gameweek: three who then did not play in gameweek 38 (two injured, one suspended, chance 0) and one who did
+    (doubtful, chance 25 %). Returns player_id -> (status, chance)."""
+    from fpl_platform.lib.sources import BundledSource
+
+    played = BundledSource(BUNDLED).player_gameweeks("2025-26").query("gameweek == 38")
+    minutes = played.groupby("player_code")["minutes"].sum()
+    elements = {int(e["code"]): e for e in recorded["bootstrap-static/"]["elements"]}
+    benched = [code for code in minutes.index[minutes == 0] if code in elements][:3]
+    regular = next(code for code in minutes.index[minutes >= 60] if code in elements)
+    flags = dict(zip([*benched, regular], [("i", 0), ("i", 0), ("s", 0), ("d", 25)], strict=True))
+    for code, (status, chance) in flags.items():
+        elements[code].update(status=status, chance_of_playing_next_round=chance)
+    return {f"fpl:{code}": flag for code, flag in flags.items()}
+
+
 def test_live_mode_predicts_the_real_next_gameweek(warehouse, instance, responses):
-    """Live: results through gameweek 37 from the API; both models predict gameweek 38 from the FPL fixtures and squad."""
+    """Live: results through gameweek 37 from the API; both models predict gameweek 38 from the FPL fixtures and squad,
+    the player points with FPL's availability flags applied."""
     from fpl_platform_tests.test_training_pipeline import FAST
 
-    with serve_json(before_last_gameweek(responses)) as server:
+    recorded = before_last_gameweek(responses)
+    flagged = flag_players(recorded)
+    with serve_json(recorded) as server:
         resources = live(warehouse, f"{server.url}/api")
         materialise(["raw/matches", "raw/player_gameweeks"], resources, instance, seasons=("2021-22", "2025-26"))
         materialise(["raw/fixtures", "raw/squad"], resources, instance)
@@ -143,6 +163,26 @@ def test_live_mode_predicts_the_real_next_gameweek(warehouse, instance, response
         warehouse, "SELECT gameweek, count(*) AS n, max(predicted_points) AS top FROM predictions.player_points GROUP BY gameweek"
     )
     assert players["gameweek"].tolist() == [38] and players["n"].iat[0] == squad["n"].iat[0] and players["top"].iat[0] > 2
+
+    # availability: the players FPL ruled out get no points, the doubtful one's p_play is capped by his chance
+    served = table(
+        warehouse,
+        "SELECT p.player_id, p.p_play, p.predicted_points, p.availability_adjusted, p.availability_flag, "
+        "coalesce(g.points, 0) AS actual FROM predictions.player_points p LEFT JOIN raw.player_gameweeks g "
+        "ON g.player_id = p.player_id AND g.season = '2025-26' AND g.gameweek = 38 AND g.match_id = p.match_id",
+    )
+    rows = served[served["player_id"].isin(list(flagged))].set_index("player_id")
+    assert set(rows.index) == set(flagged)
+    for player, (status, chance) in flagged.items():
+        assert rows.at[player, "availability_flag"] == f"{status} {chance}%"
+        assert rows.at[player, "p_play"] <= chance / 100 + 1e-12
+    out = rows[rows["availability_flag"].str.endswith(" 0%")]
+    assert len(out) == 3 and (out["predicted_points"] == 0).all() and out["availability_adjusted"].all()
+    assert (out["actual"] == 0).all()  # they did not play: the adjusted forecast is exactly right for them
+    others = served[~served["player_id"].isin(list(flagged))]
+    assert others["availability_flag"].isna().all() and not others["availability_adjusted"].any()
+    metadata = instance.get_latest_materialization_event(dg.AssetKey(["predictions", "player_points"]))
+    assert metadata.asset_materialization.metadata["availability_flagged"].value == 4
 
 
 @pytest.fixture(scope="module")

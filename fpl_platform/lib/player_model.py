@@ -142,6 +142,42 @@ def build_player_features(
     return merged.drop(columns=["_order", "last_kickoff"]).reset_index(drop=True)
 
 
+# FPL's statuses of a player who will not play: injured, suspended, unavailable, not in the squad (on loan)
+UNAVAILABLE = ("i", "s", "u", "n")
+
+
+def apply_availability(served: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    """`served` (player_id, match_id, p_play, predicted_points) with FPL's availability flags applied.
+
+    `flags` holds `status` and `chance_of_playing` (%) per player_id and match_id (raw.squad; none in bundled
+    mode). An unavailable or suspended player, or one with a chance of 0, gets p_play 0 and 0 points; another
+    flagged player's p_play is capped by his chance, and his points scaled with it (points = p_play × points if he
+    plays). `availability_adjusted` says whether a row changed, `availability_flag` which flag was applied
+    ('i 0%', 'd 25%'; NULL for a player FPL did not flag).
+    """
+    merged = served.merge(
+        flags[["player_id", "match_id", "status", "chance_of_playing"]].drop_duplicates(["player_id", "match_id"]),
+        on=["player_id", "match_id"],
+        how="left",
+        validate="many_to_one",
+    )
+    status = merged["status"].fillna("a").str.lower()
+    chance = pd.to_numeric(merged["chance_of_playing"], errors="coerce")
+    out = status.isin(UNAVAILABLE) | (chance == 0)
+    cap = np.where(out, 0.0, np.where(chance.notna(), chance.clip(0, 100) / 100.0, 1.0))
+    p_play = merged["p_play"].to_numpy(dtype=float)
+    capped = np.minimum(p_play, cap)
+    scale = np.divide(capped, p_play, out=np.zeros_like(p_play), where=p_play > 0)
+    flagged = (status != "a") | chance.notna()
+    label = status.where(chance.isna(), status + " " + chance.round().astype("Int64").astype(str) + "%")
+    return served.assign(
+        p_play=capped,
+        predicted_points=served["predicted_points"].to_numpy(dtype=float) * scale,
+        availability_adjusted=capped < p_play,
+        availability_flag=label.where(flagged, None).to_numpy(),
+    )
+
+
 def baselines(features: pd.DataFrame) -> pd.DataFrame:
     """Rolling-mean baselines: mean points of the last 5 and last 38 rows before the cutoff (0 with no history)."""
     return pd.DataFrame(

@@ -110,7 +110,7 @@ def match_outcome_predictions(
 
 @dg.asset(
     key=["predictions", "player_points"],
-    deps=[["ml", "player_points_model"], ["features", "player_features"], ["monitoring", "ab_results"]],
+    deps=[["ml", "player_points_model"], ["features", "player_features"], ["monitoring", "ab_results"], ["raw", "squad"]],
     **SERVING,
 )
 @warehouse_step
@@ -121,7 +121,10 @@ def player_points_predictions(
     mlflow_tracking: MlflowTracking,
     clock: RunClock,
 ) -> dg.MaterializeResult:
-    """Predicted FPL points for every player-fixture of the next gameweek, with the champion's version on each row."""
+    """Predicted FPL points for every player-fixture of the next gameweek, with the champion's version on each row;
+    FPL's availability flags (raw.squad, live mode) applied on top of the model's prediction."""
+    from fpl_platform.lib.player_model import apply_availability
+
     spec, cutoff = resolve_cutoff(warehouse, played_features(warehouse), config.as_of or clock.as_of)
     targets = player_features_frame(warehouse, since_season=spec.season, gameweek=spec.next_gameweek)
     if targets.empty:
@@ -141,6 +144,13 @@ def player_points_predictions(
         predicted_at=clock.now(),
     )
     frame = serve_with_ab_test(context, warehouse, mlflow_tracking, PLAYER_POINTS.name, targets, frame, _player_arm, cutoff)
+    # the flags of the predicted gameweek only: a squad list of another gameweek says nothing about this one
+    warehouse.ensure(schemas.SQUAD)  # a warehouse whose raw/squad never ran has no flags, not an error
+    flags = warehouse.read(
+        "SELECT player_id, match_id, status, chance_of_playing FROM raw.squad WHERE season = ? AND gameweek = ?",
+        [spec.season, spec.next_gameweek],
+    )
+    frame = apply_availability(frame, flags)
     warehouse.write(
         schemas.PLAYER_PREDICTIONS,
         frame,
@@ -156,6 +166,8 @@ def player_points_predictions(
             "dagster/row_count": len(frame),
             "as_of": spec.label,
             "model_version": version,
+            "availability_adjusted": int(frame["availability_adjusted"].sum()),
+            "availability_flagged": int(frame["availability_flag"].notna().sum()),
             "top_10": dg.MetadataValue.md(top.round(2).to_markdown(index=False)),
         }
     )
