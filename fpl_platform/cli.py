@@ -19,11 +19,15 @@ from pathlib import Path
 
 from fpl_platform.lib import paths
 from fpl_platform.lib.errors import DataValidationError, SettingError
-from fpl_platform.runtime import execute_in_process, materialise_all, prepare_home, run_assets
-
-
-class CommandFailed(Exception):
-    """The command could not do its work; the message is the one line printed (exit status 1)."""
+from fpl_platform.runtime import (
+    CommandFailed,
+    execute_in_process,
+    materialise_all,
+    one_line,
+    prepare_home,
+    run_assets,
+    step_failure,
+)
 
 
 class Parser(argparse.ArgumentParser):
@@ -31,11 +35,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (--help shows the usage)\n")
-
-
-def one_line(text: str) -> str:
-    """The first non-empty line of an error message (DuckDB's and Dagster's run over several)."""
-    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
 
 
 @contextlib.contextmanager
@@ -225,37 +224,6 @@ def check_settings(command: str) -> None:
     check_smtp_port()
     check_writable(command)
     check_pool_wait()
-
-
-def step_failure(result) -> str:
-    """What failed in a Dagster run, on one line: the first failed step and its error (a dg.Failure's description)."""
-    for event in result.all_events:
-        if not event.is_step_failure:
-            continue
-        data = event.step_failure_data
-        if data.user_failure_data is not None and data.user_failure_data.description:
-            return one_line(data.user_failure_data.description)
-        error = _own_error(data.error)
-        if error is None:
-            break
-        return f"step {event.step_key} failed: {error.cls_name}: {_error_message(error)}"
-    for event in result.all_events:  # no step failed: the run itself did (e.g. waiting for the pool too long)
-        error = _own_error(event.job_failure_data.error) if event.is_run_failure and event.job_failure_data else None
-        if error is not None:
-            return _error_message(error) if error.cls_name == "PoolWaitTimeout" else f"{error.cls_name}: {_error_message(error)}"
-    return "the run failed"
-
-
-def _own_error(error):
-    while error is not None and error.cause is not None and (error.cls_name or "").startswith("Dagster"):
-        error = error.cause  # Dagster's wrapper around the step's own exception
-    return error
-
-
-def _error_message(error) -> str:
-    message = one_line(error.message)
-    head, _, rest = message.partition(": ")
-    return rest if rest and head.rsplit(".", 1)[-1] == error.cls_name else message  # "module.Class: " prefix
 
 
 def raise_if_interrupted(result) -> None:

@@ -219,3 +219,43 @@ def _install_instance_yaml(config: Path, source: Path) -> None:
         return
     if current is None or config.read_bytes() != source.read_bytes():
         shutil.copyfile(source, config)
+
+
+class CommandFailed(Exception):
+    """The command could not do its work; the message is the one line printed (exit status 1)."""
+
+
+def one_line(text: str) -> str:
+    """The first non-empty line of an error message (DuckDB's and Dagster's run over several)."""
+    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+
+
+def step_failure(result) -> str:
+    """What failed in a Dagster run, on one line: the first failed step and its error (a dg.Failure's description)."""
+    for event in result.all_events:
+        if not event.is_step_failure:
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return one_line(data.user_failure_data.description)
+        error = _own_error(data.error)
+        if error is None:
+            break
+        return f"step {event.step_key} failed: {error.cls_name}: {_error_message(error)}"
+    for event in result.all_events:  # no step failed: the run itself did (e.g. waiting for the pool too long)
+        error = _own_error(event.job_failure_data.error) if event.is_run_failure and event.job_failure_data else None
+        if error is not None:
+            return _error_message(error) if error.cls_name == "PoolWaitTimeout" else f"{error.cls_name}: {_error_message(error)}"
+    return "the run failed"
+
+
+def _own_error(error):
+    while error is not None and error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+        error = error.cause  # Dagster's wrapper around the step's own exception
+    return error
+
+
+def _error_message(error) -> str:
+    message = one_line(error.message)
+    head, _, rest = message.partition(": ")
+    return rest if rest and head.rsplit(".", 1)[-1] == error.cls_name else message  # "module.Class: " prefix

@@ -237,6 +237,19 @@ def test_ctrl_c_is_one_line_and_status_130(isolated_home):
     assert stderr.splitlines() == ["fpl-platform demo: interrupted"]
 
 
+def test_a_replay_whose_bootstrap_fails_names_the_step_and_the_file_in_one_line(data_dir):
+    (data_dir / "player_gameweeks.parquet").write_bytes(b"not parquet")  # the season check reads matches only
+    out = run("replay", "--season", "2025-26", "--to-gameweek", "1", FPL_PLATFORM_DATA_DIR=str(data_dir))
+    one_line(
+        out,
+        1,
+        "fpl-platform replay: replay bootstrap failed: step raw__player_gameweeks failed: DataValidationError",
+        "player_gameweeks.parquet",
+        "cannot be read as Parquet",
+        "Dagster run",
+    )
+
+
 def test_a_failed_demo_run_is_alerted_without_the_daemon_and_only_once(isolated_home, data_dir):
     import dagster as dg
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from fpl_platform.lib import ab, paths
 from fpl_platform.lib.clock import Clock
 from fpl_platform.lib.seasons import ALL_SEASONS, GAMEWEEKS_PER_SEASON, REPLAY_SEASONS_BEFORE, replayable_seasons, span
-from fpl_platform.runtime import QUICK, QUIET, execute_in_process, prepare_home, run_assets
+from fpl_platform.runtime import QUICK, QUIET, CommandFailed, execute_in_process, prepare_home, run_assets, step_failure
 
 # Evidently's HTML report (~5-10 s a model) when a champion has none yet, when the severity rises above its
 # last one's, or monthly while drift persists (lib.drift.evidently_due); PSI and KS still run on every
@@ -438,7 +438,7 @@ class Replay:
                 raise_on_error=False,
             )
             if not result.success:
-                raise RuntimeError(f"replay bootstrap failed (Dagster run {result.run_id}): see `make ui` or the run's logs")
+                raise CommandFailed(f"replay bootstrap failed: {step_failure(result)} (Dagster run {result.run_id})")
         self.state.seconds["bootstrap"] = time.perf_counter() - started
         self.log(
             f"bootstrap as of {self.season}:{gameweek}: ingested, backtested {before}, champions trained in {self.state.seconds['bootstrap']:.0f}s"
