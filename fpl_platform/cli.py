@@ -545,6 +545,44 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 1-65535."""
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
+
+
+def positive_hours(text: str) -> float:
+    """argparse type: a number of hours above 0."""
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = 0.0
+    if not hours > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours above 0")
+    return hours
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import socket
+
+    import uvicorn
+
+    from fpl_platform.api import create_app
+
+    with socket.socket() as probe:  # uvicorn would log a traceback-like error and exit later
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as error:
+            raise CommandFailed(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}") from None
+    path = paths.analytics_path()
+    state = "" if path.exists() else " (missing: /health answers 503 until `make demo` or `fpl-platform publish`)"
+    print(f"prediction API on http://{args.host}:{args.port} (docs: /docs), reading {path}{state}", flush=True)
+    limits = {} if args.max_age_hours is None else {"max_age_hours": args.max_age_hours}
+    uvicorn.run(create_app(path, **limits), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
     from fpl_platform.lib.models import MODELS
 
@@ -822,6 +860,14 @@ def build_parser() -> Parser:
         "--mlflow-port",
         type=int,
         help="the MLflow UI's port on 127.0.0.1 (default: FPL_PLATFORM_MLFLOW_UI's, else 5000)",
+    )
+    api = command(sub, "api", "serve the forecasts read-only over HTTP (FastAPI; OpenAPI docs at /docs)", cmd_api)
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=port_number, default=8000)
+    api.add_argument(
+        "--max-age-hours",
+        type=positive_hours,
+        help="/health answers 503 when the analyst copy is older (default 192: a week and a day)",
     )
     materialize = command(
         sub,

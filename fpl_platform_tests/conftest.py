@@ -25,6 +25,30 @@ def shared_cache(tmp_path_factory, worker_id) -> Path:
     return (root.parent if worker_id != "master" else root) / "shared-cache"
 
 
+@pytest.fixture(scope="session")
+def demo_home(shared_cache) -> Path:
+    """A home after `fpl-platform demo --quick`, built once for the session by whichever xdist worker asks first
+    (the other waits on the lock): for tests that only read what a demo leaves, never write to it."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    home = shared_cache.parent / "demo-home"
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with open(shared_cache.parent / "demo-home.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (home / "built").exists():
+            shutil.rmtree(home, ignore_errors=True)  # a build that died half-way
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("FPL_PLATFORM_", "DAGSTER_"))}
+            env |= {"FPL_PLATFORM_HOME": str(home), "FPL_PLATFORM_CACHE": str(shared_cache)}
+            command = [str(Path(sys.executable).with_name("fpl-platform")), "demo", "--quick"]
+            out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+            assert out.returncode == 0, out.stderr[-3000:]
+            (home / "built").touch()
+    return home
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch, shared_cache) -> Path:
     """Point FPL_PLATFORM_HOME (and everything under it but the fit cache) at a temporary directory."""

@@ -21,6 +21,7 @@ from fpl_platform_tests.conftest import REPO
 DOCUMENTS = (
     "README.md",
     "docs/analyst.md",
+    "docs/api.md",
     "docs/operations.md",
     "docs/configuration.md",
     "docs/architecture.md",
