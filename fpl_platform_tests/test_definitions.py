@@ -32,7 +32,7 @@ EXPECTED_DEPS = {
     },
     "ml/player_backtest": {"features/player_features"},
     "ml/player_points_model": {"features/player_features", "features/match_features"},
-    "predictions/player_points": {"ml/player_points_model", "features/player_features", "monitoring/ab_results"},
+    "predictions/player_points": {"ml/player_points_model", "features/player_features", "monitoring/ab_results", "raw/squad"},
     "ml/match_outcome_model": {"features/match_features"},
     "predictions/match_outcomes": {"ml/match_outcome_model", "features/match_features", "monitoring/ab_results"},
     # before the predictions: a rollback or raised split applies to the next gameweek served
