@@ -21,6 +21,7 @@ from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 
 from fpl_platform.lib import analyst, forecasts
+from fpl_platform.lib.models import MODELS
 
 SEASON = r"^\d{4}-\d{2}$"
 # the copy is republished after every successful run, and the schedule retrains weekly: a copy older than a
@@ -103,7 +104,7 @@ def create_app(analytics: Path, *, max_age_hours: float = DEFAULT_MAX_AGE_HOURS)
             raise HTTPException(503, detail=str(error)) from None
         except forecasts.NotFound as error:
             raise HTTPException(404, detail=str(error)) from None
-        except ValueError as error:
+        except forecasts.BadFilter as error:
             raise HTTPException(400, detail=str(error)) from None
         except duckdb.Error as error:  # a copy from an older release, or one being written by hand
             raise HTTPException(503, detail=f"the analyst copy cannot answer this: {error}".splitlines()[0]) from None
@@ -141,7 +142,7 @@ def create_app(analytics: Path, *, max_age_hours: float = DEFAULT_MAX_AGE_HOURS)
     def players(
         season: Annotated[str | None, Query(pattern=SEASON, description="e.g. 2025-26; default: the latest predicted")] = None,
         gameweek: Annotated[int | None, Query(ge=1, le=38, description="1-38; default: the latest predicted")] = None,
-        position: Annotated[Literal["GK", "DEF", "MID", "FWD"] | None, Query(description="FPL position")] = None,
+        position: Annotated[Literal[forecasts.POSITIONS] | None, Query(description="FPL position")] = None,
         team: Annotated[str | None, Query(min_length=1, max_length=64, description="canonical team name, e.g. Arsenal")] = None,
         min_p_play: Annotated[float, Query(ge=0, le=1, description="lowest probability of playing")] = 0.0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -159,7 +160,7 @@ def create_app(analytics: Path, *, max_age_hours: float = DEFAULT_MAX_AGE_HOURS)
         )
 
     @app.get("/v1/performance", summary="Per-gameweek metrics with control limits and CUSUM")
-    def performance(model: Annotated[Literal["match_outcome", "player_points"] | None, Query()] = None) -> dict:
+    def performance(model: Annotated[Literal[tuple(MODELS)] | None, Query()] = None) -> dict:
         return {"performance": read(forecasts.performance, model)}
 
     @app.get("/v1/backtest", summary="Walk-forward metrics per season and the paired comparisons")

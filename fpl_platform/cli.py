@@ -853,12 +853,12 @@ def build_parser() -> Parser:
     )
     ui = command(sub, "ui", "run `dagster dev` (webserver + daemon) and the MLflow UI against the platform's instance", cmd_ui)
     ui.add_argument("--host", default="127.0.0.1")
-    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--port", type=port_number, default=3000)
     ui.add_argument("--webserver-only", action="store_true", help="the UI without the daemon (no sensor or schedule runs)")
     ui.add_argument("--no-mlflow", action="store_true", help="do not start the MLflow UI")
     ui.add_argument(
         "--mlflow-port",
-        type=int,
+        type=port_number,
         help="the MLflow UI's port on 127.0.0.1 (default: FPL_PLATFORM_MLFLOW_UI's, else 5000)",
     )
     api = command(sub, "api", "serve the forecasts read-only over HTTP (FastAPI; OpenAPI docs at /docs)", cmd_api)

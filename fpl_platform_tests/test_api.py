@@ -182,7 +182,8 @@ def test_the_copy_republished_while_requests_run_never_fails_a_request(tmp_path,
                 with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:  # what each publish brings
                     connection.execute("UPDATE predictions.player_points SET model_version = ?", [f"published {round_}"])
                 warehouse.publish()
-                inodes.add(os.stat(tmp_path / "analytics.duckdb").st_ino)
+                published = os.stat(tmp_path / "analytics.duckdb")  # a freed inode number may come back: with mtime
+                inodes.add((published.st_ino, published.st_mtime_ns))
                 time.sleep(0.2)
                 # the next request reads the new file (DuckDB would keep serving the old one to a lingering connection)
                 served = client.get("/v1/predictions/players", params={"limit": 1}).json()["players"]

@@ -13,13 +13,17 @@ from dataclasses import dataclass
 
 import duckdb
 
-MODELS = ("match_outcome", "player_points")
-TRAININGS = {"match_outcome": "ml.match_outcome_model", "player_points": "ml.player_points_model"}
+from fpl_platform.lib.models import MODELS
+
 POSITIONS = ("GK", "DEF", "MID", "FWD")
 
 
 class NotFound(LookupError):
     """The analyst copy has no rows for what was asked; the message says what it does have."""
+
+
+class BadFilter(ValueError):
+    """A filter that matches nothing there is (a team without players in the round); the message lists what would."""
 
 
 @dataclass(frozen=True)
@@ -102,10 +106,10 @@ def player_predictions(
     offset: int = 0,
 ) -> dict:
     """A predicted gameweek's player-fixtures, best expected points first, filtered and paged; `total` counts the
-    filtered rows. A team without players in the round is a ValueError naming the teams there are."""
+    filtered rows. A team without players in the round is a BadFilter naming the teams there are."""
     round_ = predicted_round(connection, "predictions.player_points", season, gameweek)
     if team is not None and team not in (playing := teams(connection, round_)):
-        raise ValueError(
+        raise BadFilter(
             f"team: no team {team!r} in {round_.season} gameweek {round_.gameweek}; expected one of {', '.join(playing)}"
         )
     where = "as_of = ? AND season = ? AND gameweek = ? AND p_play >= ?"
@@ -145,10 +149,10 @@ def player_predictions(
 def models(connection) -> list[dict]:
     """Every registered version of each model: its alias, gate verdict, candidate, data cutoff and validation score."""
     out = []
-    for table in TRAININGS.values():
+    for model in MODELS.values():
         cursor = connection.execute(
             "SELECT model_name, version, alias, gate_decision, candidate, data_cutoff, training_rows, validation_score, "
-            f"trained_at, mlflow_run_id FROM {table} ORDER BY trained_at",
+            f"trained_at, mlflow_run_id FROM {model.trainings.name} ORDER BY trained_at",
         )
         out.extend(_records(cursor))
     return out
@@ -157,9 +161,9 @@ def models(connection) -> list[dict]:
 def champions(connection) -> dict[str, dict | None]:
     """Each model's serving version (alias `champion`), when it was trained and on data up to when."""
     out: dict[str, dict | None] = {}
-    for name, table in TRAININGS.items():
+    for name, model in MODELS.items():
         cursor = connection.execute(
-            f"SELECT version, trained_at, data_cutoff FROM {table} WHERE alias = 'champion' ORDER BY trained_at DESC LIMIT 1"
+            f"SELECT version, trained_at, data_cutoff FROM {model.trainings.name} WHERE alias = 'champion' ORDER BY trained_at DESC LIMIT 1"
         )
         found = _records(cursor)
         out[name] = found[0] if found else None
