@@ -44,12 +44,17 @@ docs: $(STAMP)
 	$(BIN)/python -m fpl_platform.lib.schemas > docs/tables.md.tmp
 	mv docs/tables.md.tmp docs/tables.md
 
-bench: $(STAMP)
+/usr/bin/wrk:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk
+
+bench: $(STAMP) /usr/bin/wrk
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_foundation.py
 	$(BIN)/python benchmarks/bench_forecasting.py
 	$(BIN)/python benchmarks/bench_monitoring.py
 	$(BIN)/python benchmarks/bench_faults.py
+	$(BIN)/python benchmarks/bench_api.py
 
 clean:
 	rm -rf .fpl_platform

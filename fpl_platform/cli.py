@@ -341,19 +341,29 @@ def mlflow_port() -> int:
     return (link.port or 5000) if local else 5000
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why a server could not listen on host:port, or None when it could. The probe binds as the servers do
+    (SO_REUSEADDR), so a port a stopped server left in TIME_WAIT counts as free, as it is to them."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return error.strerror or str(error)
+    return None
+
+
 def start_mlflow(host: str, port: int):
     """`mlflow server` on the platform's registry and artifacts, in its own process group; None if the port is taken."""
-    import socket
     import subprocess
 
     from fpl_platform.resources import MlflowTracking
 
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            print(f"MLflow UI not started: {host}:{port} is in use (--mlflow-port picks another, --no-mlflow skips it)")
-            return None
+    if port_in_use(host, port):
+        print(f"MLflow UI not started: {host}:{port} is in use (--mlflow-port picks another, --no-mlflow skips it)")
+        return None
     tracking = MlflowTracking()
     log = paths.mlflow_dir() / "server.log"
     command = [
@@ -564,17 +574,12 @@ def positive_hours(text: str) -> float:
 
 
 def cmd_api(args: argparse.Namespace) -> int:
-    import socket
-
     import uvicorn
 
     from fpl_platform.api import create_app
 
-    with socket.socket() as probe:  # uvicorn would log a traceback-like error and exit later
-        try:
-            probe.bind((args.host, args.port))
-        except OSError as error:
-            raise CommandFailed(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}") from None
+    if problem := port_in_use(args.host, args.port):  # uvicorn would log a traceback-like error and exit later
+        raise CommandFailed(f"cannot serve on {args.host}:{args.port}: {problem}")
     path = paths.analytics_path()
     state = "" if path.exists() else " (missing: /health answers 503 until `make demo` or `fpl-platform publish`)"
     print(f"prediction API on http://{args.host}:{args.port} (docs: /docs), reading {path}{state}", flush=True)

@@ -7,7 +7,11 @@ reader that runs SQL it did not write itself opens the analyst copy through `con
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -133,3 +137,57 @@ def _shown(query: str, width: int = 100) -> str:
     """A statement on one line, shortened to `width` characters."""
     flat = " ".join(query.split()).rstrip(";").rstrip()
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+class AnalystCopy:
+    """Cursors on the analyst copy, one connection per published file (a publish renames a new file over it).
+
+    DuckDB keeps one database per path in a process: while any connection to the old file is open, connecting to
+    the path again reaches the old file. So a new file is opened only once the requests reading the old one have
+    closed their cursors (milliseconds), and the old connection is closed first."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._changed = threading.Condition()
+        self._identity: tuple[int, int] | None = None
+        self._connection = None
+        self._reading = 0
+
+    def identity(self) -> tuple[int, int]:
+        """The published file's identity (inode, mtime): a publish renames a new file over the path, so it changes
+        exactly when the content does. FileNotFoundError when there is no copy yet."""
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no analyst copy at {self.path}: run `make demo` or `fpl-platform publish`") from None
+        return stat.st_ino, stat.st_mtime_ns
+
+    @contextlib.contextmanager
+    def cursor(self) -> Iterator[tuple]:
+        """A cursor on the newest published copy, and that copy's identity; FileNotFoundError when there is none."""
+        with self._changed:
+            identity = self.identity()
+            if identity != self._identity:
+                self._changed.wait_for(lambda: self._reading == 0)
+                if self._connection is not None:
+                    self._connection.close()
+                self._connection = connect_read_only(self.path)
+                self._identity = identity
+            cursor = self._connection.cursor()
+            self._reading += 1
+        try:
+            yield cursor, identity
+        finally:
+            cursor.close()
+            with self._changed:
+                self._reading -= 1
+                self._changed.notify_all()
+
+    def close(self) -> None:
+        with self._changed:
+            if self._connection is not None:
+                self._connection.close()
+            self._connection, self._identity = None, None
+
+    def published_at(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(os.stat(self.path).st_mtime, tz=dt.UTC)

@@ -17,6 +17,46 @@ from fpl_platform.lib.models import MODELS
 
 POSITIONS = ("GK", "DEF", "MID", "FWD")
 
+# What each answer's rows hold, in order; the API's response schema is built from these and lib.schemas
+MATCH_COLUMNS = (
+    "match_id", "kickoff", "home_team", "away_team", "p_home", "p_draw", "p_away", "dc_p_home",
+    "model_name", "model_version", "as_of", "predicted_at",
+)  # fmt: skip
+PLAYER_COLUMNS = (
+    "player_id", "player_name", "position", "team", "opponent", "match_id", "kickoff", "predicted_points", "p_play",
+    "availability_adjusted", "availability_flag", "model_name", "model_version", "as_of", "predicted_at",
+)  # fmt: skip
+# a copy published before the availability flags were served has no such columns, and that is no error
+LATER_PLAYER_COLUMNS = ("availability_adjusted", "availability_flag")
+TRAINING_COLUMNS = (
+    "model_name", "version", "alias", "gate_decision", "candidate", "data_cutoff", "training_rows", "validation_score",
+    "trained_at", "mlflow_run_id",
+)  # fmt: skip
+PERFORMANCE_COLUMNS = (
+    "model_name", "source", "season", "gameweek", "model_version", "n", "metric", "rps", "brier", "log_loss", "accuracy",
+    "mae", "rmse", "r2", "rolling_rps", "rolling_rmse", "rolling_mae", "centre", "warning_limit", "critical_limit",
+    "emergency_limit", "cusum", "status", "computed_at",
+)  # fmt: skip
+BACKTEST_METRIC_COLUMNS = (
+    "domain",
+    "season",
+    "model",
+    "subset",
+    "n",
+    "rps",
+    "brier",
+    "log_loss",
+    "accuracy",
+    "mae",
+    "rmse",
+    "r2",
+)
+COMPARISON_COLUMNS = ("domain", "model", "baseline", "metric", "n", "groups", "mean_difference", "ci_low", "ci_high")
+
+
+def _select(columns) -> str:
+    return ", ".join(columns)
+
 
 class NotFound(LookupError):
     """The analyst copy has no rows for what was asked; the message says what it does have."""
@@ -36,13 +76,13 @@ class Round:
 
 
 def _records(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
-    """The rows of the last query as dicts of JSON-ready values (NaN -> None, timestamps -> ISO 8601)."""
+    """The rows of the last query as dicts of JSON-ready values (NaN, ±inf -> None; timestamps -> ISO 8601)."""
     names = [column[0] for column in cursor.description]
     out = []
     for row in cursor.fetchall():
         record = {}
         for name, value in zip(names, row, strict=True):
-            if isinstance(value, float) and math.isnan(value):
+            if isinstance(value, float) and not math.isfinite(value):
                 value = None
             elif isinstance(value, dt.datetime | dt.date):
                 value = value.isoformat()
@@ -77,8 +117,7 @@ def match_predictions(connection, season: str | None = None, gameweek: int | Non
     """H/D/A probabilities of every match of a predicted gameweek, each with its model version and time."""
     round_ = predicted_round(connection, "predictions.match_outcomes", season, gameweek)
     cursor = connection.execute(
-        "SELECT match_id, kickoff, home_team, away_team, p_home, p_draw, p_away, dc_p_home, model_name, model_version, "
-        "as_of, predicted_at FROM predictions.match_outcomes WHERE as_of = ? AND season = ? AND gameweek = ? "
+        f"SELECT {_select(MATCH_COLUMNS)} FROM predictions.match_outcomes WHERE as_of = ? AND season = ? AND gameweek = ? "
         "ORDER BY kickoff, match_id",
         [round_.as_of, round_.season, round_.gameweek],
     )
@@ -121,20 +160,18 @@ def player_predictions(
         where += " AND team = ?"
         params.append(team)
     total = connection.execute(f"SELECT count(*) FROM predictions.player_points WHERE {where}", params).fetchone()[0]
-    # a copy published before the availability columns existed has none to show, and that is no error
-    present = {
-        row[0]
-        for row in connection.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'predictions' AND table_name = 'player_points'"
-        ).fetchall()
-    }
-    availability = "".join(f"{name}, " for name in ("availability_adjusted", "availability_flag") if name in present)
-    cursor = connection.execute(
-        "SELECT player_id, player_name, position, team, opponent, match_id, kickoff, predicted_points, p_play, "
-        f"{availability}model_name, model_version, as_of, predicted_at "
-        f"FROM predictions.player_points WHERE {where} ORDER BY predicted_points DESC, player_id, match_id LIMIT ? OFFSET ?",
-        [*params, limit, offset],
-    )
+
+    def page(columns):
+        return connection.execute(
+            f"SELECT {_select(columns)} FROM predictions.player_points "
+            f"WHERE {where} ORDER BY predicted_points DESC, player_id, match_id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+
+    try:
+        cursor = page(PLAYER_COLUMNS)
+    except duckdb.BinderException:  # a copy published before the availability flags were served
+        cursor = page([c for c in PLAYER_COLUMNS if c not in LATER_PLAYER_COLUMNS])
     return {
         "season": round_.season,
         "gameweek": round_.gameweek,
@@ -151,8 +188,7 @@ def models(connection) -> list[dict]:
     out = []
     for model in MODELS.values():
         cursor = connection.execute(
-            "SELECT model_name, version, alias, gate_decision, candidate, data_cutoff, training_rows, validation_score, "
-            f"trained_at, mlflow_run_id FROM {model.trainings.name} ORDER BY trained_at",
+            f"SELECT {_select(TRAINING_COLUMNS)} FROM {model.trainings.name} ORDER BY trained_at",
         )
         out.extend(_records(cursor))
     return out
@@ -186,9 +222,7 @@ def freshness(connection) -> dict:
 def performance(connection, model: str | None = None) -> list[dict]:
     """Per-gameweek monitoring of the models (backtest and served rows), with the control limits and CUSUM."""
     cursor = connection.execute(
-        "SELECT model_name, source, season, gameweek, model_version, n, metric, rps, brier, log_loss, accuracy, mae, "
-        "rmse, r2, rolling_rps, rolling_rmse, rolling_mae, centre, warning_limit, critical_limit, emergency_limit, "
-        "cusum, status, computed_at FROM monitoring.performance WHERE ? IS NULL OR model_name = ? "
+        f"SELECT {_select(PERFORMANCE_COLUMNS)} FROM monitoring.performance WHERE ? IS NULL OR model_name = ? "
         "ORDER BY model_name, source, season, gameweek",
         [model, model],
     )
@@ -198,12 +232,10 @@ def performance(connection, model: str | None = None) -> list[dict]:
 def backtest(connection) -> dict:
     """Walk-forward metrics per season and model, and the paired comparisons with their confidence intervals."""
     metrics = connection.execute(
-        "SELECT domain, season, model, subset, n, rps, brier, log_loss, accuracy, mae, rmse, r2 FROM ml.backtest_metrics "
-        "ORDER BY domain, season, model, subset"
+        f"SELECT {_select(BACKTEST_METRIC_COLUMNS)} FROM ml.backtest_metrics ORDER BY domain, season, model, subset"
     )
     metric_rows = _records(metrics)
     comparisons = connection.execute(
-        "SELECT domain, model, baseline, metric, n, groups, mean_difference, ci_low, ci_high FROM ml.backtest_comparisons "
-        "ORDER BY domain, model, baseline"
+        f"SELECT {_select(COMPARISON_COLUMNS)} FROM ml.backtest_comparisons ORDER BY domain, model, baseline"
     )
     return {"metrics": metric_rows, "comparisons": _records(comparisons)}
