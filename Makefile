@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 BROWSER := /usr/bin/chromium /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test ui lint format docs bench clean
+.PHONY: demo test ui dashboard api lint format docs bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required; found " + sys.version.split()[0] + " (set PYTHON=/path/to/python3.11)")'
@@ -34,6 +34,13 @@ test: $(STAMP) $(BROWSER)
 
 ui: $(STAMP)
 	$(BIN)/fpl-platform ui
+
+# the forecasts for people (http://127.0.0.1:8501) and for programs (http://127.0.0.1:8000/docs), read-only
+dashboard: $(STAMP)
+	$(BIN)/fpl-platform dashboard
+
+api: $(STAMP)
+	$(BIN)/fpl-platform api
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

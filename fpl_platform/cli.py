@@ -588,6 +588,33 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    if problem := port_in_use(args.host, args.port):
+        raise CommandFailed(f"cannot serve on {args.host}:{args.port}: {problem}")
+    path = paths.analytics_path()
+    state = "" if path.exists() else " (missing: the pages say to run `make demo` until it is published)"
+    print(f"dashboard on http://{args.host}:{args.port}, reading {path}{state}", flush=True)
+    # the pages find the copy through the same settings: make relative ones absolute before streamlit runs
+    for name in PATH_SETTINGS:
+        if os.environ.get(name) and not _is_url(os.environ[name]):
+            os.environ[name] = str(Path(os.environ[name]).resolve())
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(Path(__file__).with_name("dashboard") / "app.py"),
+        f"--server.address={args.host}",
+        f"--server.port={args.port}",
+        "--server.headless=true",  # no browser opened on a server, and no e-mail prompt
+        "--server.fileWatcherType=none",
+        "--browser.gatherUsageStats=false",  # no telemetry leaves the machine
+        "--client.toolbarMode=viewer",
+        "--logger.level=warning",
+    ]
+    os.execv(command[0], command)
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
     from fpl_platform.lib.models import MODELS
 
@@ -874,6 +901,11 @@ def build_parser() -> Parser:
         type=positive_hours,
         help="/health answers 503 when the analyst copy is older (default 192: a week and a day)",
     )
+    dashboard = command(
+        sub, "dashboard", "serve the forecasts and the monitoring to people (Streamlit, read-only)", cmd_dashboard
+    )
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--port", type=port_number, default=8501)
     materialize = command(
         sub,
         "materialize",
