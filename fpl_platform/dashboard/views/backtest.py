@@ -17,12 +17,15 @@ if matches.empty and players.empty:
 
 def per_season(frame, measure: str, title: str):
     """`measure` per season by model; the pooled figure (every season at once) is the table's, not a point in time."""
+    seasons = frame[frame["season"] != "pooled"]
+    low, high = seasons[measure].min(), seasons[measure].max()
+    margin = max(high - low, abs(high) * 0.01) * 0.15
     return (
-        alt.Chart(frame[frame["season"] != "pooled"])
+        alt.Chart(seasons)
         .mark_line(point=alt.OverlayMarkDef(size=70, filled=True))
         .encode(
-            x=alt.X("season:N", title=None),
-            y=alt.Y(f"{measure}:Q", title=title, scale=alt.Scale(zero=False)),
+            x=alt.X("season:N", title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(f"{measure}:Q", title=title, scale=alt.Scale(domain=[low - margin, high + margin], nice=False)),
             color=alt.Color("model:N"),
             tooltip=["season:N", "model:N", alt.Tooltip(f"{measure}:Q", format=".4f"), "n:Q"],
         )
