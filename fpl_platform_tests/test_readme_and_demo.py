@@ -22,6 +22,7 @@ DOCUMENTS = (
     "README.md",
     "docs/analyst.md",
     "docs/api.md",
+    "docs/dashboard.md",
     "docs/operations.md",
     "docs/configuration.md",
     "docs/architecture.md",
