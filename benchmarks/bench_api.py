@@ -29,11 +29,16 @@ from pathlib import Path
 from tabulate import tabulate
 
 REPO = Path(__file__).resolve().parents[1]
+# every request a (limit, offset) pair not asked before in this server's life: each run starts from its own
+# random point of 100 x <rows> pairs (offsets within the round, so each page has rows to render)
 NEW_EVERY_TIME = """
-counter = 0
+local rows = {rows}
+math.randomseed({seed})
+local counter = math.random(0, 100 * rows)
 request = function()
   counter = counter + 1
-  return wrk.format(nil, "/v1/predictions/players?limit=" .. (counter % 100 + 1) .. "&offset=" .. counter)
+  local pair = counter % (100 * rows)
+  return wrk.format(nil, "/v1/predictions/players?limit=" .. (math.floor(pair / rows) + 1) .. "&offset=" .. (pair % rows))
 end
 """
 CASES = [
@@ -114,10 +119,13 @@ def main() -> None:
                 if server.poll() is not None or time.monotonic() > deadline:
                     sys.exit("bench_api.py: the API did not start")
                 time.sleep(0.2)
-        rows = []
+        rows, total = [], latest_round_rows(copy)
         for name, path, script in CASES:
-            wrk(url, path, script, 2, args.connections)  # warm: imports, the first connection, the first answers
-            rows.append({"case": name, "connections": args.connections, **wrk(url, path, script, args.seconds, args.connections)})
+            scripts = [script and script.replace("{rows}", str(total)).replace("{seed}", str(seed)) for seed in (1, 2)]
+            wrk(url, path, scripts[0], 2, args.connections)  # warm: imports, the first connection, the first answers
+            rows.append(
+                {"case": name, "connections": args.connections, **wrk(url, path, scripts[1], args.seconds, args.connections)}
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -117,7 +117,7 @@ class Problem(BaseModel):
 
 
 class Missing(BaseModel):
-    status: Literal["missing"]
+    status: Literal["missing", "unreadable"]
     detail: str
 
 
@@ -127,11 +127,12 @@ NO_TEAM = {400: {"model": Problem, "description": "A team with no players in the
 
 
 class Answers:
-    """Rendered answers by (copy identity, question), least recently used dropped beyond `max_bytes`. A published
+    """Rendered answers by (copy identity, question), least recently used dropped beyond `max_bytes` or
+    `max_entries` (keys count too: many small distinct questions would otherwise grow it unbounded). A published
     copy never changes, so an answer stays right for as long as its copy is the published one."""
 
-    def __init__(self, max_bytes: int = 64 << 20):
-        self.max_bytes = max_bytes
+    def __init__(self, max_bytes: int = 64 << 20, max_entries: int = 4096):
+        self.max_bytes, self.max_entries = max_bytes, max_entries
         self._bodies: collections.OrderedDict[tuple, bytes] = collections.OrderedDict()
         self._bytes = 0
 
@@ -146,7 +147,7 @@ class Answers:
             return
         self._bodies[key] = body
         self._bytes += len(body)
-        while self._bytes > self.max_bytes:
+        while self._bytes > self.max_bytes or len(self._bodies) > self.max_entries:
             _, dropped = self._bodies.popitem(last=False)
             self._bytes -= len(dropped)
 
@@ -225,6 +226,9 @@ def create_app(analytics: Path, *, max_age_hours: float = DEFAULT_MAX_AGE_HOURS)
                 }
         except FileNotFoundError as error:
             return JSONResponse({"status": "missing", "detail": str(error)}, status_code=503)
+        except duckdb.Error as error:  # a copy from an older release, or one being written by hand
+            detail = f"the analyst copy cannot answer this: {error}".splitlines()[0]
+            return JSONResponse({"status": "unreadable", "detail": detail}, status_code=503)
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
     @app.get(

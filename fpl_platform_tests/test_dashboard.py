@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -75,8 +76,24 @@ def test_the_cards_are_the_tables_figures(demo_home, copy, monkeypatch):
         "ORDER BY season DESC, gameweek DESC, source = 'served' DESC LIMIT 1",
     )
     assert metric(app, f"Match RPS, {season} gw {gameweek}") == f"{rps:.4f}"
-    [(alerts,)] = rows(copy, "SELECT count(*) FROM monitoring.alerts WHERE created_at >= now() - INTERVAL 7 DAY")
-    assert metric(app, "Alerts, 7 days") == str(alerts)
+    [(season, gameweek, rmse)] = rows(
+        copy,
+        "SELECT season, gameweek, rmse FROM monitoring.performance WHERE model_name = 'player_points' "
+        "ORDER BY season DESC, gameweek DESC, source = 'served' DESC LIMIT 1",
+    )
+    assert metric(app, f"Player RMSE, {season} gw {gameweek}") == f"{rmse:.4f}"
+    # open: a model whose latest gameweek is past a limit, or whose latest drift report is not clean
+    [(past_limits,)] = rows(
+        copy,
+        "SELECT count(*) FILTER (status <> 'ok') FROM (SELECT model_name, arg_max(status, (season, gameweek, source = 'served')) "
+        "AS status FROM monitoring.performance GROUP BY model_name)",
+    )
+    [(drifting,)] = rows(
+        copy,
+        "SELECT count(*) FILTER (severity <> 'none') FROM (SELECT model_name, arg_max(severity, created_at) AS severity "
+        "FROM monitoring.drift_reports GROUP BY model_name)",
+    )
+    assert metric(app, "Open alerts") == str(past_limits + drifting)
 
 
 def test_next_gameweek_shows_the_rounds_predictions_and_filters_them(demo_home, copy, monkeypatch):
@@ -98,8 +115,8 @@ def test_next_gameweek_shows_the_rounds_predictions_and_filters_them(demo_home, 
     players = frame(app, "predicted_points")
     [(total, best)] = rows(
         copy,
-        "SELECT count(*), max(predicted_points) FROM predictions.player_points WHERE season = ? AND gameweek = ?",
-        [season, gameweek],
+        "SELECT count(*), max(predicted_points) FROM predictions.player_points WHERE as_of = ? AND season = ? AND gameweek = ?",
+        [as_of, season, gameweek],
     )
     assert len(players) == total and players["predicted_points"].iloc[0] == pytest.approx(best)
     assert players["price"].notna().all()  # the forecast's own price where FPL's live one is absent
@@ -108,10 +125,36 @@ def test_next_gameweek_shows_the_rounds_predictions_and_filters_them(demo_home, 
     forwards = frame(app, "predicted_points")
     [(count,)] = rows(
         copy,
-        "SELECT count(*) FROM predictions.player_points WHERE season = ? AND gameweek = ? AND position = 'FWD' AND p_play >= 0.5",
-        [season, gameweek],
+        "SELECT count(*) FROM predictions.player_points "
+        "WHERE as_of = ? AND season = ? AND gameweek = ? AND position = 'FWD' AND p_play >= 0.5",
+        [as_of, season, gameweek],
     )
     assert len(forwards) == count > 0 and set(forwards["position"]) == {"FWD"}
+
+
+def test_fpls_live_price_and_availability_status_show_beside_the_forecast(tmp_path, demo_home, copy, monkeypatch):
+    """In live mode raw.squad holds FPL's price, status and chance of playing: the table shows them, one row per
+    player-fixture still."""
+    home = tmp_path / "live-home"
+    home.mkdir()
+    shutil.copy(demo_home / "analytics.duckdb", home / "analytics.duckdb")
+    with duckdb.connect(str(home / "analytics.duckdb")) as connection:
+        connection.execute(
+            "INSERT INTO raw.squad BY NAME SELECT p.season, p.gameweek, p.match_id, p.kickoff, p.player_id, 0 AS player_code, "
+            "p.player_name, p.position, p.team, p.opponent, true AS was_home, 9.9 AS price, 1000 AS selected, "
+            "0 AS transfers_balance, 25 AS chance_of_playing, 'd' AS status, 'fpl-api' AS source "
+            "FROM predictions.player_points p ORDER BY p.predicted_points DESC LIMIT 3"
+        )
+    app = app_on(home, monkeypatch)
+    players = frame(app, "predicted_points")
+    flagged = players[players["status"] == "d"]
+    assert len(flagged) == 3 and set(flagged["price"]) == {9.9} and set(flagged["chance_of_playing"]) == {25}
+    [(total,)] = rows(
+        copy,
+        "SELECT count(*) FROM predictions.player_points WHERE (as_of, season, gameweek) = "
+        "(SELECT (as_of, season, gameweek) FROM predictions.player_points ORDER BY predicted_at DESC LIMIT 1)",
+    )
+    assert len(players) == total
 
 
 def test_model_health_shows_the_monitoring_history_and_decisions(demo_home, copy, monkeypatch):
@@ -167,6 +210,11 @@ def test_the_backtest_page_is_the_backtest_tables(demo_home, copy, monkeypatch):
     shown = frame(app, "dixon_coles").set_index("season")
     for season, model, rps in rows(copy, "SELECT season, model, rps FROM ml.backtest_metrics WHERE domain = 'match'"):
         assert shown.loc[season, model] == pytest.approx(rps)
+    errors = frame(app, "mae ours").set_index("season")
+    for season, model, mae, rmse in rows(
+        copy, "SELECT season, model, mae, rmse FROM ml.backtest_metrics WHERE domain = 'player' AND subset = 'all'"
+    ):
+        assert (errors.loc[season, f"mae {model}"], errors.loc[season, f"rmse {model}"]) == pytest.approx((mae, rmse), abs=5e-5)
     paired = frame(app, "baseline", last=True)
     expected = rows(copy, "SELECT model, baseline, ci_low, ci_high FROM ml.backtest_comparisons WHERE domain = 'player'")
     shown = {
@@ -224,6 +272,18 @@ def test_the_ab_page_shows_an_empty_state_then_a_tests_arms_and_statistics(tmp_p
     assert charts(app) == 2  # the traffic share and the interval over time
 
 
+def test_every_documented_table_is_in_every_published_copy(warehouse):
+    """A run publishes before any alert or A/B test was written: the copy still has those tables, empty, so a
+    page's (or an analyst's) query finds them."""
+    from fpl_platform.lib import schemas
+
+    warehouse.ensure(schemas.MATCHES)
+    warehouse.publish()
+    with duckdb.connect(str(warehouse.analytics_file), read_only=True) as connection:
+        present = {f"{s}.{t}" for s, t in connection.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+    assert {table.name for table in schemas.ALL_TABLES} <= present
+
+
 def test_without_a_copy_every_page_says_what_to_run(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     for page in PAGES:
@@ -256,9 +316,19 @@ def test_the_dashboard_command_serves_every_page_in_a_browser_while_the_copy_is_
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        assert server.poll() is None, server.stderr.read().decode()[-2000:]
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                return response.read() == b"ok"
+        except OSError:
+            return False
+
     driver = chromium()
     try:
-        url = f"http://127.0.0.1:{port}"
+        assert wait_for(healthy, timeout=120), "the dashboard did not answer within 120 s"
         driver.set_window_size(1600, 2200)
 
         def drawn(page: str, charts: int) -> None:

@@ -70,7 +70,7 @@ def metric_cards() -> None:
     first = st.columns(3 + len(MODELS))
     first[0].metric(
         "Data freshness",
-        newest.strftime("%d %b %Y") if newest is not None else "no results",
+        newest.astimezone(dt.UTC).strftime("%d %b %Y") if newest is not None else "no results",
         help=f"Newest result in raw.matches. The copy was published {when(published)}.",
     )
     first[0].caption(f"copy published {ago(published, now)}")
@@ -85,17 +85,19 @@ def metric_cards() -> None:
     retrain = cards["last_retrain"]
     first[-2].metric(
         "Last retrain",
-        retrain["created_at"].strftime("%d %b %Y") if retrain else "none yet",
-        help="The latest decision in monitoring.retraining_events.",
+        retrain["created_at"].astimezone(dt.UTC).strftime("%d %b %Y") if retrain else "none yet",
+        help="The latest retraining decision in monitoring.retraining_events (skipped ones aside: nothing had changed).",
     )
     if retrain:
         first[-2].caption(f"{SHORT[retrain['model_name']]}: {retrain['trigger']} → {retrain['decision']}")
     first[-1].metric(
-        "Alerts, 7 days",
-        cards["alerts_7_days"],
-        help="Alerts raised in the last 7 days (monitoring.alerts); the caption counts HIGH and CRITICAL ones.",
+        "Open alerts",
+        len(cards["open"]),
+        help="Conditions past a limit now (an alert is open while its condition holds): "
+        + ("; ".join(cards["open"]) if cards["open"] else "none")
+        + ". Model health lists them and the alerts sent.",
     )
-    first[-1].caption(f"{cards['serious_alerts_7_days']} high or critical")
+    first[-1].caption(f"{cards['alerts_7_days']} sent in 7 days, {cards['serious_alerts_7_days']} high or critical")
     second = st.columns(len(MODELS) + 2)
     for column, name in zip(second, MODELS, strict=False):
         latest = cards["latest"][name]

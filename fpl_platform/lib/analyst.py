@@ -166,9 +166,10 @@ class AnalystCopy:
     def cursor(self) -> Iterator[tuple]:
         """A cursor on the newest published copy, and that copy's identity; FileNotFoundError when there is none."""
         with self._changed:
-            identity = self.identity()
-            if identity != self._identity:
-                self._changed.wait_for(lambda: self._reading == 0)
+            while (identity := self.identity()) != self._identity:
+                if self._reading:  # readers of the old file first; another waiter may open the new one meanwhile
+                    self._changed.wait()
+                    continue
                 if self._connection is not None:
                     self._connection.close()
                 self._connection = connect_read_only(self.path)

@@ -33,10 +33,13 @@ def cards(cursor, now: dt.datetime) -> dict:
         ).fetchone()
         champions[name] = None if row is None else {"version": row[0], "trained_at": row[1], "age_days": (now - row[1]).days}
     retrain = cursor.execute(
-        "SELECT created_at, model_name, trigger, decision FROM monitoring.retraining_events ORDER BY created_at DESC LIMIT 1"
+        "SELECT created_at, model_name, trigger, decision FROM monitoring.retraining_events WHERE decision <> 'skipped' "
+        "ORDER BY created_at DESC LIMIT 1"
     ).fetchone()
+    # one alert is a row per channel it went to: count alerts, not deliveries
     alerts = cursor.execute(
-        "SELECT count(*), count(*) FILTER (severity IN ('HIGH', 'CRITICAL')) FROM monitoring.alerts WHERE created_at >= ?",
+        "SELECT count(DISTINCT alert_id), count(DISTINCT alert_id) FILTER (severity IN ('HIGH', 'CRITICAL')) "
+        "FROM monitoring.alerts WHERE created_at >= ?",
         [now - dt.timedelta(days=7)],
     ).fetchone()
     return {
@@ -48,7 +51,26 @@ def cards(cursor, now: dt.datetime) -> dict:
         "alerts_7_days": int(alerts[0]),
         "serious_alerts_7_days": int(alerts[1]),
         "latest": {name: latest_gameweek(cursor, name) for name in MODELS},
+        "open": open_conditions(cursor),
     }
+
+
+def open_conditions(cursor) -> list[str]:
+    """What is past a limit now, which the alerts were about: a model whose latest monitored gameweek is not
+    'ok', a model whose latest drift report is not severity 'none'. An alert is open while its condition holds
+    (monitoring.alerts records deliveries, not resolutions)."""
+    found = []
+    for name in MODELS:
+        latest = latest_gameweek(cursor, name)
+        if latest is not None and latest["status"] != "ok":
+            found.append(f"{name}: {latest['metric']} {latest['status']} at {latest['season']} gameweek {latest['gameweek']}")
+        drift = cursor.execute(
+            "SELECT severity, drift_share FROM monitoring.drift_reports WHERE model_name = ? ORDER BY created_at DESC LIMIT 1",
+            [name],
+        ).fetchone()
+        if drift is not None and drift[0] != "none":
+            found.append(f"{name}: {drift[0]} drift ({drift[1]:.0%} of features)")
+    return found
 
 
 def latest_gameweek(cursor, model: str) -> dict | None:
@@ -126,10 +148,13 @@ def retraining_events(cursor) -> pd.DataFrame:
 
 
 def alerts(cursor, limit: int = 200) -> pd.DataFrame:
+    """The newest alerts, one row each, with every channel it went to and how that delivery ended."""
     return frame(
         cursor,
-        "SELECT created_at, severity, title, metric, value, threshold, channel, status FROM monitoring.alerts "
-        "ORDER BY created_at DESC LIMIT ?",
+        "SELECT min(created_at) AS created_at, any_value(severity) AS severity, any_value(title) AS title, "
+        "any_value(metric) AS metric, any_value(value) AS value, any_value(threshold) AS threshold, "
+        "string_agg(channel || ': ' || status, ', ' ORDER BY channel) AS deliveries "
+        "FROM monitoring.alerts GROUP BY alert_id ORDER BY created_at DESC LIMIT ?",
         [limit],
     )
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from fpl_platform.lib.errors import DataValidationError
-from fpl_platform.lib.schemas import SCHEMAS, TableSchema
+from fpl_platform.lib.schemas import ALL_TABLES, SCHEMAS, TableSchema
 
 
 class WarehouseLockedError(RuntimeError):
@@ -517,6 +517,11 @@ def _copy_database(source: Path, temporary: Path, note: str) -> dict:
         connection.execute(
             f"COPY FROM DATABASE warehouse_source TO {connection.execute('SELECT current_database()').fetchone()[0]}"
         )
+        # every documented table in every copy, empty until its first row (alerts, A/B tests): readers query
+        # what docs/tables.md lists, whichever run published the copy
+        for table in ALL_TABLES:
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {table.name.split('.')[0]}")
+            connection.execute(table.ddl())
         tables = connection.execute(
             "SELECT table_schema || '.' || table_name FROM information_schema.tables "
             "WHERE table_catalog = current_database() AND table_schema IN (SELECT unnest(?::VARCHAR[]))",

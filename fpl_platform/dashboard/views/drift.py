@@ -25,13 +25,13 @@ share = (
     alt.Chart(reports)
     .mark_line(point=alt.OverlayMarkDef(size=80, filled=True))
     .encode(
-        x=alt.X("created_at:T", title=None, axis=alt.Axis(format="%d %b %H:%M")),
+        x=alt.X("created_at:T", title="UTC", scale=alt.Scale(type="utc"), axis=alt.Axis(format="%d %b %H:%M")),
         y=alt.Y("drift_share:Q", title="drifted share", axis=alt.Axis(format="%")),
         color=alt.Color(
             "severity:N", scale=alt.Scale(domain=["none", "warning", "critical"], range=["#2b8a3e", "#f08c00", "#e03131"])
         ),
         tooltip=[
-            alt.Tooltip("created_at:T", format="%Y-%m-%d %H:%M"),
+            alt.Tooltip("utcyearmonthdatehoursminutes(created_at):T", title="created (UTC)", format="%Y-%m-%d %H:%M"),
             "report_id:N",
             "model_version:N",
             alt.Tooltip("drift_share:Q", format=".1%"),
@@ -44,6 +44,30 @@ share = (
     .properties(height=220)
 )
 st.altair_chart(share, width="stretch")
+st.dataframe(
+    reports[
+        [
+            "created_at",
+            "model_version",
+            "current_start",
+            "current_end",
+            "features",
+            "drifted_features",
+            "drift_share",
+            "prediction_psi",
+            "severity",
+        ]
+    ],
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "created_at": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        "current_start": st.column_config.DatetimeColumn("window from", format="YYYY-MM-DD", timezone="UTC"),
+        "current_end": st.column_config.DatetimeColumn("window to", format="YYYY-MM-DD", timezone="UTC"),
+        "drift_share": st.column_config.NumberColumn("drifted share", format="percent"),
+        "prediction_psi": st.column_config.NumberColumn("prediction PSI", format="%.3f"),
+    },
+)
 
 st.subheader("PSI and KS per feature")
 worst = features.groupby("feature")["psi"].max().sort_values(ascending=False)
@@ -55,11 +79,11 @@ for column, measure, title in ((left, "psi", "PSI"), (right, "ks_statistic", "KS
         alt.Chart(shown)
         .mark_line(point=True)
         .encode(
-            x=alt.X("created_at:T", title=None, axis=alt.Axis(format="%d %b %H:%M")),
+            x=alt.X("created_at:T", title="UTC", scale=alt.Scale(type="utc"), axis=alt.Axis(format="%d %b %H:%M")),
             y=alt.Y(f"{measure}:Q", title=title),
             color=alt.Color("feature:N"),
             tooltip=[
-                alt.Tooltip("created_at:T", format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("utcyearmonthdatehoursminutes(created_at):T", title="created (UTC)", format="%Y-%m-%d %H:%M"),
                 "feature:N",
                 alt.Tooltip(f"{measure}:Q", format=".4f"),
                 "severity:N",

@@ -76,7 +76,7 @@ else:
         .mark_area(line=True, opacity=0.3)
         .encode(
             x=x,
-            y=alt.Y("cusum:Q", title="CUSUM"),
+            y=alt.Y("cusum:Q", title="CUSUM", stack=None),  # backtest and served rows of one gameweek overlap
             color=alt.Color("source:N"),
             tooltip=["round:N", "source:N", alt.Tooltip("cusum:Q", format=".4f"), "status:N"],
         )
@@ -113,12 +113,12 @@ with right:
             alt.Chart(events)
             .mark_point(filled=True, size=120)
             .encode(
-                x=alt.X("created_at:T", title=None, axis=alt.Axis(format="%d %b %H:%M")),
+                x=alt.X("created_at:T", title="UTC", scale=alt.Scale(type="utc"), axis=alt.Axis(format="%d %b %H:%M")),
                 y=alt.Y("trigger:N", title=None),
                 color=alt.Color("decision:N"),
                 shape=alt.Shape("decision:N"),
                 tooltip=[
-                    alt.Tooltip("created_at:T", format="%Y-%m-%d %H:%M"),
+                    alt.Tooltip("utcyearmonthdatehoursminutes(created_at):T", title="created (UTC)", format="%Y-%m-%d %H:%M"),
                     "trigger:N",
                     "evidence:N",
                     "decision:N",
@@ -141,12 +141,17 @@ with right:
         )
 
 st.subheader("Alerts")
+conditions = common.read(board.open_conditions)
+if conditions:
+    st.warning("Open now: " + "; ".join(conditions) + ".")
+else:
+    st.success("Nothing is past a limit now: every model's latest gameweek is ok and its latest drift report is clean.")
 alerts = common.read(board.alerts)
 if alerts.empty:
-    st.info("No alerts: the performance and drift monitors raise them when a limit is crossed.")
+    st.info("No alerts sent yet: the performance and drift monitors raise them when a limit is crossed.")
 else:
     week = alerts[alerts["created_at"] >= pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=7)]
-    st.caption(f"{len(week)} in the last 7 days; the newest {len(alerts)} shown.")
+    st.caption(f"{len(week)} sent in the last 7 days; the newest {len(alerts)} shown, with each channel's delivery.")
     st.dataframe(
         alerts,
         hide_index=True,

@@ -63,7 +63,7 @@ if round_ is not None:
     prices = players["price"].dropna()
     price = (
         right.slider(
-            "Price (£m)", float(prices.min()), float(prices.max()), (float(prices.min()), float(prices.max())), 0.5, key="price"
+            "Price (£m)", float(prices.min()), float(prices.max()), (float(prices.min()), float(prices.max())), 0.1, key="price"
         )
         if len(prices) and prices.min() < prices.max()
         else None
