@@ -30,6 +30,9 @@ SEASON = r"^\d{4}-\d{2}$"
 # week and a day means the pipeline has stopped
 DEFAULT_MAX_AGE_HOURS = 192.0
 
+# the questions that keep what they read of a copy in a memo for the next question to it
+REMEMBERING = (forecasts.match_predictions, forecasts.player_predictions)
+
 PYTHON_TYPES = {
     "VARCHAR": str,
     "SMALLINT": int,
@@ -172,13 +175,21 @@ def create_app(analytics: Path, *, max_age_hours: float = DEFAULT_MAX_AGE_HOURS)
     )
 
     answers = Answers()
+    memos: dict[tuple, dict] = {}  # what forecasts remembers of the current copy (its rounds and their rows)
+
+    def memo_of(identity: tuple) -> dict:
+        if identity not in memos:
+            memos.clear()  # an older copy's: never asked again
+            memos[identity] = {}
+        return memos[identity]
 
     def compute(function, args: tuple, kwargs: dict, envelope: str | None) -> tuple[tuple, bytes]:
         """`function(cursor, ...)` on the newest copy as JSON, with the copy that answered; a missing copy or one
         that cannot answer is a 503, a missing round a 404, a team with no players a 400."""
         try:
             with copy.cursor() as (cursor, identity):
-                value = function(cursor, *args, **kwargs)
+                remembering = {"memo": memo_of(identity)} if function in REMEMBERING else {}
+                value = function(cursor, *args, **kwargs, **remembering)
         except FileNotFoundError as error:
             raise HTTPException(503, detail=str(error)) from None
         except forecasts.NotFound as error:

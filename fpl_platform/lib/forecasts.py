@@ -113,9 +113,10 @@ def predicted_round(connection, table: str, season: str | None, gameweek: int | 
     return Round(season_, int(gameweek_), as_of)
 
 
-def match_predictions(connection, season: str | None = None, gameweek: int | None = None) -> dict:
+def match_predictions(connection, season: str | None = None, gameweek: int | None = None, *, memo: dict | None = None) -> dict:
     """H/D/A probabilities of every match of a predicted gameweek, each with its model version and time."""
-    round_ = predicted_round(connection, "predictions.match_outcomes", season, gameweek)
+    table = "predictions.match_outcomes"
+    round_ = remembered(memo, ("round", table, season, gameweek), lambda: predicted_round(connection, table, season, gameweek))
     cursor = connection.execute(
         f"SELECT {_select(MATCH_COLUMNS)} FROM predictions.match_outcomes WHERE as_of = ? AND season = ? AND gameweek = ? "
         "ORDER BY kickoff, match_id",
@@ -124,13 +125,31 @@ def match_predictions(connection, season: str | None = None, gameweek: int | Non
     return {"season": round_.season, "gameweek": round_.gameweek, "as_of": round_.as_of, "matches": _records(cursor)}
 
 
-def teams(connection, round_: Round) -> list[str]:
-    """The teams with players in a predicted round."""
-    rows = connection.execute(
-        "SELECT DISTINCT team FROM predictions.player_points WHERE as_of = ? AND season = ? AND gameweek = ? ORDER BY team",
-        [round_.as_of, round_.season, round_.gameweek],
-    ).fetchall()
-    return [row[0] for row in rows]
+def round_players(connection, round_: Round) -> list[dict]:
+    """Every player-fixture of a predicted round as JSON-ready rows, best expected points first."""
+
+    def rows(columns):
+        return connection.execute(
+            f"SELECT {_select(columns)} FROM predictions.player_points WHERE as_of = ? AND season = ? AND gameweek = ? "
+            "ORDER BY predicted_points DESC, player_id, match_id",
+            [round_.as_of, round_.season, round_.gameweek],
+        )
+
+    try:
+        cursor = rows(PLAYER_COLUMNS)
+    except duckdb.BinderException:  # a copy published before the availability flags were served
+        cursor = rows([c for c in PLAYER_COLUMNS if c not in LATER_PLAYER_COLUMNS])
+    return _records(cursor)
+
+
+def remembered(memo: dict | None, key: tuple, compute):
+    """`compute()`, kept in `memo` under `key`: a caller that holds one memo per published copy (which never
+    changes) asks each question of the copy once. Without a memo, computed every time."""
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def player_predictions(
@@ -143,43 +162,34 @@ def player_predictions(
     min_p_play: float = 0.0,
     limit: int = 100,
     offset: int = 0,
+    memo: dict | None = None,
 ) -> dict:
     """A predicted gameweek's player-fixtures, best expected points first, filtered and paged; `total` counts the
-    filtered rows. A team without players in the round is a BadFilter naming the teams there are."""
-    round_ = predicted_round(connection, "predictions.player_points", season, gameweek)
-    if team is not None and team not in (playing := teams(connection, round_)):
+    filtered rows. A team without players in the round is a BadFilter naming the teams there are. A round is a
+    few hundred rows: it is read once (per `memo`) and filtered here."""
+    table = "predictions.player_points"
+    round_ = remembered(memo, ("round", table, season, gameweek), lambda: predicted_round(connection, table, season, gameweek))
+    players = remembered(memo, ("players", round_), lambda: round_players(connection, round_))
+    if team is not None and team not in (playing := sorted({p["team"] for p in players})):
         raise BadFilter(
             f"team: no team {team!r} in {round_.season} gameweek {round_.gameweek}; expected one of {', '.join(playing)}"
         )
-    where = "as_of = ? AND season = ? AND gameweek = ? AND p_play >= ?"
-    params: list = [round_.as_of, round_.season, round_.gameweek, min_p_play]
-    if position is not None:
-        where += " AND position = ?"
-        params.append(position)
-    if team is not None:
-        where += " AND team = ?"
-        params.append(team)
-    total = connection.execute(f"SELECT count(*) FROM predictions.player_points WHERE {where}", params).fetchone()[0]
-
-    def page(columns):
-        return connection.execute(
-            f"SELECT {_select(columns)} FROM predictions.player_points "
-            f"WHERE {where} ORDER BY predicted_points DESC, player_id, match_id LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
-
-    try:
-        cursor = page(PLAYER_COLUMNS)
-    except duckdb.BinderException:  # a copy published before the availability flags were served
-        cursor = page([c for c in PLAYER_COLUMNS if c not in LATER_PLAYER_COLUMNS])
+    chosen = [
+        p
+        for p in players
+        if p["p_play"] is not None
+        and p["p_play"] >= min_p_play
+        and (position is None or p["position"] == position)
+        and (team is None or p["team"] == team)
+    ]
     return {
         "season": round_.season,
         "gameweek": round_.gameweek,
         "as_of": round_.as_of,
-        "total": int(total),
+        "total": len(chosen),
         "limit": limit,
         "offset": offset,
-        "players": _records(cursor),
+        "players": chosen[offset : offset + limit],
     }
 
 
