@@ -93,6 +93,10 @@ def test_the_sql_door_answers_selects(door):
     # temporary tables live in the connection's memory only: allowed, and gone with it
     out = sql("CREATE TEMP TABLE goals AS SELECT home_goals FROM raw.matches; SELECT sum(home_goals) AS total FROM goals")
     assert out.returncode == 0 and "total" in out.stdout and "2" in out.stdout, out.stderr
+    # several queries: each runs to its end, the last one's rows are shown
+    out = sql("SELECT count(*) AS n FROM raw.matches; SELECT 'second' AS which, 42 AS answer")
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert "second" in out.stdout and "42" in out.stdout
 
 
 def test_ordinary_errors_stay_duckdbs_first_line(door):

@@ -114,7 +114,8 @@ def run(connection: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyRelat
             if statement is statements[-1]:
                 result = connection.sql(statement.query)
             else:
-                connection.execute(statement)
+                # to its end: DuckDB 2 keeps a statement's rows pending and refuses the next statement until then
+                connection.execute(statement).fetchall()
         except duckdb.Error as error:
             refusal = refused(statement, error)
             if refusal is None:
