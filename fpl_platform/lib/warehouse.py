@@ -430,7 +430,8 @@ def table_exists(path: str | os.PathLike, qualified_name: str) -> bool:
 
 
 def publish_copy(source: str | os.PathLike, target: str | os.PathLike, *, note: str = "", timeout_seconds: float = 120.0) -> dict:
-    """Copy every table of `source` into a new file and atomically rename it over `target`.
+    """Copy every table of `source` into a new file and atomically rename it over `target`; returns the row
+    counts of the tables copied. The copy also has every documented table `source` lacks, empty.
 
     Analysts open `target` read-only; a session that has it open keeps reading the old version,
     the next connection sees the new one. The pipeline never reads `target`.
@@ -517,17 +518,17 @@ def _copy_database(source: Path, temporary: Path, note: str) -> dict:
         connection.execute(
             f"COPY FROM DATABASE warehouse_source TO {connection.execute('SELECT current_database()').fetchone()[0]}"
         )
-        # every documented table in every copy, empty until its first row (alerts, A/B tests): readers query
-        # what docs/tables.md lists, whichever run published the copy
-        for table in ALL_TABLES:
-            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {table.name.split('.')[0]}")
-            connection.execute(table.ddl())
         tables = connection.execute(
             "SELECT table_schema || '.' || table_name FROM information_schema.tables "
             "WHERE table_catalog = current_database() AND table_schema IN (SELECT unnest(?::VARCHAR[]))",
             [list(SCHEMAS)],
         ).fetchall()
         counts = {name: connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for (name,) in tables}
+        # and every other documented table, empty until its first row (alerts, A/B tests): readers query what
+        # docs/tables.md lists, whichever run published the copy
+        for table in ALL_TABLES:
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {table.name.split('.')[0]}")
+            connection.execute(table.ddl())
         connection.execute("DETACH warehouse_source")
         connection.execute("CREATE OR REPLACE TABLE main.published AS SELECT now() AS published_at, ? AS note", [note])
         connection.execute("CHECKPOINT")
