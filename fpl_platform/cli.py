@@ -408,6 +408,13 @@ PATH_SETTINGS = (
 )
 
 
+def absolute_path_settings() -> None:
+    """Make the path settings in the environment absolute, for a server started from another directory."""
+    for name in PATH_SETTINGS:
+        if os.environ.get(name) and not _is_url(os.environ[name]):
+            os.environ[name] = str(Path(os.environ[name]).resolve())
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     import signal
     import subprocess
@@ -432,9 +439,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     print(f"DAGSTER_HOME={paths.setting('DAGSTER_HOME')}; starting {' '.join(command)}", flush=True)
     # Dagster's commands load a .env file from their working directory over the environment, and the repo's
     # names the default instance: run them from FPL_PLATFORM_HOME, so that the DAGSTER_HOME above holds
-    for name in PATH_SETTINGS:
-        if os.environ.get(name) and not _is_url(os.environ[name]):
-            os.environ[name] = str(Path(os.environ[name]).resolve())
+    absolute_path_settings()
     os.chdir(paths.platform_home())
     if mlflow is None:
         os.execv(command[0], command)
@@ -594,10 +599,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     path = paths.analytics_path()
     state = "" if path.exists() else " (missing: the pages say to run `make demo` until it is published)"
     print(f"dashboard on http://{args.host}:{args.port}, reading {path}{state}", flush=True)
-    # the pages find the copy through the same settings: make relative ones absolute before streamlit runs
-    for name in PATH_SETTINGS:
-        if os.environ.get(name) and not _is_url(os.environ[name]):
-            os.environ[name] = str(Path(os.environ[name]).resolve())
+    absolute_path_settings()  # the pages find the copy through the same settings, from streamlit's directory
     command = [
         sys.executable,
         "-m",

@@ -49,6 +49,17 @@ def demo_home(shared_cache) -> Path:
     return home
 
 
+@pytest.fixture(scope="module")
+def demo_copy(demo_home):
+    """The demo's analyst copy through the read-only door (DuckDB opens a file once per process with one
+    configuration: the one the API and the dashboard open it with)."""
+    from fpl_platform.lib.analyst import connect_read_only
+
+    connection = connect_read_only(demo_home / "analytics.duckdb")
+    yield connection
+    connection.close()
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch, shared_cache) -> Path:
     """Point FPL_PLATFORM_HOME (and everything under it but the fit cache) at a temporary directory."""

@@ -30,43 +30,33 @@ def client(demo_home):
         yield client
 
 
-@pytest.fixture(scope="module")
-def copy(demo_home):
-    from fpl_platform.lib.analyst import connect_read_only
-
-    # DuckDB opens a file once per process with one configuration: the API's (the read-only door's)
-    connection = connect_read_only(demo_home / "analytics.duckdb")
-    yield connection
-    connection.close()
-
-
 def value(connection, sql: str, params=()):
     return connection.execute(sql, list(params)).fetchone()[0]
 
 
-def test_health_and_models_report_the_champions_and_every_registered_version(client, copy):
+def test_health_and_models_report_the_champions_and_every_registered_version(client, demo_copy):
     health = client.get("/health")
     assert health.status_code == 200 and health.json()["status"] == "ok"
     body = health.json()
-    assert body["newest_result"] == value(copy, "SELECT max(kickoff) FROM raw.matches").isoformat()
+    assert body["newest_result"] == value(demo_copy, "SELECT max(kickoff) FROM raw.matches").isoformat()
     for name, table in (("match_outcome", "ml.match_outcome_model"), ("player_points", "ml.player_points_model")):
-        champion = value(copy, f"SELECT version FROM {table} WHERE alias = 'champion'")
+        champion = value(demo_copy, f"SELECT version FROM {table} WHERE alias = 'champion'")
         assert body["champions"][name]["version"] == champion
     models = client.get("/v1/models").json()["models"]
-    stored = value(copy, "SELECT count(*) FROM ml.match_outcome_model") + value(
-        copy, "SELECT count(*) FROM ml.player_points_model"
+    stored = value(demo_copy, "SELECT count(*) FROM ml.match_outcome_model") + value(
+        demo_copy, "SELECT count(*) FROM ml.player_points_model"
     )
     assert len(models) == stored and {m["gate_decision"] for m in models} <= {"promoted", "rejected", "kept"}
 
 
-def test_match_predictions_are_the_tables_rows_with_their_version(client, copy):
+def test_match_predictions_are_the_tables_rows_with_their_version(client, demo_copy):
     body = client.get("/v1/predictions/matches").json()
-    as_of = value(copy, "SELECT max_by(as_of, predicted_at) FROM predictions.match_outcomes")
+    as_of = value(demo_copy, "SELECT max_by(as_of, predicted_at) FROM predictions.match_outcomes")
     assert body["as_of"] == as_of and len(body["matches"]) == value(
-        copy, "SELECT count(*) FROM predictions.match_outcomes WHERE as_of = ?", [as_of]
+        demo_copy, "SELECT count(*) FROM predictions.match_outcomes WHERE as_of = ?", [as_of]
     )
     for match in body["matches"]:
-        stored = copy.execute(
+        stored = demo_copy.execute(
             "SELECT p_home, p_draw, p_away, model_version FROM predictions.match_outcomes WHERE as_of = ? AND match_id = ?",
             [as_of, match["match_id"]],
         ).fetchone()
@@ -76,35 +66,35 @@ def test_match_predictions_are_the_tables_rows_with_their_version(client, copy):
     assert again.json() == body
 
 
-def test_player_predictions_filter_sort_and_page_as_the_table_does(client, copy):
+def test_player_predictions_filter_sort_and_page_as_the_table_does(client, demo_copy):
     first = client.get("/v1/predictions/players").json()
     as_of = first["as_of"]
     count = "SELECT count(*) FROM predictions.player_points WHERE as_of = ?"
-    assert first["total"] == value(copy, count, [as_of]) and len(first["players"]) == 100
+    assert first["total"] == value(demo_copy, count, [as_of]) and len(first["players"]) == 100
     points = [p["predicted_points"] for p in first["players"]]
     assert points == sorted(points, reverse=True)
-    assert points[0] == value(copy, "SELECT max(predicted_points) FROM predictions.player_points WHERE as_of = ?", [as_of])
+    assert points[0] == value(demo_copy, "SELECT max(predicted_points) FROM predictions.player_points WHERE as_of = ?", [as_of])
     assert all(p["model_version"] and p["predicted_at"] and "availability_flag" in p for p in first["players"])
     page = client.get("/v1/predictions/players", params={"limit": 10, "offset": 95}).json()["players"]
     assert [p["player_id"] for p in page[:5]] == [p["player_id"] for p in first["players"][95:]]
 
     arsenal = client.get("/v1/predictions/players", params={"team": "Arsenal", "position": "DEF", "min_p_play": 0.5}).json()
-    expected = value(copy, count + " AND team = 'Arsenal' AND position = 'DEF' AND p_play >= 0.5", [as_of])
+    expected = value(demo_copy, count + " AND team = 'Arsenal' AND position = 'DEF' AND p_play >= 0.5", [as_of])
     assert arsenal["total"] == expected == len(arsenal["players"]) > 0
     assert all(p["team"] == "Arsenal" and p["position"] == "DEF" and p["p_play"] >= 0.5 for p in arsenal["players"])
 
 
-def test_performance_and_backtest_are_the_monitoring_and_backtest_tables(client, copy):
+def test_performance_and_backtest_are_the_monitoring_and_backtest_tables(client, demo_copy):
     for model in ("match_outcome", "player_points"):
         rows = client.get("/v1/performance", params={"model": model}).json()["performance"]
-        assert len(rows) == value(copy, "SELECT count(*) FROM monitoring.performance WHERE model_name = ?", [model]) > 0
+        assert len(rows) == value(demo_copy, "SELECT count(*) FROM monitoring.performance WHERE model_name = ?", [model]) > 0
         assert {row["model_name"] for row in rows} == {model}
     everything = client.get("/v1/performance").json()["performance"]
-    assert len(everything) == value(copy, "SELECT count(*) FROM monitoring.performance")
+    assert len(everything) == value(demo_copy, "SELECT count(*) FROM monitoring.performance")
     backtest = client.get("/v1/backtest").json()
-    assert len(backtest["metrics"]) == value(copy, "SELECT count(*) FROM ml.backtest_metrics")
+    assert len(backtest["metrics"]) == value(demo_copy, "SELECT count(*) FROM ml.backtest_metrics")
     ours = next(c for c in backtest["comparisons"] if c["domain"] == "match" and c["model"] == "ours")
-    stored = copy.execute(
+    stored = demo_copy.execute(
         "SELECT mean_difference, ci_low, ci_high FROM ml.backtest_comparisons WHERE domain = 'match' AND model = 'ours'"
     )
     assert (ours["mean_difference"], ours["ci_low"], ours["ci_high"]) == stored.fetchone()

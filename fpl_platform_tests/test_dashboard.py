@@ -34,15 +34,6 @@ def app_on(home: Path, monkeypatch, page: str = "next_gameweek"):
     return app
 
 
-@pytest.fixture(scope="module")
-def copy(demo_home):
-    from fpl_platform.lib.analyst import connect_read_only
-
-    connection = connect_read_only(demo_home / "analytics.duckdb")
-    yield connection
-    connection.close()
-
-
 def rows(connection, sql: str, params=()):
     return connection.execute(sql, list(params)).fetchall()
 
@@ -63,47 +54,47 @@ def charts(app) -> int:
     return len(app.get("vega_lite_chart"))
 
 
-def test_the_cards_are_the_tables_figures(demo_home, copy, monkeypatch):
+def test_the_cards_are_the_tables_figures(demo_home, demo_copy, monkeypatch):
     app = app_on(demo_home, monkeypatch)
-    newest = rows(copy, "SELECT max(kickoff) FROM raw.matches")[0][0]
+    newest = rows(demo_copy, "SELECT max(kickoff) FROM raw.matches")[0][0]
     assert metric(app, "Data freshness") == newest.strftime("%d %b %Y")
     for label, table in (("Match champion", "ml.match_outcome_model"), ("Player champion", "ml.player_points_model")):
-        [(version,)] = rows(copy, f"SELECT version FROM {table} WHERE alias = 'champion'")
+        [(version,)] = rows(demo_copy, f"SELECT version FROM {table} WHERE alias = 'champion'")
         assert metric(app, label) == f"v{version}"
     [(season, gameweek, rps)] = rows(
-        copy,
+        demo_copy,
         "SELECT season, gameweek, rps FROM monitoring.performance WHERE model_name = 'match_outcome' "
         "ORDER BY season DESC, gameweek DESC, source = 'served' DESC LIMIT 1",
     )
     assert metric(app, f"Match RPS, {season} gw {gameweek}") == f"{rps:.4f}"
     [(season, gameweek, rmse)] = rows(
-        copy,
+        demo_copy,
         "SELECT season, gameweek, rmse FROM monitoring.performance WHERE model_name = 'player_points' "
         "ORDER BY season DESC, gameweek DESC, source = 'served' DESC LIMIT 1",
     )
     assert metric(app, f"Player RMSE, {season} gw {gameweek}") == f"{rmse:.4f}"
     # open: a model whose latest gameweek is past a limit, or whose latest drift report is not clean
     [(past_limits,)] = rows(
-        copy,
+        demo_copy,
         "SELECT count(*) FILTER (status <> 'ok') FROM (SELECT model_name, arg_max(status, (season, gameweek, source = 'served')) "
         "AS status FROM monitoring.performance GROUP BY model_name)",
     )
     [(drifting,)] = rows(
-        copy,
+        demo_copy,
         "SELECT count(*) FILTER (severity <> 'none') FROM (SELECT model_name, arg_max(severity, created_at) AS severity "
         "FROM monitoring.drift_reports GROUP BY model_name)",
     )
     assert metric(app, "Open alerts") == str(past_limits + drifting)
 
 
-def test_next_gameweek_shows_the_rounds_predictions_and_filters_them(demo_home, copy, monkeypatch):
+def test_next_gameweek_shows_the_rounds_predictions_and_filters_them(demo_home, demo_copy, monkeypatch):
     app = app_on(demo_home, monkeypatch)
     matches = frame(app, "home_team")
     [(as_of, season, gameweek)] = rows(
-        copy, "SELECT as_of, season, gameweek FROM predictions.match_outcomes ORDER BY predicted_at DESC LIMIT 1"
+        demo_copy, "SELECT as_of, season, gameweek FROM predictions.match_outcomes ORDER BY predicted_at DESC LIMIT 1"
     )
     expected = rows(
-        copy,
+        demo_copy,
         "SELECT home_team, p_home, p_draw, p_away, model_version FROM predictions.match_outcomes "
         "WHERE as_of = ? AND season = ? AND gameweek = ? ORDER BY kickoff, match_id",
         [as_of, season, gameweek],
@@ -114,7 +105,7 @@ def test_next_gameweek_shows_the_rounds_predictions_and_filters_them(demo_home, 
     assert f"{season} gameweek {gameweek}" in " ".join(h.value for h in app.subheader)
     players = frame(app, "predicted_points")
     [(total, best)] = rows(
-        copy,
+        demo_copy,
         "SELECT count(*), max(predicted_points) FROM predictions.player_points WHERE as_of = ? AND season = ? AND gameweek = ?",
         [as_of, season, gameweek],
     )
@@ -124,7 +115,7 @@ def test_next_gameweek_shows_the_rounds_predictions_and_filters_them(demo_home, 
     app.slider(key="min_p_play").set_value(0.5).run()
     forwards = frame(app, "predicted_points")
     [(count,)] = rows(
-        copy,
+        demo_copy,
         "SELECT count(*) FROM predictions.player_points "
         "WHERE as_of = ? AND season = ? AND gameweek = ? AND position = 'FWD' AND p_play >= 0.5",
         [as_of, season, gameweek],
@@ -132,7 +123,7 @@ def test_next_gameweek_shows_the_rounds_predictions_and_filters_them(demo_home, 
     assert len(forwards) == count > 0 and set(forwards["position"]) == {"FWD"}
 
 
-def test_fpls_live_price_and_availability_status_show_beside_the_forecast(tmp_path, demo_home, copy, monkeypatch):
+def test_fpls_live_price_and_availability_status_show_beside_the_forecast(tmp_path, demo_home, demo_copy, monkeypatch):
     """In live mode raw.squad holds FPL's price, status and chance of playing: the table shows them, one row per
     player-fixture still."""
     home = tmp_path / "live-home"
@@ -150,20 +141,20 @@ def test_fpls_live_price_and_availability_status_show_beside_the_forecast(tmp_pa
     flagged = players[players["status"] == "d"]
     assert len(flagged) == 3 and set(flagged["price"]) == {9.9} and set(flagged["chance_of_playing"]) == {25}
     [(total,)] = rows(
-        copy,
+        demo_copy,
         "SELECT count(*) FROM predictions.player_points WHERE (as_of, season, gameweek) = "
         "(SELECT (as_of, season, gameweek) FROM predictions.player_points ORDER BY predicted_at DESC LIMIT 1)",
     )
     assert len(players) == total
 
 
-def test_model_health_shows_the_monitoring_history_and_decisions(demo_home, copy, monkeypatch):
+def test_model_health_shows_the_monitoring_history_and_decisions(demo_home, demo_copy, monkeypatch):
     app = app_on(demo_home, monkeypatch, "model_health")
     history = frame(app, "gate_decision")
-    expected = rows(copy, "SELECT version, alias FROM ml.match_outcome_model ORDER BY trained_at DESC")
+    expected = rows(demo_copy, "SELECT version, alias FROM ml.match_outcome_model ORDER BY trained_at DESC")
     assert [(v, a or "") for v, a in expected] == list(zip(history["version"], history["alias"], strict=True))
     events = frame(app, "trigger")
-    [(count,)] = rows(copy, "SELECT count(*) FROM monitoring.retraining_events WHERE model_name = 'match_outcome'")
+    [(count,)] = rows(demo_copy, "SELECT count(*) FROM monitoring.retraining_events WHERE model_name = 'match_outcome'")
     assert len(events) == count
     assert charts(app) >= 3  # the metric with its limits, CUSUM, the decisions
     app.button_group[0].set_value("player_points").run()
@@ -171,16 +162,16 @@ def test_model_health_shows_the_monitoring_history_and_decisions(demo_home, copy
     assert any(s.value.startswith("Player points: gameweek RMSE") for s in app.subheader)
     history = frame(app, "gate_decision")
     assert list(history["version"]) == [
-        v for (v,) in rows(copy, "SELECT version FROM ml.player_points_model ORDER BY trained_at DESC")
+        v for (v,) in rows(demo_copy, "SELECT version FROM ml.player_points_model ORDER BY trained_at DESC")
     ]
 
 
-def test_drift_shows_the_latest_report_feature_by_feature(demo_home, copy, monkeypatch):
+def test_drift_shows_the_latest_report_feature_by_feature(demo_home, demo_copy, monkeypatch):
     app = app_on(demo_home, monkeypatch, "drift")
     latest = frame(app, "ks_p_value")
     expected = dict(
         rows(
-            copy,
+            demo_copy,
             "SELECT feature, psi FROM monitoring.drift d JOIN monitoring.drift_reports r USING (report_id) "
             "WHERE r.model_name = 'match_outcome' AND feature <> 'prediction' AND created_at = "
             "(SELECT max(created_at) FROM monitoring.drift_reports WHERE model_name = 'match_outcome')",
@@ -190,12 +181,13 @@ def test_drift_shows_the_latest_report_feature_by_feature(demo_home, copy, monke
     assert any("No Evidently report" in i.value for i in app.info)  # a --quick demo draws none
 
 
-def test_an_evidently_report_is_served_from_the_page(tmp_path, demo_home, copy, monkeypatch):
+def test_an_evidently_report_is_served_from_the_page(tmp_path, demo_home, demo_copy, monkeypatch):
     home = tmp_path / "dashboard-home"
     (home / "reports").mkdir(parents=True)
     shutil.copy(demo_home / "analytics.duckdb", home / "analytics.duckdb")
     [(report_id,)] = rows(
-        copy, "SELECT report_id FROM monitoring.drift_reports WHERE model_name = 'match_outcome' ORDER BY created_at DESC LIMIT 1"
+        demo_copy,
+        "SELECT report_id FROM monitoring.drift_reports WHERE model_name = 'match_outcome' ORDER BY created_at DESC LIMIT 1",
     )
     (home / "reports" / f"drift_match_outcome_{report_id}.html").write_text("<html><body><h1>Evidently</h1></body></html>")
     app = app_on(home, monkeypatch, "drift")
@@ -205,18 +197,18 @@ def test_an_evidently_report_is_served_from_the_page(tmp_path, demo_home, copy, 
     assert not app.exception
 
 
-def test_the_backtest_page_is_the_backtest_tables(demo_home, copy, monkeypatch):
+def test_the_backtest_page_is_the_backtest_tables(demo_home, demo_copy, monkeypatch):
     app = app_on(demo_home, monkeypatch, "backtest")
     shown = frame(app, "dixon_coles").set_index("season")
-    for season, model, rps in rows(copy, "SELECT season, model, rps FROM ml.backtest_metrics WHERE domain = 'match'"):
+    for season, model, rps in rows(demo_copy, "SELECT season, model, rps FROM ml.backtest_metrics WHERE domain = 'match'"):
         assert shown.loc[season, model] == pytest.approx(rps)
     errors = frame(app, "mae ours").set_index("season")
     for season, model, mae, rmse in rows(
-        copy, "SELECT season, model, mae, rmse FROM ml.backtest_metrics WHERE domain = 'player' AND subset = 'all'"
+        demo_copy, "SELECT season, model, mae, rmse FROM ml.backtest_metrics WHERE domain = 'player' AND subset = 'all'"
     ):
         assert (errors.loc[season, f"mae {model}"], errors.loc[season, f"rmse {model}"]) == pytest.approx((mae, rmse), abs=5e-5)
     paired = frame(app, "baseline", last=True)
-    expected = rows(copy, "SELECT model, baseline, ci_low, ci_high FROM ml.backtest_comparisons WHERE domain = 'player'")
+    expected = rows(demo_copy, "SELECT model, baseline, ci_low, ci_high FROM ml.backtest_comparisons WHERE domain = 'player'")
     shown = {
         (m, b): (lo, hi)
         for m, b, lo, hi in zip(paired["model"], paired["baseline"], paired["ci_low"], paired["ci_high"], strict=True)

@@ -41,8 +41,10 @@ def read(function, *args, **kwargs):
 
 
 def published_at() -> dt.datetime | None:
-    path = paths.analytics_path()
-    return dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC) if path.exists() else None
+    try:
+        return _copy(str(paths.analytics_path())).published_at()
+    except FileNotFoundError:
+        return None
 
 
 def when(value) -> str:

@@ -25,13 +25,13 @@ def frame(cursor, sql: str, params=()) -> pd.DataFrame:
 def cards(cursor, now: dt.datetime) -> dict:
     """The metric cards: freshness, each champion and its age, the last retrain, recent alerts, and each model's
     latest monitored gameweek against its control limits."""
-    newest = cursor.execute("SELECT max(kickoff) FROM raw.matches").fetchone()[0]
+    newest = forecasts.freshness(cursor)["newest_result"]
     champions = {}
-    for name, model in MODELS.items():
-        row = cursor.execute(
-            f"SELECT version, trained_at FROM {model.trainings.name} WHERE alias = 'champion' ORDER BY trained_at DESC LIMIT 1"
-        ).fetchone()
-        champions[name] = None if row is None else {"version": row[0], "trained_at": row[1], "age_days": (now - row[1]).days}
+    for name, champion in forecasts.champions(cursor).items():
+        if champion is not None:
+            trained = dt.datetime.fromisoformat(champion["trained_at"])
+            champion = {**champion, "trained_at": trained, "age_days": (now - trained).days}
+        champions[name] = champion
     retrain = cursor.execute(
         "SELECT created_at, model_name, trigger, decision FROM monitoring.retraining_events WHERE decision <> 'skipped' "
         "ORDER BY created_at DESC LIMIT 1"
@@ -43,7 +43,7 @@ def cards(cursor, now: dt.datetime) -> dict:
         [now - dt.timedelta(days=7)],
     ).fetchone()
     return {
-        "newest_result": newest,
+        "newest_result": None if newest is None else dt.datetime.fromisoformat(newest),
         "champions": champions,
         "last_retrain": None
         if retrain is None
@@ -196,10 +196,15 @@ def ab_results(cursor, test_name: str) -> pd.DataFrame:
     return frame(cursor, "SELECT * FROM monitoring.ab_results WHERE test_name = ? ORDER BY evaluated_at", [test_name])
 
 
+def without_domain(columns) -> str:
+    """The API's backtest columns for one domain's page: the domain is the page."""
+    return ", ".join(c for c in columns if c != "domain")
+
+
 def backtest_metrics(cursor, domain: str) -> pd.DataFrame:
     return frame(
         cursor,
-        "SELECT season, model, subset, n, rps, brier, log_loss, accuracy, mae, rmse, r2 FROM ml.backtest_metrics "
+        f"SELECT {without_domain(forecasts.BACKTEST_METRIC_COLUMNS)} FROM ml.backtest_metrics "
         "WHERE domain = ? ORDER BY season, model, subset",
         [domain],
     )
@@ -208,7 +213,7 @@ def backtest_metrics(cursor, domain: str) -> pd.DataFrame:
 def backtest_comparisons(cursor, domain: str) -> pd.DataFrame:
     return frame(
         cursor,
-        "SELECT model, baseline, metric, n, groups, mean_difference, ci_low, ci_high FROM ml.backtest_comparisons "
+        f"SELECT {without_domain(forecasts.COMPARISON_COLUMNS)} FROM ml.backtest_comparisons "
         "WHERE domain = ? ORDER BY model, baseline",
         [domain],
     )
