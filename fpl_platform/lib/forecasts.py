@@ -38,19 +38,8 @@ PERFORMANCE_COLUMNS = (
     "emergency_limit", "cusum", "status", "computed_at",
 )  # fmt: skip
 BACKTEST_METRIC_COLUMNS = (
-    "domain",
-    "season",
-    "model",
-    "subset",
-    "n",
-    "rps",
-    "brier",
-    "log_loss",
-    "accuracy",
-    "mae",
-    "rmse",
-    "r2",
-)
+    "domain", "season", "model", "subset", "n", "rps", "brier", "log_loss", "accuracy", "mae", "rmse", "r2",
+)  # fmt: skip
 COMPARISON_COLUMNS = ("domain", "model", "baseline", "metric", "n", "groups", "mean_difference", "ci_low", "ci_high")
 
 
